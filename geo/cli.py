@@ -1,0 +1,267 @@
+"""``yizhan`` — the headless command line.
+
+Exit codes: 0 ok; 2 bad input file / usage; 3 CRS; 4 bad parameter; 5 empty network;
+6 unusable table; 7 no station on the network; 8 download failed; 1 other named
+error. Errors print one line (``yizhan: error: …``), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+os.environ.setdefault("GDAL_SKIP", "OGR_VRT")
+
+from .errors import InvalidParameterError, YizhanError  # noqa: E402
+from .params import (  # noqa: E402
+    DEFAULT_BUFFER_M,
+    DEFAULT_MAX_SNAP_M,
+    DEFAULT_WALK_SPEED_KMH,
+    DEFAULT_WALK_TIME_MIN,
+    LIFE_CIRCLE_PRESETS,
+    WALK_SPEED_PRESETS_KMH,
+    CoverageParams,
+)
+
+EPILOG = """\
+Method: stations are snapped to the nearest point on a walkable street (farther than
+--max-snap-m: off-network, listed with the reason). One multi-source Dijkstra over the
+undirected walk network gives each street point its walking distance to the nearest
+station; partial streets count. Service areas are the reached street stretches
+buffered by --buffer-m and unioned (holes stay holes). Walk budget = walk time × speed
+(15 min at 4.0 km/h = 1,000 m). Life-circle presets (GB 50180-2018): 5min (≈300 m),
+10min (≈500 m), 15min (800–1,000 m). Speed presets: adult 4.0, elderly 3.0,
+with_children 3.0, brisk 5.0 km/h. Convalescence bases are reached by car/transit and
+are not part of walking coverage.
+
+Exit codes: 0 ok, 2 input file/usage, 3 CRS, 4 parameter, 5 empty network, 6 table,
+7 no station on the network, 8 download.
+"""
+
+
+def _add_params(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("parameters")
+    g.add_argument("--walk-time-min", type=float, default=None,
+                   help=f"walk time budget in minutes (default {DEFAULT_WALK_TIME_MIN:g})")
+    g.add_argument("--preset", choices=sorted(LIFE_CIRCLE_PRESETS),
+                   help="life-circle preset instead of --walk-time-min (5min, 10min, 15min)")
+    g.add_argument("--walk-speed-kmh", type=float, default=None,
+                   help=f"walking speed in km/h (default {DEFAULT_WALK_SPEED_KMH:g})")
+    g.add_argument("--speed-preset", choices=sorted(WALK_SPEED_PRESETS_KMH),
+                   help="walking-speed preset instead of --walk-speed-kmh (elderly = 3.0)")
+    g.add_argument("--buffer-m", type=float, default=DEFAULT_BUFFER_M,
+                   help=f"street buffer half-width for service areas (default {DEFAULT_BUFFER_M:g})")
+    g.add_argument("--max-snap-m", type=float, default=DEFAULT_MAX_SNAP_M,
+                   help="stations farther than this from a street are off-network "
+                        f"(default {DEFAULT_MAX_SNAP_M:g})")
+    g.add_argument("--split-nearest", action="store_true",
+                   help="also write service_areas_nearest.geojson: the union split into "
+                        "non-overlapping parts by nearest station")
+
+
+def _params(args: argparse.Namespace) -> CoverageParams:
+    if args.preset and args.walk_time_min is not None:
+        raise InvalidParameterError("give either --preset or --walk-time-min, not both")
+    if args.speed_preset and args.walk_speed_kmh is not None:
+        raise InvalidParameterError("give either --speed-preset or --walk-speed-kmh, not both")
+    minutes = (LIFE_CIRCLE_PRESETS[args.preset].walk_time_min if args.preset
+               else args.walk_time_min if args.walk_time_min is not None
+               else DEFAULT_WALK_TIME_MIN)
+    speed = (WALK_SPEED_PRESETS_KMH[args.speed_preset] if args.speed_preset
+             else args.walk_speed_kmh if args.walk_speed_kmh is not None
+             else DEFAULT_WALK_SPEED_KMH)
+    return CoverageParams(walk_time_min=minutes, walk_speed_kmh=speed,
+                          buffer_m=args.buffer_m, max_snap_m=args.max_snap_m)
+
+
+def _cache_dir(args: argparse.Namespace) -> Path | None:
+    if getattr(args, "no_cache", False):
+        return None
+    if getattr(args, "cache_dir", None):
+        return Path(args.cache_dir)
+    from .loaders import default_cache_dir
+
+    return default_cache_dir()
+
+
+def _add_cache(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cache-dir", help="prepared-network cache (default ~/.cache/yizhan)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+
+
+def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    from .crs import validate_bbox
+
+    return validate_bbox(text.split(","))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="yizhan",
+        description="驿站圈 Yizhan — 15-minute walking coverage of trade-union worker service "
+                    "stations on OpenStreetMap walk networks, and under-served towns.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    c = sub.add_parser(
+        "coverage", help="compute coverage and write summary, stations, areas, towns, zones",
+        description="Compute 15-minute walking coverage and write into --out: summary.json, "
+                    "stations.csv, service_areas.geojson, coverage.geojson, towns.csv, "
+                    "towns.geojson and zones.csv (with --zones).",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    c.add_argument("--network", required=True,
+                   help=".osm.pbf, .osm (XML), osmnx .graphml or a prepared network directory")
+    c.add_argument("--stations", required=True,
+                   help="CSV station_id,name,type,lon,lat[,address,city,district] (UTF-8, "
+                        "WGS-84) or point GeoJSON/GPKG/zipped Shapefile")
+    c.add_argument("--towns", help="town (乡镇/街道) polygons with name [, code, population]; "
+                                   "without it: 500 m hexagonal analysis cells")
+    c.add_argument("--zones", help="rider-friendly zone polygons with zone_id, name")
+    c.add_argument("--bases", help="convalescence bases (points; a layer, not walked)")
+    c.add_argument("--bbox", help="clip the network: min_lon,min_lat,max_lon,max_lat")
+    c.add_argument("--out", required=True, help="output directory")
+    _add_params(c)
+    _add_cache(c)
+
+    d = sub.add_parser("demo", help="run the coverage job on the built-in synthetic demo region",
+                       description="Run `yizhan coverage` on the built-in synthetic demo "
+                                   "region (示范区（合成数据）) — no files or internet needed.")
+    d.add_argument("--out", required=True, help="output directory")
+    d.add_argument("--write-inputs", metavar="DIR",
+                   help="also write the demo inputs (GraphML, stations.csv, towns/zones/bases "
+                        "GeoJSON) into DIR")
+    _add_params(d)
+
+    pr = sub.add_parser("prepare", help="prepare a network once (filter, project, cache) into "
+                                        "a directory the app and --network can load fast")
+    pr.add_argument("network", help=".osm.pbf, .osm or .graphml")
+    pr.add_argument("--out", required=True, help="directory to write the prepared network to")
+    pr.add_argument("--bbox", help="clip: min_lon,min_lat,max_lon,max_lat (WGS-84)")
+    pr.add_argument("--polygon", help="clip to the union of a polygon file (GeoJSON/GPKG)")
+
+    dl = sub.add_parser("download", help="download a walk network from OpenStreetMap (needs "
+                                         "internet) and write it as a prepared network")
+    g = dl.add_mutually_exclusive_group(required=True)
+    g.add_argument("--place", help="place name, e.g. '福田区, 深圳市, 广东省'")
+    g.add_argument("--bbox", help="min_lon,min_lat,max_lon,max_lat")
+    dl.add_argument("--out", required=True, help="directory to write the prepared network to")
+    _add_cache(dl)
+    return parser
+
+
+def _print_result(paths: dict[str, Path], summary: dict[str, object]) -> None:
+    print(f"covered street length: {summary['covered_length_m']:,.0f} m of "
+          f"{summary['total_length_m']:,.0f} m "
+          f"({float(summary['covered_length_share'] or 0):.1%}); "  # type: ignore[arg-type]
+          f"covered area {float(summary['covered_area_m2']) / 1e6:.2f} km²")  # type: ignore[arg-type]
+    for name, p in paths.items():
+        print(f"wrote {p}  ({name})")
+
+
+def _cmd_coverage(args: argparse.Namespace) -> int:
+    from .job import run_coverage_files, summary_dict, write_outputs
+
+    params = _params(args)
+    bbox = _parse_bbox(args.bbox)
+    if bbox is not None:
+        from .job import run_coverage
+        from .layers import read_bases, read_stations, read_zones
+        from .loaders import load_network
+        from .towns import read_towns
+
+        net = load_network(args.network, bbox=bbox, cache_dir=_cache_dir(args))
+        job = run_coverage(
+            net, read_stations(args.stations), params=params,
+            towns=read_towns(args.towns) if args.towns else None,
+            zones=read_zones(args.zones) if args.zones else None,
+            bases=read_bases(args.bases) if args.bases else None,
+            region_name=Path(args.network).name, split_nearest=args.split_nearest,
+        )
+    else:
+        job = run_coverage_files(
+            args.network, args.stations, towns_path=args.towns, zones_path=args.zones,
+            bases_path=args.bases, params=params, cache_dir=_cache_dir(args),
+            split_nearest=args.split_nearest,
+        )
+    paths = write_outputs(job, args.out)
+    _print_result(paths, summary_dict(job))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .job import run_demo, summary_dict, write_outputs
+
+    params = _params(args)
+    if args.write_inputs:
+        from .demo import write_demo_inputs
+
+        for name, p in write_demo_inputs(args.write_inputs).items():
+            print(f"wrote demo input {p}  ({name})")
+    job = run_demo(params, split_nearest=args.split_nearest)
+    paths = write_outputs(job, args.out)
+    print("示范区（合成数据） — synthetic demo region; no real place, stations or population.")
+    _print_result(paths, summary_dict(job))
+    return 0
+
+
+def _cmd_prepare(args: argparse.Namespace) -> int:
+    from .loaders import load_network
+    from .network import save_network
+
+    polygon = None
+    if args.polygon:
+        import shapely
+
+        from .layers import read_vector
+
+        polygon = shapely.union_all(read_vector(args.polygon, what="clip polygon")
+                                    .geometry.to_numpy())
+    net = load_network(args.network, bbox=_parse_bbox(args.bbox), polygon=polygon)
+    out = save_network(net, args.out)
+    print(json.dumps(net.summary(), ensure_ascii=False))
+    print(f"wrote prepared network {out}")
+    return 0
+
+
+def _cmd_download(args: argparse.Namespace) -> int:
+    from .loaders import download_network
+    from .network import save_network
+
+    net = download_network(place=args.place, bbox=_parse_bbox(args.bbox),
+                           cache_dir=_cache_dir(args))
+    out = save_network(net, args.out)
+    print(json.dumps(net.summary(), ensure_ascii=False))
+    print(f"wrote prepared network {out}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handlers = {"coverage": _cmd_coverage, "demo": _cmd_demo, "prepare": _cmd_prepare,
+                "download": _cmd_download}
+    try:
+        return handlers[args.command](args)
+    except YizhanError as exc:
+        print(f"yizhan: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return exc.exit_code
+    except OSError as exc:
+        print(f"yizhan: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("yizhan: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

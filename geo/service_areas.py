@@ -1,0 +1,202 @@
+"""Service-area polygons built from the reached parts of streets.
+
+Construction (no convex or concave hulls): the reached stretches of streets are cut at
+the exact remaining distance, each stretch is buffered by ``buffer_m`` (round caps and
+joins, ``quad_segs`` segments per quarter circle) and the buffers are unioned. Blocks
+larger than twice the buffer that no street reaches into stay holes.
+
+* per station: from the station's own reach (:mod:`geo.reach`) — areas overlap;
+* the union: from the coverage pass — identical to the union of the per-station areas;
+* optionally a split of the union into non-overlapping parts, each belonging to the
+  station nearest along the network: Voronoi cells of points sampled every
+  ``split_spacing_m`` along the covered streets (labelled by nearest station),
+  dissolved per station and clipped to the union.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .coverage import Coverage
+from .errors import InvalidParameterError
+from .reach import station_reach, station_segments
+from .segments import covered_length, covered_pieces
+
+DEFAULT_QUAD_SEGS: Final = 4
+_MIN_PIECE_M: Final = 0.01
+
+
+@dataclass(frozen=True, eq=False)
+class ServiceAreas:
+    """Polygons of one coverage run, in the network CRS."""
+
+    buffer_m: float
+    per_station: gpd.GeoDataFrame | None
+    union: shapely.Geometry
+    nearest_split: gpd.GeoDataFrame | None
+
+    @property
+    def union_area_m2(self) -> float:
+        return float(shapely.area(self.union))
+
+
+def _buffer_union_groups(lines: np.ndarray, groups: np.ndarray, n_groups: int, *,
+                         buffer_m: float, quad_segs: int, workers: int) -> np.ndarray:
+    """Buffer every line, then union the buffers of each group; one polygon per group."""
+    out = np.empty(n_groups, dtype=object)
+    out[:] = shapely.Polygon()
+    if lines.size == 0:
+        return out
+    order = np.argsort(groups, kind="stable")
+    g_sorted = groups[order]
+    bounds = np.searchsorted(g_sorted, np.arange(n_groups + 1))
+    tasks = [(k, order[bounds[k]:bounds[k + 1]]) for k in range(n_groups)
+             if bounds[k + 1] > bounds[k]]
+    if workers > 1 and len(tasks) >= 64:
+        chunks = np.array_split(np.arange(len(tasks)), workers * 4)
+        payloads = [
+            (shapely.to_wkb(lines[np.concatenate([tasks[i][1] for i in c])]),
+             [len(tasks[i][1]) for i in c], buffer_m, quad_segs)
+            for c in chunks if c.size
+        ]
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_worker, payloads))
+        flat = [g for part in results for g in shapely.from_wkb(part)]
+        for (k, _), geom in zip(tasks, flat, strict=True):
+            out[k] = geom
+        return out
+    buffers = shapely.buffer(lines, buffer_m, quad_segs=quad_segs)
+    for k, members in tasks:
+        out[k] = shapely.union_all(buffers[members])
+    return out
+
+
+def _worker(payload: tuple[Any, list[int], float, int]) -> Any:
+    wkb, sizes, buffer_m, quad_segs = payload
+    lines = shapely.from_wkb(wkb)
+    buffers = shapely.buffer(lines, buffer_m, quad_segs=quad_segs)
+    ends = np.cumsum(sizes)
+    starts = ends - np.asarray(sizes)
+    return shapely.to_wkb(np.array([shapely.union_all(buffers[a:b])
+                                    for a, b in zip(starts, ends, strict=True)], dtype=object))
+
+
+def default_workers() -> int:
+    """Worker processes for polygon building: the CPUs available, at most 4."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - non-Linux
+        n = os.cpu_count() or 1
+    return max(1, min(n, 4))
+
+
+def union_polygon(cov: Coverage, *, buffer_m: float | None = None,
+                  quad_segs: int = DEFAULT_QUAD_SEGS) -> shapely.Geometry:
+    """The union of every station's service area (from the coverage pieces)."""
+    buffer_m = cov.params.buffer_m if buffer_m is None else buffer_m
+    p = cov.pieces
+    p = p.loc[(p["x1"] - p["x0"]) > _MIN_PIECE_M]
+    if p.empty:
+        return shapely.Polygon()
+    lines = cov.network.cut(p["edge"].to_numpy(), p["x0"].to_numpy(), p["x1"].to_numpy())
+    return shapely.union_all(shapely.buffer(lines, buffer_m, quad_segs=quad_segs))
+
+
+def per_station_polygons(cov: Coverage, *, buffer_m: float | None = None,
+                         quad_segs: int = DEFAULT_QUAD_SEGS,
+                         workers: int | None = None) -> gpd.GeoDataFrame:
+    """One service-area polygon per used station (overlapping), network CRS.
+
+    Columns: ``station_id``, ``name``, ``type``, ``reach_length_m`` (street metres
+    within the budget of this station, whatever other stations do), ``area_m2``.
+    """
+    buffer_m = cov.params.buffer_m if buffer_m is None else buffer_m
+    used = cov.used
+    src_edge = used["snap_edge"].to_numpy(dtype=np.int64)
+    src_off = used["snap_offset_m"].to_numpy(dtype=float)
+    budget = cov.params.budget_m
+    reach = station_reach(cov.network, src_edge, src_off, budget_m=budget)
+    seg = station_segments(cov.network, reach, src_edge, src_off)
+    reach_len = np.bincount(seg["source"].to_numpy(), weights=covered_length(seg, budget),
+                            minlength=len(used))
+    pieces = covered_pieces(seg, budget)
+    pieces = pieces.loc[(pieces["x1"] - pieces["x0"]) > _MIN_PIECE_M]
+    lines = cov.network.cut(pieces["edge"].to_numpy(), pieces["x0"].to_numpy(),
+                            pieces["x1"].to_numpy())
+    polys = _buffer_union_groups(lines, pieces["source"].to_numpy(), len(used),
+                                 buffer_m=buffer_m, quad_segs=quad_segs,
+                                 workers=default_workers() if workers is None else workers)
+    cols = [c for c in ("station_id", "name", "type") if c in used.columns]
+    df = pd.DataFrame(used[cols]).reset_index(drop=True)
+    df["reach_length_m"] = np.round(reach_len, 1)
+    df["area_m2"] = np.round(shapely.area(polys), 1)
+    return gpd.GeoDataFrame(df, geometry=list(polys), crs=cov.network.crs)
+
+
+def nearest_split_polygons(cov: Coverage, union: shapely.Geometry, *,
+                           split_spacing_m: float | None = None) -> gpd.GeoDataFrame:
+    """Split ``union`` into non-overlapping parts by nearest station along the network."""
+    spacing = split_spacing_m or max(cov.params.buffer_m / 2.0, 5.0)
+    if spacing <= 0:
+        raise InvalidParameterError("split_spacing_m must be > 0")
+    p = cov.pieces
+    p = p.loc[(p["x1"] - p["x0"]) > _MIN_PIECE_M]
+    used = cov.used
+    cols = [c for c in ("station_id", "name", "type") if c in used.columns]
+    base = pd.DataFrame(used[cols]).reset_index(drop=True)
+    if p.empty or shapely.is_empty(union):
+        return gpd.GeoDataFrame(base.iloc[:0], geometry=[], crs=cov.network.crs)
+    length = (p["x1"] - p["x0"]).to_numpy()
+    n_pts = np.maximum(np.ceil(length / spacing).astype(np.int64), 1) + 1
+    rep = np.repeat(np.arange(len(p)), n_pts)
+    k = np.arange(rep.size) - np.repeat(np.cumsum(n_pts) - n_pts, n_pts)
+    frac_in = k / (n_pts[rep] - 1)
+    x = p["x0"].to_numpy()[rep] + frac_in * length[rep]
+    edge = p["edge"].to_numpy()[rep]
+    net = cov.network
+    safe = np.where(net.length_m[edge] > 0, net.length_m[edge], 1.0)
+    pts = shapely.line_interpolate_point(net.geometry[edge], x / safe, normalized=True)
+    xy = shapely.get_coordinates(pts)
+    label = p["source"].to_numpy()[rep]
+    _, first = np.unique(np.round(xy, 3), axis=0, return_index=True)
+    first = np.sort(first)
+    xy, label = xy[first], label[first]
+    env = shapely.buffer(shapely.envelope(union), cov.params.buffer_m * 4)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(xy),
+                                                       extend_to=env, ordered=True))
+    order = np.argsort(label, kind="stable")
+    bounds = np.searchsorted(label[order], np.arange(len(used) + 1))
+    geoms = []
+    for s in range(len(used)):
+        members = order[bounds[s]:bounds[s + 1]]
+        if members.size == 0:
+            geoms.append(shapely.Polygon())
+            continue
+        try:
+            merged = shapely.coverage_union_all(cells[members])
+        except shapely.errors.GEOSException:
+            merged = shapely.union_all(cells[members])
+        geoms.append(shapely.intersection(merged, union))
+    geoms_arr = np.array(geoms, dtype=object)
+    base["area_m2"] = np.round(shapely.area(geoms_arr), 1)
+    return gpd.GeoDataFrame(base, geometry=list(geoms_arr), crs=cov.network.crs)
+
+
+def build_service_areas(cov: Coverage, *, per_station: bool = True,
+                        split_nearest: bool = False, quad_segs: int = DEFAULT_QUAD_SEGS,
+                        workers: int | None = None) -> ServiceAreas:
+    """All polygons of a coverage run (see the module docstring)."""
+    union = union_polygon(cov, quad_segs=quad_segs)
+    per = per_station_polygons(cov, quad_segs=quad_segs, workers=workers) if per_station \
+        else None
+    split = nearest_split_polygons(cov, union) if split_nearest else None
+    return ServiceAreas(buffer_m=cov.params.buffer_m, per_station=per, union=union,
+                        nearest_split=split)
