@@ -32,6 +32,7 @@ All names, stations, populations and places are invented and describe no real pl
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -304,7 +305,9 @@ def _ellipse_points(
     return np.column_stack([centre[0] + axes[0] * np.cos(t), centre[1] + axes[1] * np.sin(t)])
 
 
-def _ellipse_polygon(centre: tuple[float, float], axes: tuple[float, float], n: int = 72) -> Polygon:
+def _ellipse_polygon(
+    centre: tuple[float, float], axes: tuple[float, float], n: int = 72
+) -> Polygon:
     t = np.linspace(0.0, 2.0 * np.pi, n, endpoint=False)
     return Polygon(_ellipse_points(centre, axes, t))
 
@@ -556,7 +559,7 @@ def _add_diagonals(net: _Net, lat: _Lattice) -> set[tuple[int, int]]:
         seq = _diagonal_nodes(lat, start, dc)
         if hw == "tertiary":  # the north avenue only starts at its start node
             seq = [p for p in seq if p[1] >= start[1]]
-        for (c, j), (c2, j2) in zip(seq[:-1], seq[1:], strict=True):
+        for (c, j), (c2, j2) in itertools.pairwise(seq):
             if not (lat.kept[c, j] and lat.kept[c2, j2]):
                 continue
             coords = np.array([lat.xy[c, j], lat.xy[c2, j2]])
@@ -683,7 +686,7 @@ def _add_island(net: _Net, rng: np.random.Generator) -> list[int]:
     return sorted(nodes.values())
 
 
-def _motorway_y(x: np.ndarray) -> np.ndarray:
+def _motorway_y(x: np.ndarray | float) -> np.ndarray:
     return -95.0 + 20.0 * np.sin(2.0 * np.pi * np.asarray(x) / 3000.0 + 0.3)
 
 
@@ -750,8 +753,12 @@ def _remove_random(net: _Net, rng: np.random.Generator, superblock_nodes: set[in
         hw = e.tags["highway"]
         if e.protected:
             keep.append(e)
-        elif e.u in superblock_nodes or e.v in superblock_nodes or (hw in ("residential", "living_street") and r < 0.10) or (
-                hw == "tertiary" and r < 0.03):
+        elif (
+            e.u in superblock_nodes
+            or e.v in superblock_nodes
+            or (hw in ("residential", "living_street") and r < 0.10)
+            or (hw == "tertiary" and r < 0.03)
+        ):
             continue
         else:
             keep.append(e)
@@ -806,8 +813,7 @@ def _merge_degree_two(net: _Net, keep_nodes: set[int]) -> None:
                        a.bridge, a.oneway, a.protected)
         edges[inc[0]] = merged
         del edges[inc[1]]
-        incident[start] = (incident[start] - {inc[0]}) | {inc[0]}
-        incident[end] = (incident[end] - {inc[1]}) | {inc[0]}
+        incident[end] = (incident[end] - {inc[1]}) | {inc[0]}  # start keeps inc[0]
         del incident[node]
     net.edges = [edges[i] for i in sorted(edges)]
 
@@ -868,7 +874,7 @@ def _outline(rng: np.random.Generator) -> Polygon:
 def _towns(outline: Polygon) -> list[tuple[tuple[object, ...], Polygon]]:
     seeds = MultiPoint([spec[5] for spec in _TOWN_SPECS])
     cells = shapely.voronoi_polygons(seeds, extend_to=outline)
-    out = []
+    out: list[tuple[tuple[object, ...], Polygon]] = []
     for spec in _TOWN_SPECS:
         cell = next(g for g in cells.geoms if g.contains(Point(spec[5])))
         out.append((spec, shapely.normalize(cell.intersection(outline))))
@@ -953,14 +959,14 @@ def _place_stations(net: _Net, rng: np.random.Generator, lat: _Lattice, island: 
     planned: list[tuple[Sequence[float], float, Polygon | None, float]] = []
     centre = well_zone.centroid.coords[0]
     planned += [(centre, 200.0, well_zone, 10.0)] * 2
-    for c, r, n in _STATION_CLUSTERS:
-        planned += [(c, r, None, 30.0)] * n
+    for cluster_centre, cluster_radius, n in _STATION_CLUSTERS:
+        planned += [(cluster_centre, cluster_radius, None, 30.0)] * n
     types = [t for t, n in _STATION_TYPE_COUNTS for _ in range(n)]
     for fixed in ("职工服务中心", "工会驿站", "户外劳动者服务站", "other", "司机之家"):
         types.remove(fixed)  # on-node, on-edge, island, lake, outside
     types = [types[i] for i in rng.permutation(len(types))]
-    for (c, r, inside, max_off), typ in zip(planned, types, strict=True):
-        p, street = near(c, r, inside, max_off)
+    for (target, radius, inside, max_off), typ in zip(planned, types, strict=True):
+        p, street = near(target, radius, inside, max_off)
         drafts.append(_StationDraft(p, typ, street))
     # 30. on the disconnected island
     ie = [e for e in net.edges if e.u in island_set and e.tags["highway"] == "residential"]
@@ -1086,8 +1092,10 @@ def build_demo_region(*, seed: int = DEFAULT_SEED) -> DemoRegion:
         crs="EPSG:4326",
     )
     base_specs = (
-        ("BASE-01", "示范市职工疗休养基地（江畔）", "明珠区北岸街道江畔路1号", (-120.0, 2520.0)),
-        ("BASE-02", "示范市职工疗休养基地（东湾）", "明珠区临江街道东湾路8号", (_WIDTH + 110.0, 160.0)),
+        ("BASE-01", "示范市职工疗休养基地（江畔）", "明珠区北岸街道江畔路1号",
+         (-120.0, 2520.0)),
+        ("BASE-02", "示范市职工疗休养基地（东湾）", "明珠区临江街道东湾路8号",
+         (_WIDTH + 110.0, 160.0)),
     )
     bases = gpd.GeoDataFrame(
         {
