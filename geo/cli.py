@@ -16,8 +16,8 @@ from pathlib import Path
 
 os.environ.setdefault("GDAL_SKIP", "OGR_VRT")
 
-from .errors import InvalidParameterError, YizhanError  # noqa: E402
-from .params import (  # noqa: E402
+from .errors import InvalidParameterError, YizhanError
+from .params import (
     DEFAULT_BUFFER_M,
     DEFAULT_MAX_SNAP_M,
     DEFAULT_WALK_SPEED_KMH,
@@ -54,7 +54,8 @@ def _add_params(p: argparse.ArgumentParser) -> None:
     g.add_argument("--speed-preset", choices=sorted(WALK_SPEED_PRESETS_KMH),
                    help="walking-speed preset instead of --walk-speed-kmh (elderly = 3.0)")
     g.add_argument("--buffer-m", type=float, default=DEFAULT_BUFFER_M,
-                   help=f"street buffer half-width for service areas (default {DEFAULT_BUFFER_M:g})")
+                   help="street buffer half-width for service areas "
+                        f"(default {DEFAULT_BUFFER_M:g})")
     g.add_argument("--max-snap-m", type=float, default=DEFAULT_MAX_SNAP_M,
                    help="stations farther than this from a street are off-network "
                         f"(default {DEFAULT_MAX_SNAP_M:g})")
@@ -171,27 +172,13 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     from .job import run_coverage_files, summary_dict, write_outputs
 
     params = _params(args)
-    bbox = _parse_bbox(args.bbox)
-    if bbox is not None:
-        from .job import run_coverage
-        from .layers import read_bases, read_stations, read_zones
-        from .loaders import load_network
-        from .towns import read_towns
-
-        net = load_network(args.network, bbox=bbox, cache_dir=_cache_dir(args))
-        job = run_coverage(
-            net, read_stations(args.stations), params=params,
-            towns=read_towns(args.towns) if args.towns else None,
-            zones=read_zones(args.zones) if args.zones else None,
-            bases=read_bases(args.bases) if args.bases else None,
-            region_name=Path(args.network).name, split_nearest=args.split_nearest,
-        )
-    else:
-        job = run_coverage_files(
-            args.network, args.stations, towns_path=args.towns, zones_path=args.zones,
-            bases_path=args.bases, params=params, cache_dir=_cache_dir(args),
-            split_nearest=args.split_nearest,
-        )
+    # one path with or without --bbox, so summary.json always records the inputs
+    # (paths, sha256) and the load_network timing
+    job = run_coverage_files(
+        args.network, args.stations, towns_path=args.towns, zones_path=args.zones,
+        bases_path=args.bases, params=params, cache_dir=_cache_dir(args),
+        split_nearest=args.split_nearest, bbox=_parse_bbox(args.bbox),
+    )
     paths = write_outputs(job, args.out)
     _print_result(paths, summary_dict(job))
     return 0

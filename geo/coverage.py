@@ -66,6 +66,13 @@ def append_sources(csr: sp.csr_matrix, edge_u: np.ndarray, edge_v: np.ndarray,
                          shape=(m, m))
 
 
+def search_limit(budget_m: float) -> float:
+    """Dijkstra cutoff for ``budget_m``: a hair (1e-9 relative) above it, so that a node
+    exactly at the budget is not lost to sub-micrometre rounding of coordinates and
+    lengths (its remaining budget is 0 either way)."""
+    return float(budget_m) * (1.0 + 1e-9)
+
+
 def multi_source_distances(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.ndarray,
                            *, budget_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Distance (m) from every node to the nearest source within ``budget_m``.
@@ -80,7 +87,7 @@ def multi_source_distances(network: WalkNetwork, src_edge: np.ndarray, src_offse
                            src_edge, src_offset)
     dist, _pred, sources = csgraph.dijkstra(
         graph, directed=True, indices=np.arange(n, n + len(src_edge)), min_only=True,
-        limit=budget_m, return_predecessors=True,
+        limit=search_limit(budget_m), return_predecessors=True,
     )
     dist = dist[:n]
     src = sources[:n].astype(np.int64)

@@ -61,6 +61,7 @@ class CoverageJob:
     inputs: dict[str, Any] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
     disclaimer: str = ""
+    zones_rejected: int = 0  # zone rows rejected on input (invalid polygon, duplicate id…)
 
     def summary(self) -> dict[str, Any]:
         return summary_dict(self)
@@ -118,6 +119,7 @@ def run_coverage(
         bases=bases.accepted if bases is not None else None,
         region_name=region_name, synthetic=synthetic, inputs=dict(inputs or {}),
         timings_s=timings, disclaimer=disclaimer,
+        zones_rejected=len(zones.rejected) if zones is not None else 0,
     )
 
 
@@ -138,10 +140,14 @@ def run_coverage_files(
     params: CoverageParams | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     split_nearest: bool = False,
+    bbox: tuple[float, float, float, float] | None = None,
 ) -> CoverageJob:
-    """Load the files and :func:`run_coverage`; timings include loading."""
+    """Load the files and :func:`run_coverage`; timings include loading.
+
+    ``bbox`` (min_lon, min_lat, max_lon, max_lat) clips the network on loading.
+    """
     t0 = time.perf_counter()
-    network = load_network(network_path, cache_dir=cache_dir)
+    network = load_network(network_path, bbox=bbox, cache_dir=cache_dir)
     t_load = time.perf_counter() - t0
     stations = read_stations(stations_path)
     towns = read_towns(towns_path) if towns_path else None
@@ -231,7 +237,7 @@ def summary_dict(job: CoverageJob) -> dict[str, Any]:
             "count": len(job.zones),
             "without_station_within_threshold": job.zones.loc[
                 ~job.zones["station_within_threshold"], "zone_id"].tolist(),
-            "rejected": len(job.zones) and 0,
+            "rejected": job.zones_rejected,
         }
     total = cov.total_length_m
     return {

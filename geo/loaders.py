@@ -15,6 +15,7 @@ filter version and the clip, so the second load skips parsing and filtering.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -162,14 +163,39 @@ def _osmnx_settings(**overrides: Any) -> Iterator[Any]:
                 setattr(ox.settings, k, v)
 
 
+#: Edge tags the walk filter reads: a merged edge never mixes different values of them.
+_FILTER_TAGS: Final = ("highway", "foot", "access", "service", "motorroad", "area")
+
+
+def _simplify_streets(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """Keep only ``highway`` edges and merge degree-2 chains with equal filter tags.
+
+    osmnx's default simplification (a) keeps the non-highway ways ``graph_from_xml``
+    reads (buildings, landuse…), which then merge into streets, and (b) merges ways
+    with different tags into one edge that the filter drops whole if any part is
+    dropped (a residential street continuing as a cycleway). Both lose or distort
+    street length compared with the ``.osm.pbf`` reader, which splits at way ends.
+    Isolated rings (roundabouts, closed footways) are kept.
+    """
+    import osmnx as ox
+
+    no_hw = [(u, v, k) for u, v, k, h in graph.edges(keys=True, data="highway") if h is None]
+    if no_hw:
+        graph = graph.copy()
+        graph.remove_edges_from(no_hw)
+        graph.remove_nodes_from([n for n, d in graph.degree() if d == 0])
+    if graph.number_of_edges() == 0:
+        return graph
+    return ox.simplify_graph(graph, remove_rings=False, edge_attrs_differ=list(_FILTER_TAGS))
+
+
 def _graph_from_xml(path: Path) -> nx.MultiDiGraph:
     try:
         with _osmnx_settings(useful_tags_way=list(OSMNX_WAY_TAGS)) as ox:
-            # simplify ourselves: osmnx's default drops isolated rings (roundabouts,
-            # closed footways) — ~0.25 % of street length on real data
+            # simplify ourselves (see _simplify_streets)
             graph = ox.graph_from_xml(path, simplify=False, retain_all=True,
                                       bidirectional=True)
-            return ox.simplify_graph(graph, remove_rings=False)
+            return _simplify_streets(graph)
     except (ValueError, KeyError, OSError) as exc:
         raise InputFileError(f"cannot read OSM XML {path.name}: {exc}") from None
     except Exception as exc:  # osmnx raises its own types for empty graphs
@@ -309,7 +335,9 @@ def download_network(
     graph is cached as GraphML under ``cache_dir/osm/`` (and the prepared network as
     for files), so a repeated query works offline. Needs internet the first time;
     without it raises :class:`DownloadError`. ``downloader`` replaces the osmnx call
-    (tests; alternative mirrors): it is called as ``downloader(kind, query)``.
+    (tests; alternative mirrors): it is called as
+    ``downloader(kind, query, timeout_s=timeout_s)``. osmnx's own HTTP cache goes to
+    ``cache_dir/overpass/`` (none without ``cache_dir``), never the working directory.
     """
     given = [x is not None for x in (place, bbox, polygon)]
     if sum(given) != 1:
@@ -325,7 +353,9 @@ def download_network(
     graphml = Path(cache_dir) / "osm" / f"{digest}.graphml" if cache_dir is not None else None
     if graphml is not None and graphml.is_file():
         return load_network(graphml, cache_dir=cache_dir)
-    fetch = downloader or _osmnx_download
+    fetch = downloader or functools.partial(
+        _osmnx_download,
+        cache_folder=Path(cache_dir) / "overpass" if cache_dir is not None else None)
     try:
         graph = fetch(kind, query, timeout_s=timeout_s)
     except DownloadError:
@@ -348,13 +378,26 @@ def download_network(
     return load_network(graphml, cache_dir=cache_dir)
 
 
-def _osmnx_download(kind: str, query: Any, *, timeout_s: float) -> nx.MultiDiGraph:
-    """The default downloader: osmnx with every highway way and the filter's tags."""
-    with _osmnx_settings(useful_tags_way=list(OSMNX_WAY_TAGS), requests_timeout=timeout_s,
-                         use_cache=True) as ox:
-        opts = {"network_type": "all", "simplify": True, "retain_all": True}
+def _osmnx_download(kind: str, query: Any, *, timeout_s: float,
+                    cache_folder: Path | None = None) -> nx.MultiDiGraph:
+    """The default downloader: osmnx with every highway way and the filter's tags.
+
+    ``cache_folder``: osmnx's HTTP response cache (``None``: no HTTP cache; osmnx's
+    default would be ``./cache`` in the working directory).
+    """
+    overrides: dict[str, Any] = {"useful_tags_way": list(OSMNX_WAY_TAGS),
+                                 "requests_timeout": timeout_s,
+                                 "use_cache": cache_folder is not None}
+    if cache_folder is not None:
+        overrides["cache_folder"] = str(cache_folder)
+    with _osmnx_settings(**overrides) as ox:
+        # simplify ourselves (see _simplify_streets): osmnx's default merges ways
+        # with different tags, and the filter would drop the merged edge whole
+        opts = {"network_type": "all", "simplify": False, "retain_all": True}
         if kind == "place":
-            return ox.graph_from_place(query, **opts)
-        if kind == "bbox":
-            return ox.graph_from_bbox(tuple(query), **opts)
-        return ox.graph_from_polygon(query, **opts)
+            graph = ox.graph_from_place(query, **opts)
+        elif kind == "bbox":
+            graph = ox.graph_from_bbox(tuple(query), **opts)
+        else:
+            graph = ox.graph_from_polygon(query, **opts)
+        return _simplify_streets(graph)

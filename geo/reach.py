@@ -18,11 +18,12 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
-from .coverage import append_sources
+from .coverage import append_sources, search_limit
 from .network import WalkNetwork
 from .segments import build_segments
 
 DEFAULT_CELL_M: Final = 4000.0
+_BATCH: Final = 256  # sources per dijkstra call
 
 
 def _sub_csr(csr: sp.csr_matrix, idx: np.ndarray, local: np.ndarray) -> sp.csr_matrix:
@@ -64,8 +65,11 @@ def station_reach(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.nda
     node_cell = ncy * width + ncx
     order = np.argsort(node_cell, kind="stable")
     sorted_cells = node_cell[order]
-    scx = np.floor((sx - x0) / cell_m).astype(np.int64)
-    scy = np.floor((sy - y0) / cell_m).astype(np.int64)
+    # clamp to the node grid: rounding can put sx a hair outside [min x, max x] (e.g. on
+    # an edge along the western boundary), and a column of -1 or ``width`` would wrap
+    # into the neighbouring row of cells and search the wrong part of the network
+    scx = np.clip(np.floor((sx - x0) / cell_m).astype(np.int64), 0, width - 1)
+    scy = np.clip(np.floor((sy - y0) / cell_m).astype(np.int64), 0, None)
     src_cell = scy * width + scx
     csr = network.csr
     local = np.full(network.n_nodes, -1, dtype=np.int64)
@@ -101,13 +105,16 @@ def station_reach(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.nda
         graph = append_sources(sub, lu, lv, lengths, np.arange(members.size),
                                src_offset[members])
         m = idx.size
-        dist = csgraph.dijkstra(graph, directed=True,
-                                indices=np.arange(m, m + members.size), limit=budget_m)
-        dist = dist[:, :m]
-        r, c = np.nonzero(np.isfinite(dist))
-        out_s.append(members[r])
-        out_n.append(idx[c])
-        out_d.append(dist[r, c])
+        # batches bound the dense (batch × sub-graph) distance array
+        for start in range(0, members.size, _BATCH):
+            batch = np.arange(start, min(start + _BATCH, members.size))
+            dist = csgraph.dijkstra(graph, directed=True, indices=m + batch,
+                                    limit=search_limit(budget_m))
+            dist = dist[:, :m]
+            r, c = np.nonzero(np.isfinite(dist))
+            out_s.append(members[batch[r]])
+            out_n.append(idx[c])
+            out_d.append(dist[r, c])
         local[idx] = -1
     return pd.DataFrame({
         "source": np.concatenate(out_s).astype(np.int64),

@@ -32,6 +32,8 @@ from .segments import covered_length, covered_pieces
 
 DEFAULT_QUAD_SEGS: Final = 4
 _MIN_PIECE_M: Final = 0.01
+_CHUNK_PIECES: Final = 100_000  # pieces cut and buffered at a time
+_UNION_TILE_M: Final = 2_000.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,38 +50,51 @@ class ServiceAreas:
         return float(shapely.area(self.union))
 
 
-def _buffer_union_groups(lines: np.ndarray, groups: np.ndarray, n_groups: int, *,
-                         buffer_m: float, quad_segs: int, workers: int) -> np.ndarray:
-    """Buffer every line, then union the buffers of each group; one polygon per group."""
+def _buffer_union_groups(network: Any, pieces: pd.DataFrame, groups: np.ndarray,
+                         n_groups: int, *, buffer_m: float, quad_segs: int,
+                         workers: int) -> np.ndarray:
+    """Cut every piece, buffer it, union the buffers of each group: one polygon per
+    group. Works in chunks of whole groups (bounded memory); with ``workers > 1`` the
+    chunks are buffered and unioned in worker processes while the next is cut."""
     out = np.empty(n_groups, dtype=object)
     out[:] = shapely.Polygon()
-    if lines.size == 0:
+    if len(pieces) == 0:
         return out
     order = np.argsort(groups, kind="stable")
     g_sorted = groups[order]
-    bounds = np.searchsorted(g_sorted, np.arange(n_groups + 1))
-    tasks = [(k, order[bounds[k]:bounds[k + 1]]) for k in range(n_groups)
-             if bounds[k + 1] > bounds[k]]
-    if workers > 1 and len(tasks) >= 64:
-        chunks = np.array_split(np.arange(len(tasks)), workers * 4)
-        payloads = [
-            (shapely.to_wkb(lines[np.concatenate([tasks[i][1] for i in c])]),
-             [len(tasks[i][1]) for i in c], buffer_m, quad_segs)
-            for c in chunks if c.size
-        ]
+    edge = pieces["edge"].to_numpy()[order]
+    x0 = pieces["x0"].to_numpy()[order]
+    x1 = pieces["x1"].to_numpy()[order]
+    present = np.unique(g_sorted)
+    starts = np.searchsorted(g_sorted, present, side="left")
+    ends = np.searchsorted(g_sorted, present, side="right")
+    # chunk boundaries at group boundaries, ~_CHUNK_PIECES pieces each
+    chunk_of = np.floor(starts / _CHUNK_PIECES).astype(np.int64)
+    chunks = np.split(np.arange(present.size), np.flatnonzero(np.diff(chunk_of)) + 1)
+
+    def payload(c: np.ndarray) -> tuple[bytes, list[int], float, int]:
+        lo, hi = starts[c[0]], ends[c[-1]]
+        lines = network.cut(edge[lo:hi], x0[lo:hi], x1[lo:hi])
+        return (shapely.to_wkb(lines), (ends[c] - starts[c]).tolist(), buffer_m, quad_segs)
+
+    if workers > 1 and len(chunks) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_worker, payloads))
-        flat = [g for part in results for g in shapely.from_wkb(part)]
-        for (k, _), geom in zip(tasks, flat, strict=True):
-            out[k] = geom
+            pending: list[tuple[np.ndarray, Any]] = []
+            for c in chunks:
+                pending.append((c, pool.submit(_worker, payload(c))))
+                while len(pending) > workers * 2:
+                    done_c, fut = pending.pop(0)
+                    out[present[done_c]] = shapely.from_wkb(fut.result())
+            for done_c, fut in pending:
+                out[present[done_c]] = shapely.from_wkb(fut.result())
         return out
-    buffers = shapely.buffer(lines, buffer_m, quad_segs=quad_segs)
-    for k, members in tasks:
-        out[k] = shapely.union_all(buffers[members])
+    for c in chunks:
+        out[present[c]] = shapely.from_wkb(_worker(payload(c)))
     return out
 
 
-def _worker(payload: tuple[Any, list[int], float, int]) -> Any:
+def _worker(payload: tuple[bytes, list[int], float, int]) -> bytes:
+    """Buffer the lines of consecutive groups (sizes given) and union each group."""
     wkb, sizes, buffer_m, quad_segs = payload
     lines = shapely.from_wkb(wkb)
     buffers = shapely.buffer(lines, buffer_m, quad_segs=quad_segs)
@@ -99,15 +114,28 @@ def default_workers() -> int:
 
 
 def union_polygon(cov: Coverage, *, buffer_m: float | None = None,
-                  quad_segs: int = DEFAULT_QUAD_SEGS) -> shapely.Geometry:
-    """The union of every station's service area (from the coverage pieces)."""
+                  quad_segs: int = DEFAULT_QUAD_SEGS, workers: int | None = None,
+                  tile_m: float = _UNION_TILE_M) -> shapely.Geometry:
+    """The union of every station's service area (from the coverage pieces).
+
+    Pieces are unioned per square tile (in parallel), then the tiles are unioned.
+    """
     buffer_m = cov.params.buffer_m if buffer_m is None else buffer_m
     p = cov.pieces
     p = p.loc[(p["x1"] - p["x0"]) > _MIN_PIECE_M]
     if p.empty:
         return shapely.Polygon()
-    lines = cov.network.cut(p["edge"].to_numpy(), p["x0"].to_numpy(), p["x1"].to_numpy())
-    return shapely.union_all(shapely.buffer(lines, buffer_m, quad_segs=quad_segs))
+    net = cov.network
+    e = p["edge"].to_numpy()
+    tx = np.floor((net.node_x[net.edge_u[e]] - net.bounds[0]) / tile_m).astype(np.int64)
+    ty = np.floor((net.node_y[net.edge_u[e]] - net.bounds[1]) / tile_m).astype(np.int64)
+    _, tile = np.unique(ty * (tx.max() + 1) + tx, return_inverse=True)
+    tile = tile.reshape(-1)
+    n_tiles = int(tile.max()) + 1
+    parts = _buffer_union_groups(net, p, tile, n_tiles, buffer_m=buffer_m,
+                                 quad_segs=quad_segs,
+                                 workers=default_workers() if workers is None else workers)
+    return shapely.union_all(parts)
 
 
 def per_station_polygons(cov: Coverage, *, buffer_m: float | None = None,
@@ -129,9 +157,8 @@ def per_station_polygons(cov: Coverage, *, buffer_m: float | None = None,
                             minlength=len(used))
     pieces = covered_pieces(seg, budget)
     pieces = pieces.loc[(pieces["x1"] - pieces["x0"]) > _MIN_PIECE_M]
-    lines = cov.network.cut(pieces["edge"].to_numpy(), pieces["x0"].to_numpy(),
-                            pieces["x1"].to_numpy())
-    polys = _buffer_union_groups(lines, pieces["source"].to_numpy(), len(used),
+    del seg, reach
+    polys = _buffer_union_groups(cov.network, pieces, pieces["source"].to_numpy(), len(used),
                                  buffer_m=buffer_m, quad_segs=quad_segs,
                                  workers=default_workers() if workers is None else workers)
     cols = [c for c in ("station_id", "name", "type") if c in used.columns]
@@ -144,9 +171,9 @@ def per_station_polygons(cov: Coverage, *, buffer_m: float | None = None,
 def nearest_split_polygons(cov: Coverage, union: shapely.Geometry, *,
                            split_spacing_m: float | None = None) -> gpd.GeoDataFrame:
     """Split ``union`` into non-overlapping parts by nearest station along the network."""
+    if split_spacing_m is not None and not split_spacing_m > 0:
+        raise InvalidParameterError(f"split_spacing_m must be > 0, got {split_spacing_m!r}")
     spacing = split_spacing_m or max(cov.params.buffer_m / 2.0, 5.0)
-    if spacing <= 0:
-        raise InvalidParameterError("split_spacing_m must be > 0")
     p = cov.pieces
     p = p.loc[(p["x1"] - p["x0"]) > _MIN_PIECE_M]
     used = cov.used
@@ -166,8 +193,17 @@ def nearest_split_polygons(cov: Coverage, union: shapely.Geometry, *,
     pts = shapely.line_interpolate_point(net.geometry[edge], x / safe, normalized=True)
     xy = shapely.get_coordinates(pts)
     label = p["source"].to_numpy()[rep]
-    _, first = np.unique(np.round(xy, 3), axis=0, return_index=True)
-    first = np.sort(first)
+    # one point per location; a location shared by pieces of *different* stations (where
+    # their pieces meet) is dropped, so the Voronoi boundary falls midway between the
+    # nearest points of each side (accurate to about split_spacing_m / 2)
+    key = np.round(xy, 3)
+    _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    inv = inv.reshape(-1)
+    lab_min = np.full(first.size, np.iinfo(np.int64).max)
+    lab_max = np.full(first.size, np.iinfo(np.int64).min)
+    np.minimum.at(lab_min, inv, label)
+    np.maximum.at(lab_max, inv, label)
+    first = np.sort(first[lab_min == lab_max])
     xy, label = xy[first], label[first]
     env = shapely.buffer(shapely.envelope(union), cov.params.buffer_m * 4)
     cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(xy),

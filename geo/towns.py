@@ -85,13 +85,20 @@ def read_towns(path: str | os.PathLike[str]) -> LayerTable:
     code_c = _find(raw.columns, CODE_COLUMNS)
     pop_c = _find(raw.columns, POP_COLUMNS)
     dist_c = _find(raw.columns, DISTRICT_COLUMNS)
+    n = len(raw)
+    names = [_clean_str(v) for v in raw[name_c]]
+    codes = [_clean_str(v) for v in raw[code_c]] if code_c else [None] * n
+    # object columns keep None for a missing code: pandas ≥ 3 would infer a ``str``
+    # column with NaN, and NaN is truthy (a town without code lost its name as id)
     df = gpd.GeoDataFrame({
-        "name": [_clean_str(v) for v in raw[name_c]],
-        "code": [_clean_str(v) for v in raw[code_c]] if code_c else None,
+        "name": pd.array(names, dtype=object),
+        "code": pd.array(codes, dtype=object),
         "population": pd.to_numeric(raw[pop_c], errors="coerce") if pop_c else np.nan,
-        "district": [_clean_str(v) for v in raw[dist_c]] if dist_c else None,
+        "district": pd.array([_clean_str(v) for v in raw[dist_c]] if dist_c else [None] * n,
+                             dtype=object),
     }, geometry=raw.geometry.to_numpy(), crs=raw.crs)
-    df["town_id"] = [c if c else n for c, n in zip(df["code"], df["name"], strict=True)]
+    df["town_id"] = pd.array([c or nm for c, nm in zip(codes, names, strict=True)],
+                             dtype=object)
     table = polygons_from_frame(df, id_column="town_id", source=str(path))
     acc = table.accepted
     acc["population"] = pd.to_numeric(acc["population"], errors="coerce")
