@@ -177,6 +177,17 @@ def run_scenario(n_nodes: int, n_stations: int, *, recipe_sample: int, areas: bo
         "coverage_over_bare": round(cov_s / bare_s, 2),
         "covered_share": round(cov.covered_length_m / net.total_length_m, 4),
     }
+    if areas:
+        t = time.perf_counter()
+        per_station_polygons(cov)
+        out["service_areas_s"] = round(time.perf_counter() - t, 2)
+    if union:
+        t = time.perf_counter()
+        u = union_polygon(cov)
+        out["union_s"] = round(time.perf_counter() - t, 2)
+        out["union_area_km2"] = round(shapely.area(u) / 1e6, 2)
+    # peak memory of Yizhan's own work, before the recipe's networkx graph exists
+    out["peak_rss_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2)
     if recipe_sample:
         # what a user of the recipe holds: an osmnx-style MultiDiGraph (both
         # directions, OSM attributes and geometry), projected
@@ -201,16 +212,6 @@ def run_scenario(n_nodes: int, n_stations: int, *, recipe_sample: int, areas: bo
         out["recipe_sample"] = int(sample.size)
         out["recipe_s_extrapolated"] = round(per * n_stations, 2)
         out["recipe_over_coverage"] = round(per * n_stations / cov_s, 1)
-    if areas:
-        t = time.perf_counter()
-        per_station_polygons(cov)
-        out["service_areas_s"] = round(time.perf_counter() - t, 2)
-    if union:
-        t = time.perf_counter()
-        u = union_polygon(cov)
-        out["union_s"] = round(time.perf_counter() - t, 2)
-        out["union_area_km2"] = round(shapely.area(u) / 1e6, 2)
-    out["peak_rss_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2)
     return out
 
 

@@ -29,7 +29,7 @@ from scipy.sparse import csgraph
 from .errors import NoStationsOnNetworkError
 from .network import WalkNetwork
 from .params import CoverageParams, distance_to_walk_time_min
-from .segments import build_segments, covered_length, covered_pieces
+from .segments import covered_length, covered_pieces, segment_arrays
 from .snap import STATUS_USED, snap_stations
 
 
@@ -110,8 +110,13 @@ class Coverage:
     stations: gpd.GeoDataFrame
     node_dist_m: np.ndarray
     node_source: np.ndarray
-    segments: pd.DataFrame
+    segment_arrays: dict[str, np.ndarray]
     timings_s: dict[str, float] = field(default_factory=dict)
+
+    @cached_property
+    def segments(self) -> pd.DataFrame:
+        """The segment table as a DataFrame (built on first use)."""
+        return pd.DataFrame(self.segment_arrays)
 
     @cached_property
     def used(self) -> gpd.GeoDataFrame:
@@ -125,12 +130,12 @@ class Coverage:
 
     @cached_property
     def segment_covered_m(self) -> np.ndarray:
-        return covered_length(self.segments, self.params.budget_m)
+        return covered_length(self.segment_arrays, self.params.budget_m)
 
     @cached_property
     def edge_covered_m(self) -> np.ndarray:
         """Covered metres per edge."""
-        return np.bincount(self.segments["edge"].to_numpy(), weights=self.segment_covered_m,
+        return np.bincount(self.segment_arrays["edge"], weights=self.segment_covered_m,
                            minlength=self.network.n_edges)
 
     @property
@@ -144,7 +149,7 @@ class Coverage:
     @cached_property
     def pieces(self) -> pd.DataFrame:
         """Covered stretches ``edge, x0, x1, source`` labelled by nearest station."""
-        return covered_pieces(self.segments, self.params.budget_m)
+        return covered_pieces(self.segment_arrays, self.params.budget_m)
 
     def node_walk_time_min(self) -> np.ndarray:
         """Walk time (minutes) from each node to its nearest station; ``inf`` beyond."""
@@ -197,11 +202,11 @@ def compute_coverage(network: WalkNetwork, stations: gpd.GeoDataFrame, *,
     src_edge = snapped.loc[used, "snap_edge"].to_numpy(dtype=np.int64)
     src_off = snapped.loc[used, "snap_offset_m"].to_numpy(dtype=float)
     dist, src = multi_source_distances(network, src_edge, src_off, budget_m=params.budget_m)
-    segments = build_segments(network.edge_u, network.edge_v, network.length_m, dist, src,
+    segments = segment_arrays(network.edge_u, network.edge_v, network.length_m, dist, src,
                               src_edge, src_off)
     t2 = time.perf_counter()
     return Coverage(params=params, network=network, stations=snapped, node_dist_m=dist,
-                    node_source=src, segments=segments,
+                    node_source=src, segment_arrays=segments,
                     timings_s={"snap": t1 - t0, "coverage": t2 - t1})
 
 

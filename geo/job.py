@@ -21,20 +21,17 @@ import pandas as pd
 
 from .coverage import Coverage, compute_coverage
 from .crs import WGS84
-from .errors import NoStationsOnNetworkError
+from .errors import NoStationsOnNetworkError, StationDataError
 from .layers import (
     LayerTable,
-    read_bases,
-    read_stations,
-    read_zones,
-    stations_from_frame,
 )
-from .loaders import file_sha256, load_network
-from .network import WalkNetwork, prepare_network
+from .loaders import file_sha256
+from .network import WalkNetwork
 from .params import CoverageParams
+from .region import Region, demo_region, region_from_files
 from .schema import STATION_TYPES
 from .service_areas import ServiceAreas, build_service_areas
-from .towns import DEFAULT_HEX_M, TownReport, hex_grid, read_towns, town_report, zone_report
+from .towns import DEFAULT_HEX_M, TownReport, hex_grid, town_report, zone_report
 
 __version__ = "0.1.0"
 
@@ -130,6 +127,25 @@ def _input_entry(path: str | os.PathLike[str] | None) -> dict[str, Any] | None:
     return {"path": str(p), "sha256": file_sha256(p) if p.is_file() else None}
 
 
+def run_region(region: Region, *, params: CoverageParams | None = None,
+               stations: LayerTable | None = None, split_nearest: bool = False,
+               per_station_areas: bool = True) -> CoverageJob:
+    """Run the job on a :class:`~geo.region.Region` (``stations`` overrides its list)."""
+    stations = stations if stations is not None else region.stations
+    if stations is None:
+        raise StationDataError(
+            f"region {region.label} has no station list: provide one (CSV station_id,name,"
+            "type,lon,lat or GeoJSON)"
+        )
+    return run_coverage(
+        region.network, stations, params=params, towns=region.towns, zones=region.zones,
+        bases=region.bases, region_name=region.label, synthetic=region.synthetic,
+        inputs=region.inputs, timings_s={"load_network": region.load_s},
+        split_nearest=split_nearest, per_station_areas=per_station_areas,
+        disclaimer=region.disclaimer,
+    )
+
+
 def run_coverage_files(
     network_path: str | os.PathLike[str],
     stations_path: str | os.PathLike[str],
@@ -142,71 +158,21 @@ def run_coverage_files(
     split_nearest: bool = False,
     bbox: tuple[float, float, float, float] | None = None,
 ) -> CoverageJob:
-    """Load the files and :func:`run_coverage`; timings include loading.
+    """Load the files and run the job; timings include loading.
 
     ``bbox`` (min_lon, min_lat, max_lon, max_lat) clips the network on loading.
     """
-    t0 = time.perf_counter()
-    network = load_network(network_path, bbox=bbox, cache_dir=cache_dir)
-    t_load = time.perf_counter() - t0
-    stations = read_stations(stations_path)
-    towns = read_towns(towns_path) if towns_path else None
-    zones = read_zones(zones_path) if zones_path else None
-    bases = read_bases(bases_path) if bases_path else None
-    inputs = {
-        "network": {**(_input_entry(network_path) or {}),
-                    "sha256": network.source_sha256 or (_input_entry(network_path) or {})
-                    .get("sha256")},
-        "stations": _input_entry(stations_path),
-        "towns": _input_entry(towns_path),
-        "zones": _input_entry(zones_path),
-        "bases": _input_entry(bases_path),
-    }
-    return run_coverage(
-        network, stations, params=params, towns=towns, zones=zones, bases=bases,
-        region_name=Path(network_path).name, inputs=inputs,
-        timings_s={"load_network": t_load}, split_nearest=split_nearest,
-    )
+    region = region_from_files(network_path, stations_path=stations_path,
+                               towns_path=towns_path, zones_path=zones_path,
+                               bases_path=bases_path, bbox=bbox, cache_dir=cache_dir)
+    return run_region(region, params=params, split_nearest=split_nearest)
 
 
 def run_demo(params: CoverageParams | None = None, *, split_nearest: bool = False,
              per_station_areas: bool = True) -> CoverageJob:
     """The job on the built-in synthetic demo region (no files, no internet)."""
-    from .demo import build_demo_region
-    from .layers import polygons_from_frame
-
-    t0 = time.perf_counter()
-    region = build_demo_region()
-    network = prepare_network(region.streets, meta={"format": "demo"})
-    t_load = time.perf_counter() - t0
-    st = region.stations
-    stations = stations_from_frame(pd.DataFrame(st.drop(columns=st.geometry.name)),
-                                   st.geometry.to_numpy(), source="demo")
-    towns = polygons_from_frame(region.towns, id_column="town_id", source="demo") \
-        if "town_id" in region.towns.columns else _demo_towns(region.towns)
-    zones = polygons_from_frame(region.zones, id_column="zone_id", source="demo")
-    bases = LayerTable(accepted=region.bases, rejected=_empty_rejected(),
-                       rows_in=len(region.bases), source="demo")
-    return run_coverage(
-        network, stations, params=params, towns=towns, zones=zones, bases=bases,
-        region_name=region.name_zh, synthetic=True,
-        inputs={"network": {"path": "built-in synthetic demo region", "sha256": None}},
-        timings_s={"load_network": t_load}, split_nearest=split_nearest,
-        per_station_areas=per_station_areas,
-        disclaimer=f"{region.disclaimer_zh} {region.disclaimer_en}",
-    )
-
-
-def _empty_rejected() -> pd.DataFrame:
-    return pd.DataFrame({"row": [], "id": [], "name": [], "reason": []})
-
-
-def _demo_towns(towns: gpd.GeoDataFrame) -> LayerTable:
-    from .layers import polygons_from_frame
-
-    t = towns.copy()
-    t["town_id"] = t["code"] if "code" in t.columns else t["name"]
-    return polygons_from_frame(t, id_column="town_id", source="demo")
+    return run_region(demo_region(), params=params, split_nearest=split_nearest,
+                      per_station_areas=per_station_areas)
 
 
 # ------------------------------------------------------------------------------ outputs

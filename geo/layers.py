@@ -58,6 +58,14 @@ def read_vector(path: str | os.PathLike[str], *, what: str) -> gpd.GeoDataFrame:
             f"unknown {what} format {p.name!r}: use GeoJSON, GeoPackage (.gpkg) or a zipped "
             "Shapefile (.zip)"
         )
+    if suffix != ".zip":
+        with open(p, "rb") as fh:
+            head = fh.read(1 << 16).lower()
+        if b"ogrvrtdatasource" in head or b"ogrvrtlayer" in head:
+            raise InputFileError(
+                f"{what} file {p.name} is an OGR VRT (a pointer to other files), which is "
+                "not accepted: upload the data itself as GeoJSON, GeoPackage or Shapefile"
+            )
     uri = f"zip://{p}" if suffix == ".zip" else str(p)
     try:
         info = pyogrio.read_info(uri)

@@ -387,7 +387,10 @@ def _osmnx_download(kind: str, query: Any, *, timeout_s: float,
     """
     overrides: dict[str, Any] = {"useful_tags_way": list(OSMNX_WAY_TAGS),
                                  "requests_timeout": timeout_s,
-                                 "use_cache": cache_folder is not None}
+                                 "use_cache": cache_folder is not None,
+                                 # no Overpass status probe: offline it would wait for
+                                 # its own timeout before the real request fails
+                                 "overpass_rate_limit": False}
     if cache_folder is not None:
         overrides["cache_folder"] = str(cache_folder)
     with _osmnx_settings(**overrides) as ox:

@@ -13,13 +13,29 @@ follows in closed form, vectorised over millions of segments.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 SEGMENT_COLUMNS = ("edge", "x0", "x1", "d0", "d1", "s0", "s1")
 
 
-def build_segments(
+Segments = Mapping[str, Any]  # a DataFrame or a dict of equal-length numpy arrays
+
+
+def _a(seg: Segments, col: str) -> np.ndarray:
+    v = seg[col]
+    return v.to_numpy() if hasattr(v, "to_numpy") else np.asarray(v)
+
+
+def build_segments(*args: Any, **kwargs: Any) -> pd.DataFrame:
+    """:func:`segment_arrays` as a DataFrame."""
+    return pd.DataFrame(segment_arrays(*args, **kwargs))
+
+
+def segment_arrays(
     edge_u: np.ndarray,
     edge_v: np.ndarray,
     length_m: np.ndarray,
@@ -28,7 +44,7 @@ def build_segments(
     src_edge: np.ndarray,
     src_offset: np.ndarray,
     src_ids: np.ndarray | None = None,
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """Segments of every edge given node distances and the sources' edge positions.
 
     ``src_ids`` labels the sources (default ``0..S-1``); it is stored in ``s0``/``s1``.
@@ -53,7 +69,7 @@ def build_segments(
         "s0": su[plain], "s1": sv[plain],
     }
     if src_edge.size == 0:
-        return pd.DataFrame(base)
+        return base
     he = np.flatnonzero(hosts)
     # breakpoints: both ends of every host edge plus every source on it
     pe = np.concatenate([he, he, src_edge])
@@ -71,22 +87,22 @@ def build_segments(
         "edge": pe[i], "x0": px[i], "x1": px[i + 1],
         "d0": pd_[i], "d1": pd_[i + 1], "s0": ps[i], "s1": ps[i + 1],
     }
-    return pd.DataFrame({k: np.concatenate([base[k], split[k]]) for k in SEGMENT_COLUMNS})
+    return {k: np.concatenate([base[k], split[k]]) for k in SEGMENT_COLUMNS}
 
 
-def covered_length(seg: pd.DataFrame, budget_m: float) -> np.ndarray:
+def covered_length(seg: Segments, budget_m: float) -> np.ndarray:
     """Covered metres of each segment within ``budget_m`` of its nearest source."""
-    length = seg["x1"].to_numpy() - seg["x0"].to_numpy()
-    r0 = np.clip(budget_m - seg["d0"].to_numpy(), 0.0, None)
-    r1 = np.clip(budget_m - seg["d1"].to_numpy(), 0.0, None)
+    length = _a(seg, "x1") - _a(seg, "x0")
+    r0 = np.clip(budget_m - _a(seg, "d0"), 0.0, None)
+    r1 = np.clip(budget_m - _a(seg, "d1"), 0.0, None)
     return np.minimum(length, r0 + r1)
 
 
-def crossing_point(seg: pd.DataFrame) -> np.ndarray:
+def crossing_point(seg: Segments) -> np.ndarray:
     """Offset from ``x0`` where the nearest source switches from the ``s0`` to the ``s1`` end."""
-    length = seg["x1"].to_numpy() - seg["x0"].to_numpy()
-    d0 = seg["d0"].to_numpy()
-    d1 = seg["d1"].to_numpy()
+    length = _a(seg, "x1") - _a(seg, "x0")
+    d0 = _a(seg, "d0")
+    d1 = _a(seg, "d1")
     with np.errstate(invalid="ignore"):
         t = (d1 - d0 + length) / 2.0
     t = np.where(np.isinf(d0) & np.isfinite(d1), 0.0, t)
@@ -94,30 +110,44 @@ def crossing_point(seg: pd.DataFrame) -> np.ndarray:
     return np.clip(np.nan_to_num(t, nan=0.0), 0.0, length)
 
 
-def covered_pieces(seg: pd.DataFrame, budget_m: float) -> pd.DataFrame:
+def covered_pieces(seg: Segments, budget_m: float, *, merge: str = "none") -> pd.DataFrame:
     """The covered stretches as ``edge, x0, x1, source`` (no overlaps).
 
     Each stretch is labelled with the source nearest to it along the network, so the
-    pieces of one source form its share of a non-overlapping split.
+    pieces of one source form its share of a non-overlapping split. ``merge``:
+    ``"same_source"`` returns the two stretches of a segment that meet and carry the
+    same source (a street covered end to end by one station) as one piece; ``"any"``
+    merges them whatever the source (the label is then the ``x0`` end's). Fewer,
+    longer pieces make polygon building cheaper.
     """
-    x0 = seg["x0"].to_numpy()
-    x1 = seg["x1"].to_numpy()
+    x0 = _a(seg, "x0")
+    x1 = _a(seg, "x1")
     length = x1 - x0
-    r0 = np.clip(budget_m - seg["d0"].to_numpy(), 0.0, None)
-    r1 = np.clip(budget_m - seg["d1"].to_numpy(), 0.0, None)
+    r0 = np.clip(budget_m - _a(seg, "d0"), 0.0, None)
+    r1 = np.clip(budget_m - _a(seg, "d1"), 0.0, None)
     t = crossing_point(seg)
     a_len = np.minimum(r0, t)
     b_len = np.minimum(r1, length - t)
-    edge = seg["edge"].to_numpy()
+    edge = _a(seg, "edge")
+    s0 = _a(seg, "s0")
+    s1 = _a(seg, "s1")
     ka = a_len > 1e-9
     kb = b_len > 1e-9
-    out = pd.DataFrame({
+    a_end = x0 + a_len
+    if merge not in ("none", "same_source", "any"):
+        raise ValueError(f"merge must be 'none', 'same_source' or 'any', got {merge!r}")
+    if merge != "none":
+        whole = ka & kb & (a_len + b_len >= length - 1e-9)
+        if merge == "same_source":
+            whole &= s0 == s1
+        a_end = np.where(whole, x1, a_end)
+        kb = kb & ~whole
+    return pd.DataFrame({
         "edge": np.concatenate([edge[ka], edge[kb]]),
         "x0": np.concatenate([x0[ka], (x1 - b_len)[kb]]),
-        "x1": np.concatenate([(x0 + a_len)[ka], x1[kb]]),
-        "source": np.concatenate([seg["s0"].to_numpy()[ka], seg["s1"].to_numpy()[kb]]),
+        "x1": np.concatenate([a_end[ka], x1[kb]]),
+        "source": np.concatenate([s0[ka], s1[kb]]),
     })
-    return out
 
 
 def clip_segments(seg: pd.DataFrame, parts: pd.DataFrame) -> pd.DataFrame:
@@ -145,7 +175,7 @@ def clip_segments(seg: pd.DataFrame, parts: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def distance_pieces(seg: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def distance_pieces(seg: Segments) -> tuple[np.ndarray, np.ndarray]:
     """Each segment as two linear pieces of the distance, ``(lo, span)``.
 
     Piece ``i`` (the first ``len(seg)`` come from the ``x0`` ends, the rest from the
@@ -153,9 +183,9 @@ def distance_pieces(seg: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     from ``lo[i]`` with slope 1: a uniform distribution of distances on
     ``[lo, lo + span]``. ``lo`` is ``inf`` where the distance is beyond the cutoff.
     """
-    length = seg["x1"].to_numpy() - seg["x0"].to_numpy()
-    d0 = seg["d0"].to_numpy()
-    d1 = seg["d1"].to_numpy()
+    length = _a(seg, "x1") - _a(seg, "x0")
+    d0 = _a(seg, "d0")
+    d1 = _a(seg, "d1")
     t = crossing_point(seg)
     both_inf = np.isinf(d0) & np.isinf(d1)
     # a segment unreached at both ends is one censored piece of its whole length

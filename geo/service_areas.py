@@ -51,31 +51,44 @@ class ServiceAreas:
 
 
 def _buffer_union_groups(network: Any, pieces: pd.DataFrame, groups: np.ndarray,
-                         n_groups: int, *, buffer_m: float, quad_segs: int,
-                         workers: int) -> np.ndarray:
+                         n_groups: int, *, buffer_m: float, quad_segs: int, workers: int,
+                         group_rank: np.ndarray | None = None) -> np.ndarray:
     """Cut every piece, buffer it, union the buffers of each group: one polygon per
-    group. Works in chunks of whole groups (bounded memory); with ``workers > 1`` the
-    chunks are buffered and unioned in worker processes while the next is cut."""
+    group.
+
+    Works in chunks of whole groups (bounded memory), taken in ``group_rank`` order
+    (give neighbouring groups neighbouring ranks: pieces shared by groups of one chunk
+    — a street reached from several stations — are cut and buffered once). With
+    ``workers > 1`` chunks are buffered and unioned in worker processes while the main
+    process cuts the next one.
+    """
     out = np.empty(n_groups, dtype=object)
     out[:] = shapely.Polygon()
     if len(pieces) == 0:
         return out
-    order = np.argsort(groups, kind="stable")
+    rank = np.arange(n_groups) if group_rank is None else np.asarray(group_rank)
+    order = np.argsort(rank[groups], kind="stable")
     g_sorted = groups[order]
     edge = pieces["edge"].to_numpy()[order]
     x0 = pieces["x0"].to_numpy()[order]
     x1 = pieces["x1"].to_numpy()[order]
-    present = np.unique(g_sorted)
-    starts = np.searchsorted(g_sorted, present, side="left")
-    ends = np.searchsorted(g_sorted, present, side="right")
+    bound = np.flatnonzero(np.diff(g_sorted)) + 1
+    starts = np.concatenate([[0], bound])
+    ends = np.concatenate([bound, [g_sorted.size]])
+    present = g_sorted[starts]
     # chunk boundaries at group boundaries, ~_CHUNK_PIECES pieces each
     chunk_of = np.floor(starts / _CHUNK_PIECES).astype(np.int64)
     chunks = np.split(np.arange(present.size), np.flatnonzero(np.diff(chunk_of)) + 1)
 
-    def payload(c: np.ndarray) -> tuple[bytes, list[int], float, int]:
+    def payload(c: np.ndarray) -> tuple[bytes, bytes, list[int], float, int]:
         lo, hi = starts[c[0]], ends[c[-1]]
-        lines = network.cut(edge[lo:hi], x0[lo:hi], x1[lo:hi])
-        return (shapely.to_wkb(lines), (ends[c] - starts[c]).tolist(), buffer_m, quad_segs)
+        key = np.column_stack([edge[lo:hi].astype(float), np.round(x0[lo:hi], 3),
+                               np.round(x1[lo:hi], 3)])
+        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        idx = first + lo
+        lines = network.cut(edge[idx], x0[idx], x1[idx])
+        return (shapely.to_wkb(lines), inverse.reshape(-1).astype(np.int32).tobytes(),
+                (ends[c] - starts[c]).tolist(), buffer_m, quad_segs)
 
     if workers > 1 and len(chunks) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -93,14 +106,15 @@ def _buffer_union_groups(network: Any, pieces: pd.DataFrame, groups: np.ndarray,
     return out
 
 
-def _worker(payload: tuple[bytes, list[int], float, int]) -> bytes:
-    """Buffer the lines of consecutive groups (sizes given) and union each group."""
-    wkb, sizes, buffer_m, quad_segs = payload
-    lines = shapely.from_wkb(wkb)
-    buffers = shapely.buffer(lines, buffer_m, quad_segs=quad_segs)
+def _worker(payload: tuple[bytes, bytes, list[int], float, int]) -> bytes:
+    """Buffer unique lines once; union the buffers of consecutive groups (sizes given,
+    members given by the inverse index into the unique lines)."""
+    wkb, inverse_bytes, sizes, buffer_m, quad_segs = payload
+    buffers = shapely.buffer(shapely.from_wkb(wkb), buffer_m, quad_segs=quad_segs)
+    inverse = np.frombuffer(inverse_bytes, dtype=np.int32)
     ends = np.cumsum(sizes)
     starts = ends - np.asarray(sizes)
-    return shapely.to_wkb(np.array([shapely.union_all(buffers[a:b])
+    return shapely.to_wkb(np.array([shapely.union_all(buffers[inverse[a:b]])
                                     for a, b in zip(starts, ends, strict=True)], dtype=object))
 
 
@@ -121,7 +135,7 @@ def union_polygon(cov: Coverage, *, buffer_m: float | None = None,
     Pieces are unioned per square tile (in parallel), then the tiles are unioned.
     """
     buffer_m = cov.params.buffer_m if buffer_m is None else buffer_m
-    p = cov.pieces
+    p = covered_pieces(cov.segment_arrays, cov.params.budget_m, merge="any")
     p = p.loc[(p["x1"] - p["x0"]) > _MIN_PIECE_M]
     if p.empty:
         return shapely.Polygon()
@@ -155,10 +169,17 @@ def per_station_polygons(cov: Coverage, *, buffer_m: float | None = None,
     seg = station_segments(cov.network, reach, src_edge, src_off)
     reach_len = np.bincount(seg["source"].to_numpy(), weights=covered_length(seg, budget),
                             minlength=len(used))
-    pieces = covered_pieces(seg, budget)
+    pieces = covered_pieces(seg, budget, merge="same_source")
     pieces = pieces.loc[(pieces["x1"] - pieces["x0"]) > _MIN_PIECE_M]
     del seg, reach
+    sx = cov.network.node_x[cov.network.edge_u[src_edge]]
+    sy = cov.network.node_y[cov.network.edge_u[src_edge]]
+    cell = 2.0 * budget
+    spatial = np.lexsort((np.floor(sx / cell), np.floor(sy / cell)))
+    rank = np.empty(len(used), dtype=np.int64)
+    rank[spatial] = np.arange(len(used))
     polys = _buffer_union_groups(cov.network, pieces, pieces["source"].to_numpy(), len(used),
+                                 group_rank=rank,
                                  buffer_m=buffer_m, quad_segs=quad_segs,
                                  workers=default_workers() if workers is None else workers)
     cols = [c for c in ("station_id", "name", "type") if c in used.columns]

@@ -435,3 +435,25 @@ def legend_html(lang: str, layers: frozenset[str], data: MapData) -> str:
     if "network_too_big" in data.notes and "network" in layers:
         parts.append(esc("路网过大，未绘制" if lang == "zh" else "Network too large to draw"))
     return "<br>".join(parts)
+
+
+def compare_map(before: CoverageJob, after: CoverageJob, *, lang: str = "zh",
+                tiles: str = "none", height: int = 520) -> folium.Map:
+    """Areas gained (green) and lost (red) by a new station list, with its stations."""
+    crs = before.network.crs
+    gained = shapely.difference(after.areas.union, before.areas.union)
+    lost = shapely.difference(before.areas.union, after.areas.union)
+    data = map_data(after, lang=lang)
+    m = build_map(data, lang=lang, layers=frozenset({"stations", "offnetwork"}), tiles=tiles,
+                  height=height)
+    for geom, colour, key in ((gained, "#1a9641", ("新增覆盖", "Gained")),
+                              (lost, "#d7191c", ("失去覆盖", "Lost"))):
+        if shapely.is_empty(geom):
+            continue
+        fc = _fc(_to_ll(np.array([geom]), crs, DISPLAY_SIMPLIFY_M),
+                 [{"area_km2": _fmt(shapely.area(geom) / 1e6, 2)}])
+        folium.GeoJson(fc, name=esc(key[0] if lang == "zh" else key[1]),
+                       style_function=lambda _f, c=colour: {"fillColor": c, "color": c,
+                                                            "weight": 1,
+                                                            "fillOpacity": 0.45}).add_to(m)
+    return m

@@ -1,0 +1,71 @@
+"""地图 Map — coverage, stations, bases, zones and towns on one map."""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+from ui.data import map_data_for
+from ui.maps import LAYER_KEYS, build_map, label
+from ui.offline import localize
+from ui.page import fmt_pct, md_text, require_job
+from ui.state import app_state, tr
+
+state = app_state()
+st.title(tr("地图", "Map"))
+handle = require_job()
+job = handle.job
+summary = job.summary()
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric(tr("步行覆盖街道", "Streets within reach"), fmt_pct(summary["covered_length_share"]),
+          help=tr(f"{summary['covered_length_m'] / 1000:,.1f} / "
+                  f"{summary['total_length_m'] / 1000:,.1f} 公里",
+                  f"{summary['covered_length_m'] / 1000:,.1f} of "
+                  f"{summary['total_length_m'] / 1000:,.1f} km"))
+c2.metric(tr("覆盖人口", "Population covered"), fmt_pct(summary["covered_population_share"]),
+          help=tr("人口按街道长度分布到镇街内", "population spread over each town's streets"))
+c3.metric(tr("服务圈面积", "Service-area extent"),
+          f"{summary['covered_area_m2'] / 1e6:,.2f} km²")
+c4.metric(tr("接入路网的站点", "Stations on the network"),
+          f"{summary['stations']['used']} / {summary['stations']['input']}",
+          help=tr(f"未接入路网 {summary['stations']['off_network']}，"
+                  f"被拒绝 {summary['stations']['rejected']}",
+                  f"{summary['stations']['off_network']} off-network, "
+                  f"{summary['stations']['rejected']} rejected"))
+
+default_layers = [k for k in LAYER_KEYS if k not in ("network", "areas")]
+chosen = st.multiselect(tr("图层", "Layers"), list(LAYER_KEYS), default=default_layers,
+                        format_func=lambda k: label(k, state.lang), key="map_layers")
+data = map_data_for(handle, state.lang)
+fmap = localize(build_map(data, lang=state.lang, layers=frozenset(chosen),
+                          tiles=state.tiles))
+out = st_folium(fmap, height=620, use_container_width=True,
+                returned_objects=["last_active_drawing"], key="main_map")
+
+clicked = (out or {}).get("last_active_drawing") or {}
+props = clicked.get("properties") or {}
+towns = job.towns.towns
+if "rank" in props:
+    row = towns.loc[towns["rank"] == int(props["rank"])]
+    if len(row):
+        r = row.iloc[0]
+        st.subheader(md_text(r["name"]))
+        a, b, c, d = st.columns(4)
+        a.metric(tr("覆盖街道比例", "Streets covered"), fmt_pct(r["covered_length_share"]))
+        b.metric(tr("覆盖人口", "Population covered"),
+                 "—" if r["population"] != r["population"]
+                 else f"{r['covered_population']:,.0f} / {r['population']:,.0f}")
+        c.metric(tr("薄弱排名", "Under-served rank"), f"{int(r['rank'])} / {len(towns)}")
+        d.metric(tr("90%街道步行时间", "Walk time, 90th pct."),
+                 f"{r['walk_time_p90_min']:.1f} min" if r["walk_time_p90_min"] == r[
+                     "walk_time_p90_min"] else str(r["walk_time_p90_note"]))
+        st.caption(md_text(r["reason_zh"] if state.lang == "zh" else r["reason_en"]))
+else:
+    st.caption(tr("点击地图上的镇街可查看其指标。", "Click a town on the map to see its figures."))
+if job.towns.is_grid:
+    st.info(job.towns.note_zh if state.lang == "zh" else job.towns.note_en)
+if job.bases is not None and len(job.bases):
+    st.caption(tr("职工疗休养基地以驾车或公共交通到达，不计入步行覆盖。",
+                  "Convalescence bases are reached by car or transit and are not part of "
+                  "walking coverage."))

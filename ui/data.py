@@ -1,0 +1,262 @@
+"""Data access for the pages: regions, jobs and display layers, cached.
+
+Caching rules (safe for many concurrent sessions):
+
+* every cache key is a *content* key (sha256 of uploaded bytes, region folder path +
+  file hashes, parameters) — a session can only hit an entry by supplying the same
+  content, so nothing of another session's uploads is reachable;
+* cached objects are read-only (frozen dataclasses; pages never mutate them);
+* uploads themselves live in the session (:mod:`ui.state`), never in a global.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+import streamlit as st
+
+from geo.errors import InputFileError, YizhanError
+from geo.job import CoverageJob, run_region, write_outputs
+from geo.layers import LayerTable, read_stations, stations_from_frame
+from geo.loaders import default_cache_dir, download_network
+from geo.params import CoverageParams
+from geo.region import Region, demo_region, list_region_folders, region_from_files
+from geo.region import region_from_folder as _region_from_folder
+
+from .maps import MapData, map_data
+from .state import AppState, StationList, app_state, tr
+
+REGIONS_DIR_ENV: Final = "YIZHAN_REGIONS_DIR"
+DEFAULT_REGIONS_DIR: Final = Path(__file__).resolve().parents[1] / "data" / "regions"
+
+
+def regions_dir() -> Path:
+    """Where region folders are listed from (``$YIZHAN_REGIONS_DIR``)."""
+    return Path(os.environ.get(REGIONS_DIR_ENV) or DEFAULT_REGIONS_DIR)
+
+
+def available_region_folders() -> list[Path]:
+    return list_region_folders(regions_dir())
+
+
+@st.cache_resource(show_spinner=False, max_entries=1)
+def _demo() -> Region:
+    return demo_region()
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _folder(path: str, _stamp: tuple[Any, ...]) -> Region:
+    return _region_from_folder(path, cache_dir=default_cache_dir())
+
+
+def _stamp(path: Path) -> tuple[Any, ...]:
+    return tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns)
+                        for p in path.iterdir()))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _uploaded(key: str, _files: dict[str, tuple[str, bytes]]) -> Region:
+    with tempfile.TemporaryDirectory(prefix="yizhan-upload-") as tmp:
+        paths: dict[str, Path] = {}
+        for role, (name, data) in _files.items():
+            safe = f"{role}{_suffix(name)}"
+            p = Path(tmp) / safe
+            p.write_bytes(data)
+            paths[role] = p
+        if "network" not in paths:
+            raise InputFileError(tr("请先上传路网文件", "Upload a network file first"))
+        region = region_from_files(
+            paths["network"], stations_path=paths.get("stations"),
+            towns_path=paths.get("towns"), zones_path=paths.get("zones"),
+            bases_path=paths.get("bases"), cache_dir=default_cache_dir(),
+            label=_files["network"][0])
+    return region
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _online(place: str) -> Region:
+    net = download_network(place=place, cache_dir=default_cache_dir())
+    return Region(key="online:" + hashlib.sha256(place.encode()).hexdigest()[:16],
+                  label=place, network=net,
+                  inputs={"network": {"path": f"OpenStreetMap: {place}", "sha256": None}})
+
+
+def _suffix(name: str) -> str:
+    low = name.lower()
+    for s in (".osm.pbf", ".osm.xml", ".graphml", ".osm", ".pbf", ".geojson", ".json",
+              ".gpkg", ".zip", ".csv", ".xlsx"):
+        if low.endswith(s):
+            return s
+    return Path(low).suffix
+
+
+def upload_key(files: dict[str, tuple[str, bytes]]) -> str:
+    h = hashlib.sha256()
+    for role in sorted(files):
+        name, data = files[role]
+        h.update(role.encode() + b"\0" + name.encode() + b"\0")
+        h.update(hashlib.sha256(data).digest())
+    return h.hexdigest()[:24]
+
+
+def current_region(state: AppState | None = None) -> Region | None:
+    """The region chosen in the sidebar (``None`` when it cannot be loaded yet)."""
+    s = state or app_state()
+    if s.region_kind == "demo":
+        return _demo()
+    if s.region_kind == "folder" and s.region_folder:
+        p = Path(s.region_folder)
+        return _folder(str(p), _stamp(p))
+    if s.region_kind == "upload" and "network" in s.uploads:
+        return _uploaded(upload_key(s.uploads), dict(s.uploads))
+    if s.region_kind == "online" and s.online_place:
+        return _online(s.online_place)
+    return None
+
+
+def _params_key(p: CoverageParams) -> str:
+    return f"{p.walk_time_min:g}|{p.walk_speed_kmh:g}|{p.buffer_m:g}|{p.max_snap_m:g}"
+
+
+@st.cache_resource(show_spinner=False, max_entries=24)
+def _job(region_key: str, params_key: str, stations_key: str, _region: Region,
+         _params: CoverageParams, _stations: LayerTable | None) -> CoverageJob:
+    return run_region(_region, params=_params, stations=_stations)
+
+
+def stations_for(region: Region, state: AppState) -> tuple[str, LayerTable | None]:
+    """The station list in use: the session's uploaded list, else the region's."""
+    chosen = state.stations_in_use
+    if chosen is None:
+        return "region", region.stations
+    return chosen.key, combine(region.stations, chosen)
+
+
+def combine(base: LayerTable | None, upload: StationList) -> LayerTable:
+    """``replace``: the uploaded list alone; ``add``: base + uploaded (uploaded wins on id)."""
+    if upload.mode == "replace" or base is None:
+        return upload.table
+    new_ids = set(upload.table.accepted["station_id"])
+    kept = base.accepted.loc[~base.accepted["station_id"].isin(new_ids)]
+    acc = pd.concat([kept, upload.table.accepted], ignore_index=True)
+    rej = pd.concat([base.rejected, upload.table.rejected], ignore_index=True)
+    dropped = len(base.accepted) - len(kept)
+    return LayerTable(accepted=acc.set_crs(base.accepted.crs, allow_override=True),
+                      rejected=rej,
+                      rows_in=len(acc) + len(rej),
+                      source=f"{base.source} + {upload.file_name} ({dropped} replaced)")
+
+
+@dataclass(frozen=True, eq=False)
+class JobHandle:
+    """A computed job and its content key (region | parameters | station list)."""
+
+    key: str
+    job: CoverageJob
+
+
+def job_for(region: Region, params: CoverageParams, stations_key: str,
+            stations: LayerTable | None, state: AppState | None = None) -> JobHandle:
+    """The coverage job, computed once per (region, parameters, station list)."""
+    s = state or app_state()
+    key = (region.key, _params_key(params), stations_key)
+    if key in s.computed:
+        return JobHandle("|".join(key), _job(*key, region, params, stations))
+    with st.status(tr("正在计算步行覆盖…", "Computing walking coverage…"),
+                   expanded=False) as status:
+        job = _job(*key, region, params, stations)
+        status.update(label=tr("计算完成", "Done"), state="complete")
+    s.computed.add(key)
+    return JobHandle("|".join(key), job)
+
+
+def current_job(state: AppState | None = None) -> JobHandle | None:
+    """The job for the sidebar's region, parameters and station list (or ``None``)."""
+    s = state or app_state()
+    region = current_region(s)
+    if region is None:
+        return None
+    key, stations = stations_for(region, s)
+    if stations is None:
+        return None
+    return job_for(region, s.params, key, stations, s)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _map_data(job_key: str, lang: str, _job: CoverageJob) -> MapData:
+    return map_data(_job, lang=lang)
+
+
+def map_data_for(handle: JobHandle, lang: str) -> MapData:
+    return _map_data(handle.key, lang, handle.job)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _outputs(job_key: str, _job: CoverageJob) -> dict[str, bytes]:
+    with tempfile.TemporaryDirectory(prefix="yizhan-out-") as tmp:
+        paths = write_outputs(_job, tmp)
+        return {name: p.read_bytes() for name, p in paths.items()}
+
+
+def outputs_for(handle: JobHandle) -> dict[str, bytes]:
+    """The files ``yizhan coverage`` writes, as bytes."""
+    return _outputs(handle.key, handle.job)
+
+
+def outputs_zip(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def parse_station_upload(name: str, data: bytes, *, sheet: str | None = None) -> LayerTable:
+    """Parse an uploaded station list (CSV / XLSX / GeoJSON) into accepted / rejected.
+
+    The robust upload workflow (encodings, coordinate systems, column mapping) plugs in
+    here; this reads UTF-8 CSV, the first or chosen sheet of an XLSX and GeoJSON.
+    """
+    suffix = _suffix(name)
+    if suffix == ".xlsx":
+        try:
+            df = pd.read_excel(io.BytesIO(data), sheet_name=sheet or 0, dtype=str,
+                               engine="openpyxl")
+        except Exception as exc:
+            raise InputFileError(f"cannot read Excel file {name}: {exc}") from None
+        df = df.fillna("")
+        df.columns = [str(c).strip() for c in df.columns]
+        return stations_from_frame(df, source=name)
+    if suffix not in (".csv", ".geojson", ".json"):
+        raise InputFileError(tr(f"不支持的站点文件格式：{name}（请用 CSV、XLSX 或 GeoJSON）",
+                                f"unsupported station file {name}: use CSV, XLSX or GeoJSON"))
+    with tempfile.TemporaryDirectory(prefix="yizhan-st-") as tmp:
+        p = Path(tmp) / f"stations{suffix}"
+        p.write_bytes(data)
+        return read_stations(p)
+
+
+def excel_sheets(data: bytes) -> list[str]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True)
+    except Exception:
+        return []
+    return list(wb.sheetnames)
+
+
+def error_text(exc: Exception) -> str:
+    """A one-paragraph message for the page (named errors carry their own advice)."""
+    if isinstance(exc, YizhanError):
+        return str(exc)
+    name = type(exc).__name__
+    return tr(f"意外错误：{name}: {exc}", f"Unexpected error: {name}: {exc}")
