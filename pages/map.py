@@ -9,9 +9,10 @@ from ui.data import map_data_for
 from ui.maps import LAYER_KEYS, build_map, label
 from ui.offline import localize
 from ui.page import fmt_pct, md_text, require_job
-from ui.state import app_state, tr
+from ui.sidebar import render_sidebar
+from ui.state import tr
 
-state = app_state()
+state = render_sidebar()
 st.title(tr("地图", "Map"))
 handle = require_job()
 job = handle.job

@@ -6,9 +6,10 @@ import streamlit as st
 
 from geo.params import LIFE_CIRCLE_PRESETS, WALK_SPEED_LABELS, walk_budget_m
 from geo.walkfilter import DROP_HIGHWAY, FILTER_VERSION, WALKABLE_HIGHWAY
-from ui.state import app_state, tr
+from ui.sidebar import render_sidebar
+from ui.state import tr
 
-state = app_state()
+state = render_sidebar()
 p = state.params
 st.title(tr("方法", "Method"))
 

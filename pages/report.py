@@ -8,9 +8,10 @@ from ui.data import map_data_for, outputs_for, outputs_zip
 from ui.maps import build_map
 from ui.offline import standalone_html
 from ui.page import require_job
-from ui.state import app_state, tr
+from ui.sidebar import render_sidebar
+from ui.state import tr
 
-state = app_state()
+state = render_sidebar()
 st.title(tr("报告", "Report"))
 handle = require_job()
 files = outputs_for(handle)

@@ -20,9 +20,10 @@ from ui.data import (
 from ui.maps import compare_map
 from ui.offline import localize
 from ui.page import fmt_pct, md_text, require_job
-from ui.state import StationList, app_state, tr
+from ui.sidebar import render_sidebar
+from ui.state import StationList, tr
 
-state = app_state()
+state = render_sidebar()
 st.title(tr("站点", "Stations"))
 st.caption(tr("上传本区域的站点名单（CSV / XLSX / GeoJSON，WGS-84 经纬度），预览、核对被拒绝的行，"
               "并与当前名单比较覆盖。", "Upload a station list for this region (CSV / XLSX / "

@@ -13,9 +13,10 @@ from ui.data import map_data_for
 from ui.maps import build_map
 from ui.offline import localize
 from ui.page import md_text, require_job
-from ui.state import app_state, tr
+from ui.sidebar import render_sidebar
+from ui.state import tr
 
-state = app_state()
+state = render_sidebar()
 st.title(tr("薄弱镇街", "Under-served towns"))
 handle = require_job()
 job = handle.job

@@ -296,3 +296,28 @@ def test_weighted_quantile_matches_sampling():
         want = samples[order][j]
         got = weighted_quantile(lo, span, q, cap=1e9)
         assert got == pytest.approx(want, abs=0.2), q
+
+
+def test_covered_pieces_merge_modes() -> None:
+    # budget 1000, d = 950 at x0 and 960 at x1 → remaining 50 + 40 m:
+    #   edge 0 (100 m): 50 + 40 < 100 → two separate stretches, never merged;
+    #   edge 1 (60 m), sources 0 | 0: covered end to end by one source → merged by both;
+    #   edge 2 (60 m), sources 0 | 1: covered end to end by two sources → merged by "any"
+    from geo.segments import covered_pieces
+
+    seg = {"edge": np.array([0, 1, 2]), "x0": np.zeros(3), "x1": np.array([100.0, 60, 60]),
+           "d0": np.array([950.0, 950, 950]), "d1": np.array([960.0, 960, 960]),
+           "s0": np.array([0, 0, 0]), "s1": np.array([0, 0, 1])}
+    none = covered_pieces(seg, 1000.0)
+    assert len(none) == 6  # two stretches per segment
+    same = covered_pieces(seg, 1000.0, merge="same_source")
+    assert len(same) == 5  # edge 1 merged into [0, 60]
+    merged = same.loc[same["edge"] == 1]
+    assert merged[["x0", "x1"]].values.tolist() == [[0.0, 60.0]]
+    anyp = covered_pieces(seg, 1000.0, merge="any")
+    assert len(anyp) == 4  # edges 1 and 2 merged
+    # covered length is the same whatever the merge
+    for p in (none, same, anyp):
+        assert (p["x1"] - p["x0"]).sum() == pytest.approx(50 + 40 + 60 + 60)
+    with pytest.raises(ValueError):
+        covered_pieces(seg, 1000.0, merge="bogus")

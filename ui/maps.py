@@ -13,6 +13,8 @@ below a size limit (the union always is).
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
@@ -45,6 +47,7 @@ UNION_COLOUR: Final = "#2b8cbe"
 SHARE_BINS: Final = (0.2, 0.4, 0.6, 0.8)
 SHARE_COLOURS: Final = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
 MAX_AREA_POLYGONS: Final = 600
+GZIP_ABOVE_BYTES: Final = 150_000  # station arrays above this are embedded gzip-compressed
 MAX_NETWORK_EDGES: Final = 25_000
 DISPLAY_SIMPLIFY_M: Final = 5.0
 
@@ -163,10 +166,10 @@ def map_data(job: CoverageJob, *, lang: str = "zh") -> MapData:
         if not (np.isfinite(x) and np.isfinite(y)):
             continue
         t = st["type"].iloc[i]
-        row = [round(float(y), 6), round(float(x), 6), types.index(t) if t in types else 5,
+        row = [round(float(y), 5), round(float(x), 5), types.index(t) if t in types else 5,
                esc(st["name"].iloc[i]), esc(st["address"].iloc[i]) if "address" in st else "",
                _fmt(table["snap_dist_m"].iloc[i]),
-               _fmt(table["nearest_covered_length_m"].iloc[i]), esc(st["station_id"].iloc[i])]
+               _fmt(table["nearest_covered_length_m"].iloc[i])]
         if st["status"].iloc[i] == "used":
             rows.append(row)
         else:
@@ -240,37 +243,48 @@ def _js_json(obj: Any) -> str:
 
 class StationLayer(JSCSSMixin, MacroElement):
     """Clustered canvas circle markers from compact rows
-    ``[lat, lon, type_idx, name, address, snap_m, covered_m, id, (reason)]``."""
+    ``[lat, lon, type_idx, name, address, snap_m, covered_m, (reason)]`` (text escaped)."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = (function(){
-            var rows = {{ this.rows_json }};
+        var {{ this.get_name() }} = L.markerClusterGroup({disableClusteringAtZoom: 16,
+            chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50});
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        (function(cluster){
             var labels = {{ this.labels_json }};
             var colours = {{ this.colours_json }};
             var typeNames = {{ this.types_json }};
-            var cluster = L.markerClusterGroup({disableClusteringAtZoom: 16,
-                chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50});
-            var markers = [];
-            for (var i = 0; i < rows.length; i++) {
-                var r = rows[i];
-                var m = L.circleMarker([r[0], r[1]], {radius: 6,
-                    color: "#ffffff", weight: 1.5,
-                    fillColor: {{ this.fixed_colour }} || colours[r[2]],
-                    fillOpacity: 0.95});
-                var html = "<b>" + r[3] + "</b><br>" + labels.type + ": " + typeNames[r[2]]
-                    + (r[4] ? "<br>" + labels.address + ": " + r[4] : "")
-                    + "<br>" + labels.snap + ": " + r[5] + " m"
-                    + (r[6] !== "" ? "<br>" + labels.covered + ": " + r[6] + " m" : "")
-                    + (r.length > 8 ? "<br>" + labels.status + ": " + r[8] : "");
-                m.bindPopup(html, {maxWidth: 320});
-                m.bindTooltip(r[3]);
-                markers.push(m);
+            function build(rows) {
+                var markers = [];
+                for (var i = 0; i < rows.length; i++) {
+                    var r = rows[i];
+                    var m = L.circleMarker([r[0], r[1]], {radius: 6,
+                        color: "#ffffff", weight: 1.5,
+                        fillColor: {{ this.fixed_colour }} || colours[r[2]],
+                        fillOpacity: 0.95});
+                    var html = "<b>" + r[3] + "</b><br>" + labels.type + ": " + typeNames[r[2]]
+                        + (r[4] ? "<br>" + labels.address + ": " + r[4] : "")
+                        + "<br>" + labels.snap + ": " + r[5] + " m"
+                        + (r[6] !== "" ? "<br>" + labels.covered + ": " + r[6] + " m" : "")
+                        + (r.length > 7 ? "<br>" + labels.status + ": " + r[7] : "");
+                    m.bindPopup(html, {maxWidth: 320});
+                    m.bindTooltip(r[3]);
+                    markers.push(m);
+                }
+                cluster.addLayers(markers);
             }
-            cluster.addTo({{ this._parent.get_name() }});
-            cluster.addLayers(markers);
-            return cluster;
-        })();
+            {% if this.gzip_b64 %}
+            // large lists travel gzip-compressed (base64) and are inflated in the browser
+            var bin = atob("{{ this.gzip_b64 }}");
+            var bytes = new Uint8Array(bin.length);
+            for (var j = 0; j < bin.length; j++) bytes[j] = bin.charCodeAt(j);
+            new Response(new Blob([bytes]).stream().pipeThrough(
+                new DecompressionStream("gzip"))).text()
+                .then(function (t) { build(JSON.parse(t)); });
+            {% else %}
+            build({{ this.rows_json }});
+            {% endif %}
+        })({{ this.get_name() }});
         {% endmacro %}
     """)
 
@@ -280,7 +294,12 @@ class StationLayer(JSCSSMixin, MacroElement):
     def __init__(self, rows: list[list[Any]], *, lang: str, fixed_colour: str | None = None):
         super().__init__()
         self._name = "StationLayer"
-        self.rows_json = _js_json(rows)
+        text = _js_json(rows)
+        if len(text) > GZIP_ABOVE_BYTES:
+            self.rows_json, self.gzip_b64 = "[]", base64.b64encode(
+                gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
+        else:
+            self.rows_json, self.gzip_b64 = text, ""
         self.labels_json = _js_json({k: esc(label(k, lang)) for k in
                                      ("type", "address", "snap", "covered", "status")})
         self.colours_json = _js_json([STATION_COLOURS[t] for t in STATION_TYPES])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -10,6 +11,17 @@ from geo.layers import LayerTable
 from geo.params import CoverageParams
 
 _KEY = "yizhan_state"
+DEFAULT_REGION_ENV = "YIZHAN_DEFAULT_REGION"  # "demo" (default) or a region folder name
+
+
+def _default_folder() -> str | None:
+    name = os.environ.get(DEFAULT_REGION_ENV, "demo").strip()
+    if not name or name == "demo":
+        return None
+    from .data import regions_dir
+
+    path = regions_dir() / name
+    return str(path) if path.is_dir() else None
 
 
 @dataclass
@@ -25,8 +37,8 @@ class StationList:
 @dataclass
 class AppState:
     lang: str = "zh"
-    region_kind: str = "demo"  # demo | folder | upload | online
-    region_folder: str | None = None
+    region_folder: str | None = field(default_factory=_default_folder)
+    region_kind: str = ""  # demo | folder | upload | online
     uploads: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # role → (name, bytes)
     online_place: str | None = None
     params: CoverageParams = field(default_factory=CoverageParams)
@@ -34,6 +46,10 @@ class AppState:
     stations_in_use: StationList | None = None
     candidate: StationList | None = None
     computed: set[tuple[str, ...]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        if not self.region_kind:
+            self.region_kind = "folder" if self.region_folder else "demo"
 
 
 def app_state() -> AppState:

@@ -1,0 +1,151 @@
+"""Every page of the app on the demo region, with ``streamlit.testing.v1.AppTest``."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+PAGES = ["pages/map.py", "pages/towns.py", "pages/stations.py", "pages/report.py",
+         "pages/method.py"]
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _metric(at: AppTest, label: str) -> str:
+    for m in at.metric:
+        if m.label == label:
+            return str(m.value)
+    raise AssertionError(f"no metric {label!r}: {[m.label for m in at.metric]}")
+
+
+@pytest.fixture(scope="module")
+def app() -> AppTest:
+    return _app()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders(app: AppTest, page: str) -> None:
+    app.switch_page(page)
+    app.run()
+    assert not app.exception, app.exception
+    assert not app.error, [e.value for e in app.error]
+    assert app.title[0].value  # each page has a title
+
+
+def test_map_page_figures_change_with_walk_time() -> None:
+    at = _app()
+    before = _metric(at, "步行覆盖街道")
+    at.radio(key="walk_preset").set_value("5min").run()
+    assert not at.exception
+    after = _metric(at, "步行覆盖街道")
+    assert before != after
+    assert float(after.rstrip("%")) < float(before.rstrip("%"))
+    # elderly speed shrinks coverage further
+    at.selectbox(key="walk_speed").set_value("elderly").run()
+    assert float(_metric(at, "步行覆盖街道").rstrip("%")) < float(after.rstrip("%"))
+
+
+def test_language_switch_to_english() -> None:
+    at = _app()
+    at.radio(key="lang_radio").set_value("English").run()
+    assert not at.exception
+    assert at.title[0].value == "Map"
+    assert _metric(at, "Streets within reach").endswith("%")
+
+
+def test_towns_ranking_table_present_and_sorted(app: AppTest) -> None:
+    app.switch_page("pages/towns.py")
+    app.run()
+    assert not app.exception
+    df = app.dataframe[0].value
+    assert "排名" in df.columns
+    ranks = df["排名"].tolist()
+    assert ranks == sorted(ranks) and ranks[0] == 1
+    # the demo's most under-served town comes first
+    assert df.iloc[0]["镇街"] == "新洲镇"
+    # two downloads: CSV and Excel
+    labels = [b.label for b in app.download_button]
+    assert "下载 CSV" in labels and "下载 Excel" in labels
+
+
+def _demo_stations_csv() -> bytes:
+    from geo.demo import build_demo_region
+
+    st = build_demo_region().stations
+    df = pd.DataFrame({"station_id": st["station_id"], "name": st["name"], "type": st["type"],
+                       "lon": st.geometry.x, "lat": st.geometry.y})
+    # keep only the first 8 stations, add one in the under-served north-east and a bad row
+    df = df.head(8)
+    bad = pd.DataFrame({"station_id": ["X-BAD"], "name": ["坏行"], "type": ["工会驿站"],
+                        "lon": ["abc"], "lat": [23.1]})
+    buf = io.StringIO()
+    pd.concat([df, bad]).to_csv(buf, index=False)
+    return buf.getvalue().encode("utf-8")
+
+
+def test_uploading_a_station_list_changes_the_figures() -> None:
+    at = _app()
+    at.switch_page("pages/stations.py")
+    at.run()
+    at.file_uploader(key="station_upload").set_value(
+        ("stations.csv", _demo_stations_csv(), "text/csv")).run()
+    assert not at.exception, at.exception
+    assert _metric(at, "读入行数") == "9"
+    assert _metric(at, "接受") == "8"
+    assert _metric(at, "拒绝") == "1"
+    # the comparison shows a lower coverage with only 8 stations (replace mode)
+    cov = next(m for m in at.metric if m.label == "覆盖街道")
+    assert str(cov.delta).startswith("-")
+    at.button(key="st_use").click().run()
+    assert not at.exception
+    at.switch_page("pages/map.py")
+    at.run()
+    assert _metric(at, "接入路网的站点") == "8 / 9"
+
+
+def test_report_page_offers_every_output(app: AppTest) -> None:
+    app.switch_page("pages/report.py")
+    app.run()
+    labels = {b.label for b in app.download_button}
+    for name in ("summary.json", "stations.csv", "service_areas.geojson", "coverage.geojson",
+                 "towns.csv", "towns.geojson", "zones.csv"):
+        assert name in labels
+    assert any("HTML" in lb for lb in labels)
+
+
+def test_online_download_fails_with_a_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    import geo.loaders
+
+    def offline(*_a: object, **_k: object) -> None:
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(geo.loaders, "_osmnx_download", offline)
+    at = _app()
+    at.selectbox(key="region_kind").set_value("online").run()
+    at.text_input(key="online_place").set_value("福田区, 深圳市, 广东省").run()
+    at.button(key="online_go").click().run()
+    assert not at.exception
+    msgs = " ".join(e.value for e in at.error)
+    assert "internet" in msgs.lower() or "联网" in msgs
+
+
+def test_sessions_do_not_share_uploads() -> None:
+    a = _app()
+    a.switch_page("pages/stations.py")
+    a.run()
+    a.file_uploader(key="station_upload").set_value(
+        ("stations.csv", _demo_stations_csv(), "text/csv")).run()
+    a.button(key="st_use").click().run()
+    b = _app()  # a second session
+    assert _metric(b, "接入路网的站点") == "30 / 32"

@@ -1,0 +1,78 @@
+"""Map building (:mod:`ui.maps`, :mod:`ui.offline`): escaping, offline assets, size."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from geo.htmlsafe import esc
+from geo.job import run_demo
+from ui.maps import LAYER_KEYS, MapData, build_map, map_data
+from ui.offline import MissingAssetError, local_url, localize, standalone_html
+
+HOSTILE = '<img src=x onerror="window.__pwned=1">${window.__pwned=2}`x`'
+
+
+@pytest.fixture(scope="module")
+def demo_data() -> MapData:
+    return map_data(run_demo(), lang="zh")
+
+
+def test_esc_neutralises_html_and_template_literals() -> None:
+    out = esc(HOSTILE)
+    assert "<" not in out and ">" not in out and "${" not in out and "`" not in out
+    assert esc(None) == "" and esc(float("nan")) == ""
+
+
+def test_static_map_has_no_cdn_links(demo_data: MapData) -> None:
+    m = localize(build_map(demo_data, layers=frozenset(LAYER_KEYS)), mode="static")
+    html = m.get_root().render()
+    urls = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert urls, "the map should reference its assets"
+    assert all(u.startswith("/app/static/folium/") for u in urls), urls
+    assert "cdn.jsdelivr" not in html and "cdnjs" not in html and "code.jquery" not in html
+
+
+def test_standalone_html_inlines_everything(demo_data: MapData) -> None:
+    html = standalone_html(build_map(demo_data))
+    assert "data:text/javascript;base64," in html
+    assert not re.findall(r'<script[^>]+src="https?://', html)
+
+
+def test_unknown_cdn_asset_raises() -> None:
+    with pytest.raises(MissingAssetError):
+        local_url("https://cdn.example.org/evil.js", "static")
+
+
+def _hostile_data(n: int) -> MapData:
+    rng = np.random.default_rng(0)
+    name = "深圳市福田区工会驿站" + HOSTILE
+    addr = "广东省深圳市福田区某某街道某某路123号"
+    rows = [[round(22.5 + rng.random() * 0.05, 6), round(114.0 + rng.random() * 0.05, 6),
+             int(rng.integers(0, 6)), esc(f"{name}{i}"), esc(addr), "12", "4,321"]
+            for i in range(n)]
+    return MapData(bounds=(114.0, 22.5, 114.05, 22.55), station_rows=rows, off_rows=[],
+                   bases=[], zones=None, towns=None, union=None, areas=None, network=None)
+
+
+def test_hostile_names_do_not_reach_html_raw() -> None:
+    html = localize(build_map(_hostile_data(5))).get_root().render()
+    assert "<img src=x" not in html and "${window" not in html and "`x`" not in html
+    assert "onerror" in html  # present, but only as escaped text
+
+
+def test_16000_stations_stay_under_3_mb() -> None:
+    html = localize(build_map(_hostile_data(16_000), layers=frozenset({"stations"}))) \
+        .get_root().render()
+    size_mb = len(html.encode("utf-8")) / 1e6
+    assert size_mb <= 3.0, f"{size_mb:.2f} MB"
+
+
+def test_demo_map_data_layers(demo_data: MapData) -> None:
+    assert len(demo_data.station_rows) == 30 and len(demo_data.off_rows) == 2
+    assert demo_data.towns is not None and len(demo_data.towns["features"]) == 6
+    assert demo_data.zones is not None and len(demo_data.zones["features"]) == 2
+    assert demo_data.union is not None and demo_data.network is not None
+    assert len(demo_data.bases) == 2
