@@ -171,6 +171,8 @@ class _Opl:
         n = int(ids.size)
         if n == 0:
             return
+        if int(ids.max()) >= 10**11 or float(min(lon.min(), lat.min())) < 0:
+            raise ValueError("node ids must stay below 1e11 and coordinates non-negative")
         ver, cs, tk = self.meta(n)
         fields = [
             ("n", ids, 11),
@@ -212,10 +214,7 @@ class _Opl:
         first = self.ways + 1
         self.add(
             "".join(
-                [
-                    f"w{first + k} v{v[k]} c{c[k]} t{ts[k]} T{tags[k]} N{refs[k]}\n"
-                    for k in range(n)
-                ]
+                [f"w{first + k} v{v[k]} c{c[k]} t{ts[k]} T{tags[k]} N{refs[k]}\n" for k in range(n)]
             )
         )
         self.ways += n

@@ -16,16 +16,15 @@ from pathlib import Path
 
 os.environ.setdefault("GDAL_SKIP", "OGR_VRT")
 
-from .errors import InvalidParameterError, YizhanError
-from .params import (
-    DEFAULT_BUFFER_M,
-    DEFAULT_MAX_SNAP_M,
-    DEFAULT_WALK_SPEED_KMH,
-    DEFAULT_WALK_TIME_MIN,
-    LIFE_CIRCLE_PRESETS,
-    WALK_SPEED_PRESETS_KMH,
-    CoverageParams,
+from .cli_common import (
+    add_cache_options,
+    add_params,
+    cache_dir_from_args,
+    params_from_args,
+    parse_bbox,
 )
+from .cli_suggest import add_suggest_parser, cmd_suggest
+from .errors import YizhanError
 
 EPILOG = """\
 Method: stations are snapped to the nearest point on a walkable street (farther than
@@ -41,65 +40,6 @@ are not part of walking coverage.
 Exit codes: 0 ok, 2 input file/usage, 3 CRS, 4 parameter, 5 empty network, 6 table,
 7 no station on the network, 8 download.
 """
-
-
-def _add_params(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("parameters")
-    g.add_argument("--walk-time-min", type=float, default=None,
-                   help=f"walk time budget in minutes (default {DEFAULT_WALK_TIME_MIN:g})")
-    g.add_argument("--preset", choices=sorted(LIFE_CIRCLE_PRESETS),
-                   help="life-circle preset instead of --walk-time-min (5min, 10min, 15min)")
-    g.add_argument("--walk-speed-kmh", type=float, default=None,
-                   help=f"walking speed in km/h (default {DEFAULT_WALK_SPEED_KMH:g})")
-    g.add_argument("--speed-preset", choices=sorted(WALK_SPEED_PRESETS_KMH),
-                   help="walking-speed preset instead of --walk-speed-kmh (elderly = 3.0)")
-    g.add_argument("--buffer-m", type=float, default=DEFAULT_BUFFER_M,
-                   help="street buffer half-width for service areas "
-                        f"(default {DEFAULT_BUFFER_M:g})")
-    g.add_argument("--max-snap-m", type=float, default=DEFAULT_MAX_SNAP_M,
-                   help="stations farther than this from a street are off-network "
-                        f"(default {DEFAULT_MAX_SNAP_M:g})")
-    g.add_argument("--split-nearest", action="store_true",
-                   help="also write service_areas_nearest.geojson: the union split into "
-                        "non-overlapping parts by nearest station")
-
-
-def _params(args: argparse.Namespace) -> CoverageParams:
-    if args.preset and args.walk_time_min is not None:
-        raise InvalidParameterError("give either --preset or --walk-time-min, not both")
-    if args.speed_preset and args.walk_speed_kmh is not None:
-        raise InvalidParameterError("give either --speed-preset or --walk-speed-kmh, not both")
-    minutes = (LIFE_CIRCLE_PRESETS[args.preset].walk_time_min if args.preset
-               else args.walk_time_min if args.walk_time_min is not None
-               else DEFAULT_WALK_TIME_MIN)
-    speed = (WALK_SPEED_PRESETS_KMH[args.speed_preset] if args.speed_preset
-             else args.walk_speed_kmh if args.walk_speed_kmh is not None
-             else DEFAULT_WALK_SPEED_KMH)
-    return CoverageParams(walk_time_min=minutes, walk_speed_kmh=speed,
-                          buffer_m=args.buffer_m, max_snap_m=args.max_snap_m)
-
-
-def _cache_dir(args: argparse.Namespace) -> Path | None:
-    if getattr(args, "no_cache", False):
-        return None
-    if getattr(args, "cache_dir", None):
-        return Path(args.cache_dir)
-    from .loaders import default_cache_dir
-
-    return default_cache_dir()
-
-
-def _add_cache(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--cache-dir", help="prepared-network cache (default ~/.cache/yizhan)")
-    p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
-
-
-def _parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    if text is None:
-        return None
-    from .crs import validate_bbox
-
-    return validate_bbox(text.split(","))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,8 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--bases", help="convalescence bases (points; a layer, not walked)")
     c.add_argument("--bbox", help="clip the network: min_lon,min_lat,max_lon,max_lat")
     c.add_argument("--out", required=True, help="output directory")
-    _add_params(c)
-    _add_cache(c)
+    add_params(c)
+    add_cache_options(c)
 
     d = sub.add_parser("demo", help="run the coverage job on the built-in synthetic demo region",
                        description="Run `yizhan coverage` on the built-in synthetic demo "
@@ -140,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--write-inputs", metavar="DIR",
                    help="also write the demo inputs (GraphML, stations.csv, towns/zones/bases "
                         "GeoJSON) into DIR")
-    _add_params(d)
+    add_params(d)
 
     pr = sub.add_parser("prepare", help="prepare a network once (filter, project, cache) into "
                                         "a directory the app and --network can load fast")
@@ -155,7 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--place", help="place name, e.g. '福田区, 深圳市, 广东省'")
     g.add_argument("--bbox", help="min_lon,min_lat,max_lon,max_lat")
     dl.add_argument("--out", required=True, help="directory to write the prepared network to")
-    _add_cache(dl)
+    add_cache_options(dl)
+    add_suggest_parser(sub)
+    from .cli_report import add_report_parser  # imports the report stack lazily
+
+    add_report_parser(sub)
     return parser
 
 
@@ -171,13 +115,13 @@ def _print_result(paths: dict[str, Path], summary: dict[str, object]) -> None:
 def _cmd_coverage(args: argparse.Namespace) -> int:
     from .job import run_coverage_files, summary_dict, write_outputs
 
-    params = _params(args)
+    params = params_from_args(args)
     # one path with or without --bbox, so summary.json always records the inputs
     # (paths, sha256) and the load_network timing
     job = run_coverage_files(
         args.network, args.stations, towns_path=args.towns, zones_path=args.zones,
-        bases_path=args.bases, params=params, cache_dir=_cache_dir(args),
-        split_nearest=args.split_nearest, bbox=_parse_bbox(args.bbox),
+        bases_path=args.bases, params=params, cache_dir=cache_dir_from_args(args),
+        split_nearest=args.split_nearest, bbox=parse_bbox(args.bbox),
     )
     paths = write_outputs(job, args.out)
     _print_result(paths, summary_dict(job))
@@ -187,7 +131,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .job import run_demo, summary_dict, write_outputs
 
-    params = _params(args)
+    params = params_from_args(args)
     if args.write_inputs:
         from .demo import write_demo_inputs
 
@@ -212,7 +156,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
         polygon = shapely.union_all(read_vector(args.polygon, what="clip polygon")
                                     .geometry.to_numpy())
-    net = load_network(args.network, bbox=_parse_bbox(args.bbox), polygon=polygon)
+    net = load_network(args.network, bbox=parse_bbox(args.bbox), polygon=polygon)
     out = save_network(net, args.out)
     print(json.dumps(net.summary(), ensure_ascii=False))
     print(f"wrote prepared network {out}")
@@ -223,19 +167,25 @@ def _cmd_download(args: argparse.Namespace) -> int:
     from .loaders import download_network
     from .network import save_network
 
-    net = download_network(place=args.place, bbox=_parse_bbox(args.bbox),
-                           cache_dir=_cache_dir(args))
+    net = download_network(place=args.place, bbox=parse_bbox(args.bbox),
+                           cache_dir=cache_dir_from_args(args))
     out = save_network(net, args.out)
     print(json.dumps(net.summary(), ensure_ascii=False))
     print(f"wrote prepared network {out}")
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .cli_report import cmd_report
+
+    return cmd_report(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"coverage": _cmd_coverage, "demo": _cmd_demo, "prepare": _cmd_prepare,
-                "download": _cmd_download}
+                "download": _cmd_download, "suggest": cmd_suggest, "report": _cmd_report}
     try:
         return handlers[args.command](args)
     except YizhanError as exc:

@@ -152,6 +152,35 @@ def union_polygon(cov: Coverage, *, buffer_m: float | None = None,
     return shapely.union_all(parts)
 
 
+def covered_area_within(cov: Coverage, polygons: np.ndarray, *,
+                        buffer_m: float | None = None, quad_segs: int = DEFAULT_QUAD_SEGS,
+                        workers: int | None = None) -> np.ndarray:
+    """Area (m²) of each polygon ∩ the union of all service areas.
+
+    Exact and local: for each polygon only the covered pieces whose buffer can reach it
+    are buffered and unioned, so thousands of towns (or grid cells) on a province-size
+    union cost about one union, not one overlay with the whole union each.
+    """
+    buffer_m = cov.params.buffer_m if buffer_m is None else buffer_m
+    polys = np.asarray(polygons, dtype=object)
+    out = np.zeros(polys.size)
+    p = covered_pieces(cov.segment_arrays, cov.params.budget_m, merge="any")
+    p = p.loc[(p["x1"] - p["x0"]) > _MIN_PIECE_M].reset_index(drop=True)
+    if p.empty or polys.size == 0:
+        return out
+    net = cov.network
+    b = shapely.bounds(net.geometry[p["edge"].to_numpy()])
+    boxes = shapely.box(b[:, 0] - buffer_m, b[:, 1] - buffer_m, b[:, 2] + buffer_m,
+                        b[:, 3] + buffer_m)
+    piece_i, poly_i = shapely.STRtree(polys).query(boxes, predicate="intersects")
+    if piece_i.size == 0:
+        return out
+    local = _buffer_union_groups(net, p.iloc[piece_i].reset_index(drop=True), poly_i,
+                                 polys.size, buffer_m=buffer_m, quad_segs=quad_segs,
+                                 workers=default_workers() if workers is None else workers)
+    return np.asarray(shapely.area(shapely.intersection(polys, local)), dtype=float)
+
+
 def per_station_polygons(cov: Coverage, *, buffer_m: float | None = None,
                          quad_segs: int = DEFAULT_QUAD_SEGS,
                          workers: int | None = None) -> gpd.GeoDataFrame:

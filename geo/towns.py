@@ -36,8 +36,10 @@ from .layers import LayerTable, _clean_str, polygons_from_frame
 from .params import distance_to_walk_time_min
 from .schema import STATION_TYPES
 from .segments import clip_segments, covered_length, distance_pieces, weighted_quantile
+from .service_areas import covered_area_within
 
 DEFAULT_HEX_M: Final = 500.0
+_DIRECT_OVERLAY: Final = 20_000_000  # union vertices × towns below which we overlay directly
 NAME_COLUMNS: Final = ("name", "town", "town_name", "名称", "乡镇", "街道", "镇街", "乡镇街道")
 CODE_COLUMNS: Final = ("code", "town_code", "adcode", "代码", "编码", "区划代码")
 POP_COLUMNS: Final = ("population", "pop", "popu", "人口", "常住人口", "人口数")
@@ -185,9 +187,14 @@ class TownReport:
     outside_length_m: float  # street length outside every town polygon
 
 
-def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *, union: shapely.Geometry,
+def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *,
+                union: shapely.Geometry | None = None,
                 is_grid: bool = False, grid_size_m: float = DEFAULT_HEX_M) -> TownReport:
-    """Figures per town and the under-served ranking (``towns`` in network CRS)."""
+    """Figures per town and the under-served ranking (``towns`` in network CRS).
+
+    ``union`` (the service-area union, optional) is overlaid with the towns directly
+    when that is cheap; otherwise covered areas are built locally per town.
+    """
     require_crs(towns, cov.network.crs, what="towns")
     net = cov.network
     budget = cov.params.budget_m
@@ -206,9 +213,10 @@ def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *, union: shapely.Geomet
     basis = "population" if n and np.isfinite(pop).all() and not is_grid else "street_length"
     covered_pop = np.where(np.isfinite(pop), pop * np.nan_to_num(share, nan=0.0), np.nan)
     area = shapely.area(geoms)
-    union_prep = union
-    shapely.prepare(union_prep)
-    cov_area = shapely.area(shapely.intersection(geoms, union_prep))
+    if union is not None and int(shapely.get_num_coordinates(union)) * max(n, 1) < _DIRECT_OVERLAY:
+        cov_area = shapely.area(shapely.intersection(geoms, union))
+    else:  # province scale: overlay each town with the pieces near it only
+        cov_area = covered_area_within(cov, geoms)
     # p90 of walk time over street length
     p90 = np.full(n, np.nan)
     if len(clipped):

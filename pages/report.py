@@ -1,9 +1,21 @@
-"""报告 Report — download what ``yizhan coverage`` writes, and a standalone map."""
+"""报告 Report — download what ``yizhan coverage`` writes, a standalone map, and the
+reports of ``yizhan report`` (Excel, PDF, GeoPackage, HTML)."""
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
+from geo.job import CoverageJob
+from geo.report import (
+    DEFAULT_TOWN_THRESHOLD,
+    DEFAULT_WORST_TOWNS,
+    REPORT_MIME,
+    ReportOptions,
+    report_bytes,
+    report_file_name,
+)
 from ui.data import map_data_for, outputs_for, outputs_zip
 from ui.maps import build_map
 from ui.offline import standalone_html
@@ -49,3 +61,44 @@ def _html(job_key: str, lang: str, tiles: str) -> bytes:
 st.download_button(tr("独立 HTML 地图（离线可用）", "Standalone HTML map (works offline)"),
                    _html(handle.key, state.lang, state.tiles), "yizhan_map.html",
                    "text/html", key="dl_html")
+
+# ---- reports reviewers can hand in (the same as `yizhan report --format …`)
+st.subheader(tr("报告文件（Excel / PDF / GeoPackage / HTML）",
+                "Reports (Excel / PDF / GeoPackage / HTML)"))
+st.caption(tr("与命令行 yizhan report 生成的报告相同：封面（数据版本、参数）、核心指标、"
+              "地图与图表、薄弱镇街排名、站点明细（含重叠复核标记）、骑手友好场景。"
+              "点击按钮时生成。",
+              "The same reports as `yizhan report`: cover (data versions, parameters), "
+              "headline figures, maps and charts, ranked towns, per-station table (with "
+              "overlap review flags), rider zones. Built when you click."))
+c1, c2 = st.columns(2)
+threshold_pct = c1.slider(tr("镇街覆盖率阈值", "Town threshold"), 0, 100,
+                          int(DEFAULT_TOWN_THRESHOLD * 100), step=5, format="%d%%",
+                          key="rep_threshold")
+worst_n = c2.number_input(tr("单独成图的最薄弱镇街数", "Maps of the most under-served towns"),
+                          min_value=0, max_value=10, value=DEFAULT_WORST_TOWNS, step=1,
+                          key="rep_worst")
+report_options = ReportOptions(lang=state.lang, town_threshold=threshold_pct / 100.0,
+                               worst_towns=int(worst_n))
+report_map_html = _html(handle.key, state.lang, state.tiles).decode("utf-8")
+
+
+def _report(fmt: str, job: CoverageJob, options: ReportOptions, map_html: str | None) -> bytes:
+    # runs when the button is clicked (a deferred download, outside the script run):
+    # plain library code only, no st.* calls
+    return report_bytes(job, fmt, options=options, map_html=map_html)
+
+
+report_labels = {
+    "xlsx": tr("Excel 报告（.xlsx）", "Excel report (.xlsx)"),
+    "pdf": tr("PDF 报告（含地图与图表）", "PDF report (maps and charts)"),
+    "gpkg": tr("GeoPackage（.gpkg，WGS-84）", "GeoPackage (.gpkg, WGS-84)"),
+    "html": tr("HTML 报告（含交互地图）", "HTML report (interactive map)"),
+}
+for col, fmt in zip(st.columns(len(report_labels)), report_labels, strict=True):
+    col.download_button(
+        report_labels[fmt],
+        functools.partial(_report, fmt, handle.job, report_options,
+                          report_map_html if fmt == "html" else None),
+        report_file_name(handle.job, fmt), REPORT_MIME[fmt], key=f"dl_report_{fmt}",
+        on_click="ignore")

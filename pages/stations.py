@@ -70,7 +70,7 @@ if cand is None:
     handle = require_job()
     st.subheader(tr("当前名单", "Current list"))
     st.dataframe(handle.job.coverage.station_table(), hide_index=True,
-                 use_container_width=True)
+                 width="stretch")
     st.stop()
 
 t = cand.table
@@ -81,7 +81,7 @@ c.metric(tr("拒绝", "Rejected"), len(t.rejected))
 if len(t.rejected):
     st.warning(tr("以下行被拒绝（原因见右列）：",
                   "These rows were rejected (reason on the right):"))
-    st.dataframe(t.rejected, hide_index=True, use_container_width=True)
+    st.dataframe(t.rejected, hide_index=True, width="stretch")
     st.download_button(tr("下载被拒绝的行", "Download rejected rows"),
                        t.rejected.to_csv(index=False).encode("utf-8-sig"), "rejected.csv",
                        "text/csv", key="dl_rejected")
@@ -121,7 +121,7 @@ ta = pd.DataFrame(after.job.towns.towns.drop(columns="geometry"))[["town_id",
 diff = tb.merge(ta, on="town_id", suffixes=("_before", "_after"))
 diff["change"] = diff["covered_length_share_after"] - diff["covered_length_share_before"]
 st.dataframe(diff.drop(columns="town_id").sort_values("change", ascending=False),
-             hide_index=True, use_container_width=True)
+             hide_index=True, width="stretch")
 if st.button(tr("在本会话中采用此名单", "Use this list in this session"), type="primary",
              key="st_use"):
     state.stations_in_use = cand

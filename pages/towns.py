@@ -56,7 +56,7 @@ cols = {
     "reason_zh" if state.lang == "zh" else "reason_en": tr("原因", "Why"),
 }
 view = towns[list(cols)].rename(columns=cols)
-st.dataframe(view, hide_index=True, use_container_width=True,
+st.dataframe(view, hide_index=True, width="stretch",
              column_config={cols["covered_length_share"]: st.column_config.ProgressColumn(
                  min_value=0.0, max_value=1.0, format="percent")})
 

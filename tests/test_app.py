@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-PAGES = ["pages/map.py", "pages/towns.py", "pages/stations.py", "pages/report.py",
-         "pages/method.py"]
+PAGES = ["pages/map.py", "pages/towns.py", "pages/stations.py", "pages/suggest.py",
+         "pages/report.py", "pages/method.py"]
 
 
 def _app() -> AppTest:

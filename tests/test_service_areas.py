@@ -215,3 +215,22 @@ def test_build_service_areas_bundle(ring):
                                                                  rel=0.01)
     no_extra = build_service_areas(cov, per_station=False)
     assert no_extra.per_station is None and no_extra.nearest_split is None
+
+
+def test_covered_area_within_equals_direct_overlay() -> None:
+    # the local per-polygon construction gives the same areas as overlaying the union
+    from geo.job import run_demo
+    from geo.service_areas import covered_area_within
+    from geo.towns import hex_grid
+
+    job = run_demo(per_station_areas=False)
+    cov = job.coverage
+    towns = job.towns.towns.geometry.to_numpy()
+    grid = hex_grid(job.network.bounds, job.network.crs, size_m=400.0,
+                    keep=job.network.geometry).geometry.to_numpy()
+    for polys in (towns, grid):
+        direct = shapely.area(shapely.intersection(polys, job.areas.union))
+        local = covered_area_within(cov, polys, workers=1)
+        assert local == pytest.approx(direct, rel=1e-6, abs=1.0)
+    assert covered_area_within(cov, towns, workers=1).sum() == pytest.approx(
+        job.areas.union_area_m2, rel=1e-6)

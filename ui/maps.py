@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
 
@@ -30,22 +31,19 @@ from jinja2 import Template
 from geo.crs import WGS84, transform_geometries
 from geo.htmlsafe import esc
 from geo.job import CoverageJob
+from geo.palette import (
+    BASE_COLOUR,
+    OFF_NETWORK_COLOUR,
+    SHARE_BINS,
+    SHARE_COLOURS,
+    STATION_COLOURS,
+    STREET_COLOURS,
+    UNION_COLOUR,
+    ZONE_COLOUR,
+    share_colour,
+)
 from geo.schema import STATION_TYPES
 
-STATION_COLOURS: Final[dict[str, str]] = {
-    "工会驿站": "#d62728",
-    "职工服务中心": "#1f77b4",
-    "爱心妈妈小屋": "#e377c2",
-    "司机之家": "#ff7f0e",
-    "户外劳动者服务站": "#2ca02c",
-    "other": "#7f7f7f",
-}
-OFF_NETWORK_COLOUR: Final = "#444444"
-BASE_COLOUR: Final = "#8c564b"
-ZONE_COLOUR: Final = "#ff7f0e"
-UNION_COLOUR: Final = "#2b8cbe"
-SHARE_BINS: Final = (0.2, 0.4, 0.6, 0.8)
-SHARE_COLOURS: Final = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
 MAX_AREA_POLYGONS: Final = 600
 GZIP_ABOVE_BYTES: Final = 150_000  # station arrays above this are embedded gzip-compressed
 MAX_NETWORK_EDGES: Final = 25_000
@@ -333,19 +331,14 @@ class Legend(MacroElement):
         self.body_json = _js_json(body)
 
 
-def _share_colour(share: float | None) -> str:
-    if share is None:
-        return "#cccccc"
-    for b, c in zip(SHARE_BINS, SHARE_COLOURS, strict=False):
-        if share < b:
-            return c
-    return SHARE_COLOURS[-1]
-
-
 def build_map(data: MapData, *, lang: str = "zh", layers: frozenset[str] | None = None,
               tiles: str = "none", focus_town: str | None = None,
-              height: int = 620) -> folium.Map:
-    """Assemble the folium map (assets still CDN links: call ``ui.offline.localize``)."""
+              height: int = 620, extra_layers: Sequence[Any] = ()) -> folium.Map:
+    """Assemble the folium map (assets still CDN links: call ``ui.offline.localize``).
+
+    ``extra_layers`` (folium layers built by the caller) are added before the layer
+    control, which must come last: its script refers to every layer's variable.
+    """
     layers = frozenset(LAYER_KEYS) - {"network", "areas"} if layers is None else layers
     src = TILE_SOURCES.get(tiles, TILE_SOURCES["none"])
     x0, y0, x1, y1 = data.bounds
@@ -362,7 +355,7 @@ def build_map(data: MapData, *, lang: str = "zh", layers: frozenset[str] | None 
                      "P90 (min)"], sticky=False)
         folium.GeoJson(
             data.towns, name=label("towns", lang),
-            style_function=lambda f: {"fillColor": _share_colour(f["properties"]["share"]),
+            style_function=lambda f: {"fillColor": share_colour(f["properties"]["share"]),
                                       "color": "#555555", "weight": 1.2,
                                       "fillOpacity": 0.45},
             highlight_function=lambda f: {"weight": 3, "color": "#000000"},
@@ -376,7 +369,7 @@ def build_map(data: MapData, *, lang: str = "zh", layers: frozenset[str] | None 
                     folium.GeoJson(f, name="focus", style_function=lambda _f: {
                         "fill": False, "color": "#000000", "weight": 4}).add_to(m)
     if "network" in layers and data.network:
-        cols = ("#bbbbbb", "#f4a742", "#2b8cbe")
+        cols = STREET_COLOURS
         folium.GeoJson(data.network, name=label("network", lang),
                        style_function=lambda f: {"color": cols[f["properties"]["c"]],
                                                  "weight": 1.5, "opacity": 0.8}).add_to(m)
@@ -420,6 +413,8 @@ def build_map(data: MapData, *, lang: str = "zh", layers: frozenset[str] | None 
         fg = folium.FeatureGroup(name=label("offnetwork", lang))
         StationLayer(data.off_rows, lang=lang, fixed_colour=OFF_NETWORK_COLOUR).add_to(fg)
         fg.add_to(m)
+    for layer in extra_layers:
+        layer.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     if focus_town is None:
         m.fit_bounds([[y0, x0], [y1, x1]])
@@ -463,16 +458,17 @@ def compare_map(before: CoverageJob, after: CoverageJob, *, lang: str = "zh",
     gained = shapely.difference(after.areas.union, before.areas.union)
     lost = shapely.difference(before.areas.union, after.areas.union)
     data = map_data(after, lang=lang)
-    m = build_map(data, lang=lang, layers=frozenset({"stations", "offnetwork"}), tiles=tiles,
-                  height=height)
+    extra = []
     for geom, colour, key in ((gained, "#1a9641", ("新增覆盖", "Gained")),
                               (lost, "#d7191c", ("失去覆盖", "Lost"))):
         if shapely.is_empty(geom):
             continue
         fc = _fc(_to_ll(np.array([geom]), crs, DISPLAY_SIMPLIFY_M),
                  [{"area_km2": _fmt(shapely.area(geom) / 1e6, 2)}])
-        folium.GeoJson(fc, name=esc(key[0] if lang == "zh" else key[1]),
-                       style_function=lambda _f, c=colour: {"fillColor": c, "color": c,
-                                                            "weight": 1,
-                                                            "fillOpacity": 0.45}).add_to(m)
+        extra.append(folium.GeoJson(
+            fc, name=esc(key[0] if lang == "zh" else key[1]),
+            style_function=lambda _f, c=colour: {"fillColor": c, "color": c, "weight": 1,
+                                                 "fillOpacity": 0.45}))
+    m = build_map(data, lang=lang, layers=frozenset({"stations", "offnetwork"}), tiles=tiles,
+                  height=height, extra_layers=extra)
     return m

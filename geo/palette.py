@@ -1,0 +1,33 @@
+"""One colour palette for every map and chart (the app's folium maps and the reports)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+STATION_COLOURS: Final[dict[str, str]] = {
+    "工会驿站": "#d62728",
+    "职工服务中心": "#1f77b4",
+    "爱心妈妈小屋": "#e377c2",
+    "司机之家": "#ff7f0e",
+    "户外劳动者服务站": "#2ca02c",
+    "other": "#7f7f7f",
+}
+OFF_NETWORK_COLOUR: Final = "#444444"
+BASE_COLOUR: Final = "#8c564b"
+ZONE_COLOUR: Final = "#ff7f0e"
+UNION_COLOUR: Final = "#2b8cbe"
+#: covered-share classes (upper bounds) and their colours, red = poorly served
+SHARE_BINS: Final = (0.2, 0.4, 0.6, 0.8)
+SHARE_COLOURS: Final = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")
+#: streets: not / partly / fully covered
+STREET_COLOURS: Final = ("#bbbbbb", "#f4a742", "#2b8cbe")
+
+
+def share_colour(share: float | None) -> str:
+    """The choropleth colour of a covered share (grey when unknown)."""
+    if share is None or share != share:
+        return "#cccccc"
+    for bound, colour in zip(SHARE_BINS, SHARE_COLOURS, strict=False):
+        if share < bound:
+            return colour
+    return SHARE_COLOURS[-1]
