@@ -22,9 +22,9 @@ from .cli_common import (
     cache_dir_from_args,
     params_from_args,
     parse_bbox,
+    run_command,
 )
 from .cli_suggest import add_suggest_parser, cmd_suggest
-from .errors import YizhanError
 
 EPILOG = """\
 Method: stations are snapped to the nearest point on a walkable street (farther than
@@ -186,18 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handlers = {"coverage": _cmd_coverage, "demo": _cmd_demo, "prepare": _cmd_prepare,
                 "download": _cmd_download, "suggest": cmd_suggest, "report": _cmd_report}
-    try:
-        return handlers[args.command](args)
-    except YizhanError as exc:
-        print(f"yizhan: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return exc.exit_code
-    except OSError as exc:
-        print(f"yizhan: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
-              file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("yizhan: interrupted", file=sys.stderr)
-        return 130
+    return run_command(handlers[args.command], args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from .errors import InvalidParameterError
+from .errors import InvalidParameterError, YizhanError
 from .params import (
     DEFAULT_BUFFER_M,
     DEFAULT_MAX_SNAP_M,
@@ -80,3 +82,19 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     from .crs import validate_bbox
 
     return validate_bbox(text.split(","))
+
+
+def run_command(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a sub-command: named errors and OS errors become one line and an exit code."""
+    try:
+        return handler(args)
+    except YizhanError as exc:
+        print(f"yizhan: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return exc.exit_code
+    except OSError as exc:
+        print(f"yizhan: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("yizhan: interrupted", file=sys.stderr)
+        return 130

@@ -24,8 +24,9 @@ from .cli_common import (
     cache_dir_from_args,
     params_from_args,
     parse_bbox,
+    run_command,
 )
-from .errors import InvalidParameterError, YizhanError
+from .errors import InvalidParameterError
 
 DESCRIPTION = (
     "Write a coverage report reviewers can hand in: Excel (one sheet per table), PDF "
@@ -157,18 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """``yizhan report`` on its own (same error handling as :func:`geo.cli.main`)."""
     args = build_parser().parse_args(argv)
-    try:
-        return cmd_report(args)
-    except YizhanError as exc:
-        print(f"yizhan: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return exc.exit_code
-    except OSError as exc:
-        print(f"yizhan: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
-              file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("yizhan: interrupted", file=sys.stderr)
-        return 130
+    return run_command(cmd_report, args)
 
 
 if __name__ == "__main__":  # pragma: no cover

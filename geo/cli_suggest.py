@@ -32,8 +32,9 @@ from .cli_common import (
     cache_dir_from_args,
     params_from_args,
     parse_bbox,
+    run_command,
 )
-from .errors import StationDataError, YizhanError
+from .errors import StationDataError
 from .suggest import (
     DEFAULT_ILP_TIME_LIMIT_S,
     DEFAULT_MAX_CANDIDATES,
@@ -175,18 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """``yizhan suggest`` on its own, with the error handling of ``yizhan``."""
     args = build_parser().parse_args(argv)
-    try:
-        return cmd_suggest(args)
-    except YizhanError as exc:
-        print(f"yizhan: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return exc.exit_code
-    except OSError as exc:
-        print(f"yizhan: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
-              file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("yizhan: interrupted", file=sys.stderr)
-        return 130
+    return run_command(cmd_suggest, args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -48,6 +48,7 @@ MAX_AREA_POLYGONS: Final = 600
 GZIP_ABOVE_BYTES: Final = 150_000  # station arrays above this are embedded gzip-compressed
 MAX_NETWORK_EDGES: Final = 25_000
 DISPLAY_SIMPLIFY_M: Final = 5.0
+MAX_LAYER_COORDS: Final = 40_000  # vertices per polygon layer on the map (~0.8 MB)
 
 LAYER_KEYS: Final = ("stations", "offnetwork", "bases", "zones", "towns", "union", "areas",
                      "network")
@@ -122,12 +123,28 @@ class MapData:
     notes: list[str] = field(default_factory=list)
 
 
-def _to_ll(geoms: np.ndarray, crs: Any, simplify_m: float) -> np.ndarray:
+def _to_ll(geoms: np.ndarray, crs: Any, simplify_m: float,
+           max_coords: int | None = None) -> np.ndarray:
+    """Simplify (metres, network CRS) and project to lon/lat rounded to 1e-6°.
+
+    With ``max_coords`` the tolerance doubles until the layer has at most that many
+    vertices, so a province-size union stays a few hundred kB on the map.
+    """
     g = np.asarray(geoms, dtype=object)
-    if simplify_m > 0:
-        g = shapely.simplify(g, simplify_m, preserve_topology=True)
-    g = transform_geometries(g, crs, WGS84)
-    return shapely.set_precision(g, 1e-6)
+    tol = simplify_m
+    n0 = int(shapely.get_num_coordinates(g).sum())
+    if max_coords is not None and n0 > 4 * max_coords:
+        # far too detailed: start near the needed tolerance, skip topology checks
+        tol = max(simplify_m, simplify_m * (n0 / max_coords) ** 0.5)
+        out = shapely.simplify(g, tol, preserve_topology=False)
+    else:
+        out = shapely.simplify(g, tol, preserve_topology=True) if tol > 0 else g
+    while max_coords is not None and int(shapely.get_num_coordinates(out).sum()) > max_coords \
+            and tol < 2_000:
+        tol *= 2.0
+        out = shapely.simplify(g, tol, preserve_topology=False)
+    out = transform_geometries(out, crs, WGS84)
+    return shapely.set_precision(out, 1e-6)
 
 
 def _fc(geoms: np.ndarray, props: list[dict[str, Any]]) -> dict[str, Any]:
@@ -202,10 +219,12 @@ def map_data(job: CoverageJob, *, lang: str = "zh") -> MapData:
             "rank": int(r["rank"]), "population": _fmt(r["population"]),
             "p90": _fmt(r["walk_time_p90_min"], 1) or esc(r["walk_time_p90_note"]),
         })
-    towns = _fc(_to_ll(towns_df.geometry.to_numpy(), crs, DISPLAY_SIMPLIFY_M), tprops)
+    towns = _fc(_to_ll(towns_df.geometry.to_numpy(), crs, DISPLAY_SIMPLIFY_M,
+                       max_coords=MAX_LAYER_COORDS), tprops)
     union = None
     if not shapely.is_empty(job.areas.union):
-        union = _fc(_to_ll(np.array([job.areas.union]), crs, DISPLAY_SIMPLIFY_M),
+        union = _fc(_to_ll(np.array([job.areas.union]), crs, DISPLAY_SIMPLIFY_M,
+                           max_coords=MAX_LAYER_COORDS),
                     [{"area_km2": _fmt(job.areas.union_area_m2 / 1e6, 2)}])
     notes: list[str] = []
     areas = None
@@ -463,7 +482,7 @@ def compare_map(before: CoverageJob, after: CoverageJob, *, lang: str = "zh",
                               (lost, "#d7191c", ("失去覆盖", "Lost"))):
         if shapely.is_empty(geom):
             continue
-        fc = _fc(_to_ll(np.array([geom]), crs, DISPLAY_SIMPLIFY_M),
+        fc = _fc(_to_ll(np.array([geom]), crs, DISPLAY_SIMPLIFY_M, max_coords=MAX_LAYER_COORDS),
                  [{"area_km2": _fmt(shapely.area(geom) / 1e6, 2)}])
         extra.append(folium.GeoJson(
             fc, name=esc(key[0] if lang == "zh" else key[1]),
