@@ -112,8 +112,9 @@ m4.metric(tr("接入路网的站点", "Stations on the network"), sa["stations"]
           delta=sa["stations"]["used"] - sb["stations"]["used"])
 fmap = localize(compare_map(before.job, after.job, lang=state.lang, tiles=state.tiles))
 st_folium(fmap, height=520, use_container_width=True, returned_objects=[], key="cmp_map")
-st.caption(tr("绿色：新增覆盖；红色：失去覆盖；点：新名单中的站点。",
-              "Green: gained; red: lost; dots: stations of the new list."))
+st.caption(tr("蓝色：新名单的服务圈；绿色：新增覆盖；红色：失去覆盖；点：新名单中的站点。",
+              "Blue: service area of the new list; green: gained; red: lost; dots: its "
+              "stations."))
 tb = pd.DataFrame(before.job.towns.towns.drop(columns="geometry"))[["town_id", "name",
                                                                     "covered_length_share"]]
 ta = pd.DataFrame(after.job.towns.towns.drop(columns="geometry"))[["town_id",

@@ -488,6 +488,7 @@ def compare_map(before: CoverageJob, after: CoverageJob, *, lang: str = "zh",
             fc, name=esc(key[0] if lang == "zh" else key[1]),
             style_function=lambda _f, c=colour: {"fillColor": c, "color": c, "weight": 1,
                                                  "fillOpacity": 0.45}))
-    m = build_map(data, lang=lang, layers=frozenset({"stations", "offnetwork"}), tiles=tiles,
+    m = build_map(data, lang=lang, layers=frozenset({"stations", "offnetwork", "union"}),
+                  tiles=tiles,
                   height=height, extra_layers=extra)
     return m
