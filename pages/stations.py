@@ -62,8 +62,9 @@ else:
 cand = state.candidate
 if cand is None:
     if state.stations_in_use is not None:
-        st.success(tr(f"本会话正在使用上传的名单：{state.stations_in_use.file_name}",
-                      f"This session uses the uploaded list {state.stations_in_use.file_name}"))
+        used_name = md_text(state.stations_in_use.file_name)
+        st.success(tr(f"本会话正在使用上传的名单：{used_name}",
+                      f"This session uses the uploaded list {used_name}"))
         if st.button(tr("恢复区域原有名单", "Back to the region's own list"), key="st_reset"):
             state.stations_in_use = None
             st.rerun()
