@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
+from ui.boot import require_entrypoint
 from ui.data import map_data_for
 from ui.maps import LAYER_KEYS, build_map, label
 from ui.offline import localize
@@ -12,6 +13,7 @@ from ui.page import fmt_pct, md_text, require_job
 from ui.sidebar import render_sidebar
 from ui.state import tr
 
+require_entrypoint()
 state = render_sidebar()
 st.title(tr("地图", "Map"))
 handle = require_job()

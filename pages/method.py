@@ -6,9 +6,11 @@ import streamlit as st
 
 from geo.params import LIFE_CIRCLE_PRESETS, WALK_SPEED_LABELS, walk_budget_m
 from geo.walkfilter import DROP_HIGHWAY, FILTER_VERSION, WALKABLE_HIGHWAY
+from ui.boot import require_entrypoint
 from ui.sidebar import render_sidebar
 from ui.state import tr
 
+require_entrypoint()
 state = render_sidebar()
 p = state.params
 st.title(tr("方法", "Method"))

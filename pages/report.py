@@ -16,6 +16,7 @@ from geo.report import (
     report_bytes,
     report_file_name,
 )
+from ui.boot import require_entrypoint
 from ui.data import map_data_for, outputs_for, outputs_zip
 from ui.maps import build_map
 from ui.offline import standalone_html
@@ -23,6 +24,7 @@ from ui.page import require_job
 from ui.sidebar import render_sidebar
 from ui.state import tr
 
+require_entrypoint()
 state = render_sidebar()
 st.title(tr("报告", "Report"))
 handle = require_job()

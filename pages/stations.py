@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.job import summary_dict
+from ui.boot import require_entrypoint
 from ui.data import (
     combine,
     current_region,
@@ -23,6 +24,7 @@ from ui.page import fmt_pct, md_text, require_job
 from ui.sidebar import render_sidebar
 from ui.state import StationList, tr
 
+require_entrypoint()
 state = render_sidebar()
 st.title(tr("站点", "Stations"))
 st.caption(tr("上传本区域的站点名单（CSV / XLSX / GeoJSON，WGS-84 经纬度），预览、核对被拒绝的行，"

@@ -31,6 +31,7 @@ from geo.suggest import (
     suggest_sites,
     summary_dict,
 )
+from ui.boot import require_entrypoint
 from ui.data import error_text, map_data_for
 from ui.maps import build_map
 from ui.offline import localize
@@ -41,6 +42,7 @@ from ui.state import tr
 MAX_K = 50
 SITE_COLOUR = "#6a3d9a"
 
+require_entrypoint()
 state = render_sidebar()
 st.title(tr("选址建议", "Site suggestions"))
 st.caption(tr(

@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.schema import STATION_TYPES
+from ui.boot import require_entrypoint
 from ui.data import map_data_for
 from ui.maps import build_map
 from ui.offline import localize
@@ -16,6 +17,7 @@ from ui.page import md_text, require_job
 from ui.sidebar import render_sidebar
 from ui.state import tr
 
+require_entrypoint()
 state = render_sidebar()
 st.title(tr("薄弱镇街", "Under-served towns"))
 handle = require_job()

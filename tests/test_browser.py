@@ -63,13 +63,9 @@ def _hostile_region(root: Path) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("regions")
-    _hostile_region(root)
+def _start_server(env_extra: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    env = {**os.environ, "YIZHAN_REGIONS_DIR": str(root), "YIZHAN_DEFAULT_REGION": "hostile",
-           "XDG_CACHE_HOME": str(root / "cache")}
+    env = {**os.environ, **env_extra}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
          "--server.port", str(port), "--server.headless", "true",
@@ -87,12 +83,56 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     else:
         proc.kill()
         raise RuntimeError("streamlit did not start: " + proc.stdout.read().decode()[-2000:])
-    yield url
+    return proc, url
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("regions")
+    _hostile_region(root)
+    proc, url = _start_server({"YIZHAN_REGIONS_DIR": str(root),
+                               "YIZHAN_DEFAULT_REGION": "hostile",
+                               "XDG_CACHE_HOME": str(root / "cache")})
+    yield url
+    _stop(proc)
+
+
+def test_first_request_to_a_subpage_uses_the_app_navigation(tmp_path: Path) -> None:
+    """A bookmark such as /towns as the very first request of a fresh server must not
+    leave Streamlit in its pages-folder mode (file names as menu, app.py as a page)."""
+    from playwright.sync_api import sync_playwright
+
+    proc, url = _start_server({"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM,
+                                        args=["--no-sandbox", "--disable-gpu",
+                                              "--disable-background-networking"])
+            menus = []
+            for _ in range(2):  # the first visitor, then the next one
+                page = browser.new_page()
+                page.goto(url + "/towns", wait_until="domcontentloaded")
+                page.wait_for_selector("h1", timeout=90_000)
+                page.wait_for_timeout(2000)
+                menus.append(page.evaluate(
+                    "() => Array.from(document.querySelectorAll("
+                    "'[data-testid=stSidebarNavLink]')).map(a => a.textContent)"))
+                title = page.evaluate("() => document.querySelector('h1').textContent")
+                page.close()
+                assert "薄弱镇街" in title
+            browser.close()
+    finally:
+        _stop(proc)
+    for menu in menus:
+        assert "地图 Map" in menu and "app" not in menu, menu
 
 
 LAYER_COUNTS_JS = """
