@@ -151,6 +151,12 @@ class Coverage:
         """Covered stretches ``edge, x0, x1, source`` labelled by nearest station."""
         return covered_pieces(self.segment_arrays, self.params.budget_m)
 
+    @cached_property
+    def merged_pieces(self) -> pd.DataFrame:
+        """Covered stretches for polygon building: a segment covered end to end is one
+        piece whatever its sources (labels are not meaningful here)."""
+        return covered_pieces(self.segment_arrays, self.params.budget_m, merge="any")
+
     def node_walk_time_min(self) -> np.ndarray:
         """Walk time (minutes) from each node to its nearest station; ``inf`` beyond."""
         return distance_to_walk_time_min(self.node_dist_m, self.params.walk_speed_kmh)

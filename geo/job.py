@@ -22,10 +22,7 @@ import pandas as pd
 from .coverage import Coverage, compute_coverage
 from .crs import WGS84
 from .errors import NoStationsOnNetworkError, StationDataError
-from .layers import (
-    LayerTable,
-)
-from .loaders import file_sha256
+from .layers import LayerTable
 from .network import WalkNetwork
 from .params import CoverageParams
 from .region import Region, demo_region, region_from_files
@@ -118,13 +115,6 @@ def run_coverage(
         timings_s=timings, disclaimer=disclaimer,
         zones_rejected=len(zones.rejected) if zones is not None else 0,
     )
-
-
-def _input_entry(path: str | os.PathLike[str] | None) -> dict[str, Any] | None:
-    if path is None:
-        return None
-    p = Path(path)
-    return {"path": str(p), "sha256": file_sha256(p) if p.is_file() else None}
 
 
 def run_region(region: Region, *, params: CoverageParams | None = None,

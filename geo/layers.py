@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .crs import WGS84, as_crs
+from .crs import WGS84
 from .errors import CRSError, InputFileError, StationDataError, UnknownFormatError
 from .schema import CONVALESCENCE_ALIASES, STATION_TYPES, canonical_station_type
 
@@ -304,10 +304,3 @@ def read_zones(path: str | os.PathLike[str]) -> LayerTable:
 def read_bases(path: str | os.PathLike[str]) -> LayerTable:
     """Convalescence bases (职工疗休养基地): points with ``base_id`` and ``name``."""
     return read_points_layer(path, id_column="base_id", what="bases")
-
-
-def to_metric(gdf: gpd.GeoDataFrame, crs: object) -> gpd.GeoDataFrame:
-    """Reproject a layer (which must declare a CRS) to the analysis CRS."""
-    if gdf.crs is None:
-        raise CRSError("layer has no CRS: declare it before analysis")
-    return gdf.to_crs(as_crs(crs))

@@ -20,7 +20,6 @@ from scipy.sparse import csgraph
 
 from .coverage import append_sources, search_limit
 from .network import WalkNetwork
-from .segments import build_segments
 
 DEFAULT_CELL_M: Final = 4000.0
 _BATCH: Final = 256  # sources per dijkstra call
@@ -197,4 +196,4 @@ def station_segments(network: WalkNetwork, reach: pd.DataFrame, src_edge: np.nda
     return seg
 
 
-__all__ = ["DEFAULT_CELL_M", "build_segments", "station_reach", "station_segments"]
+__all__ = ["DEFAULT_CELL_M", "station_reach", "station_segments"]

@@ -135,7 +135,7 @@ def union_polygon(cov: Coverage, *, buffer_m: float | None = None,
     Pieces are unioned per square tile (in parallel), then the tiles are unioned.
     """
     buffer_m = cov.params.buffer_m if buffer_m is None else buffer_m
-    p = covered_pieces(cov.segment_arrays, cov.params.budget_m, merge="any")
+    p = cov.merged_pieces
     p = p.loc[(p["x1"] - p["x0"]) > _MIN_PIECE_M]
     if p.empty:
         return shapely.Polygon()
@@ -164,7 +164,7 @@ def covered_area_within(cov: Coverage, polygons: np.ndarray, *,
     buffer_m = cov.params.buffer_m if buffer_m is None else buffer_m
     polys = np.asarray(polygons, dtype=object)
     out = np.zeros(polys.size)
-    p = covered_pieces(cov.segment_arrays, cov.params.budget_m, merge="any")
+    p = cov.merged_pieces
     p = p.loc[(p["x1"] - p["x0"]) > _MIN_PIECE_M].reset_index(drop=True)
     if p.empty or polys.size == 0:
         return out

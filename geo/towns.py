@@ -30,7 +30,7 @@ import pandas as pd
 import shapely
 
 from .coverage import Coverage
-from .crs import WGS84, require_crs
+from .crs import require_crs
 from .errors import StationDataError
 from .layers import LayerTable, _clean_str, polygons_from_frame
 from .params import distance_to_walk_time_min
@@ -349,7 +349,3 @@ def zone_report(cov: Coverage, zones: gpd.GeoDataFrame) -> pd.DataFrame:
         "nearest_walk_time_min": np.where(within, np.round(minutes, 2), np.nan),
         "station_within_threshold": within,
     })
-
-
-def to_wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    return gdf.to_crs(WGS84)
