@@ -1,8 +1,9 @@
 """``yizhan`` — the headless command line.
 
 Exit codes: 0 ok; 2 bad input file / usage; 3 CRS; 4 bad parameter; 5 empty network;
-6 unusable table; 7 no station on the network; 8 download failed; 1 other named
-error. Errors print one line (``yizhan: error: …``), never a traceback.
+6 unusable table; 7 no station on the network; 8 download failed; 9 station database;
+10 permission denied / wrong password; 1 other named error. Errors print one line
+(``yizhan: error: …``), never a traceback.
 """
 
 from __future__ import annotations
@@ -24,6 +25,13 @@ from .cli_common import (
     parse_bbox,
     run_command,
 )
+from .cli_stations import (
+    add_db_source,
+    add_stations_parser,
+    cmd_stations,
+    cmd_users,
+    run_job_from_args,
+)
 from .cli_suggest import add_suggest_parser, cmd_suggest
 
 EPILOG = """\
@@ -38,7 +46,7 @@ with_children 3.0, brisk 5.0 km/h. Convalescence bases are reached by car/transi
 are not part of walking coverage.
 
 Exit codes: 0 ok, 2 input file/usage, 3 CRS, 4 parameter, 5 empty network, 6 table,
-7 no station on the network, 8 download.
+7 no station on the network, 8 download, 9 station database, 10 permission / password.
 """
 
 
@@ -61,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--network", required=True,
                    help=".osm.pbf, .osm (XML), osmnx .graphml or a prepared network directory")
-    c.add_argument("--stations", required=True,
+    c.add_argument("--stations",
                    help="CSV station_id,name,type,lon,lat[,address,city,district] (UTF-8, "
                         "WGS-84) or point GeoJSON/GPKG/zipped Shapefile")
     c.add_argument("--towns", help="town (乡镇/街道) polygons with name [, code, population]; "
@@ -70,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--bases", help="convalescence bases (points; a layer, not walked)")
     c.add_argument("--bbox", help="clip the network: min_lon,min_lat,max_lon,max_lat")
     c.add_argument("--out", required=True, help="output directory")
+    add_db_source(c)
     add_params(c)
     add_cache_options(c)
 
@@ -97,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("--out", required=True, help="directory to write the prepared network to")
     add_cache_options(dl)
     add_suggest_parser(sub)
+    add_stations_parser(sub)
     from .cli_report import add_report_parser  # imports the report stack lazily
 
     add_report_parser(sub)
@@ -113,16 +123,10 @@ def _print_result(paths: dict[str, Path], summary: dict[str, object]) -> None:
 
 
 def _cmd_coverage(args: argparse.Namespace) -> int:
-    from .job import run_coverage_files, summary_dict, write_outputs
+    from .job import summary_dict, write_outputs
 
     params = params_from_args(args)
-    # one path with or without --bbox, so summary.json always records the inputs
-    # (paths, sha256) and the load_network timing
-    job = run_coverage_files(
-        args.network, args.stations, towns_path=args.towns, zones_path=args.zones,
-        bases_path=args.bases, params=params, cache_dir=cache_dir_from_args(args),
-        split_nearest=args.split_nearest, bbox=parse_bbox(args.bbox),
-    )
+    job = run_job_from_args(args, params)
     paths = write_outputs(job, args.out)
     _print_result(paths, summary_dict(job))
     return 0
@@ -185,7 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"coverage": _cmd_coverage, "demo": _cmd_demo, "prepare": _cmd_prepare,
-                "download": _cmd_download, "suggest": cmd_suggest, "report": _cmd_report}
+                "download": _cmd_download, "suggest": cmd_suggest, "report": _cmd_report,
+                "stations": cmd_stations, "users": cmd_users}
     return run_command(handlers[args.command], args)
 
 

@@ -21,9 +21,7 @@ os.environ.setdefault("GDAL_SKIP", "OGR_VRT")
 from .cli_common import (
     add_cache_options,
     add_params,
-    cache_dir_from_args,
     params_from_args,
-    parse_bbox,
     run_command,
 )
 from .errors import InvalidParameterError
@@ -42,7 +40,7 @@ TILES = ("none", "osm", "amap")
 
 def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the ``report`` arguments to ``p``."""
-    src = p.add_argument_group("input (--demo, or --network with --stations)")
+    src = p.add_argument_group("input (--demo, or --network with --stations or --db/--city)")
     src.add_argument("--demo", action="store_true",
                      help="use the built-in synthetic demo region (示范区（合成数据）)")
     src.add_argument("--network",
@@ -53,6 +51,9 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     src.add_argument("--zones", help="rider-friendly zone polygons with zone_id, name")
     src.add_argument("--bases", help="convalescence bases (points; a layer, not walked)")
     src.add_argument("--bbox", help="clip the network: min_lon,min_lat,max_lon,max_lat")
+    from .cli_stations import add_db_source
+
+    add_db_source(p)
     r = p.add_argument_group("report")
     r.add_argument("--format", dest="report_format", metavar="FORMAT",
                    help="xlsx, pdf, html or gpkg (default: the suffix of --out)")
@@ -113,22 +114,20 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise InvalidParameterError(f"unknown --tiles {args.tiles!r}: use none, osm or amap")
     params = params_from_args(args)
     if args.demo:
-        if args.network or args.stations:
-            raise InvalidParameterError("give either --demo or --network/--stations, not both")
+        if args.network or args.stations or args.db or args.city:
+            raise InvalidParameterError(
+                "give either --demo or --network with --stations/--db, not both")
         from .job import run_demo
 
         job = run_demo(params, split_nearest=args.split_nearest)
     else:
-        if not args.network or not args.stations:
+        if not args.network:
             raise InvalidParameterError(
-                "give --network and --stations (or --demo for the built-in demo region)")
-        from .job import run_coverage_files
+                "give --network and --stations or --db/--city (or --demo for the built-in "
+                "demo region)")
+        from .cli_stations import run_job_from_args
 
-        job = run_coverage_files(
-            args.network, args.stations, towns_path=args.towns, zones_path=args.zones,
-            bases_path=args.bases, params=params, cache_dir=cache_dir_from_args(args),
-            split_nearest=args.split_nearest, bbox=parse_bbox(args.bbox),
-        )
+        job = run_job_from_args(args, params)
     from .report import report_data, write_report
 
     data = report_data(job, options)

@@ -101,6 +101,9 @@ def add_suggest_parser(sub: Any) -> argparse.ArgumentParser:
                    help="do not build new_service_areas.geojson")
     p.add_argument("--bbox", help="clip the network: min_lon,min_lat,max_lon,max_lat")
     p.add_argument("--out", required=True, help="output directory")
+    from .cli_stations import add_db_source
+
+    add_db_source(p)
     add_params(p, split_nearest=False, title="walk parameters (as in yizhan coverage)")
     add_cache_options(p)
     return p
@@ -108,13 +111,22 @@ def add_suggest_parser(sub: Any) -> argparse.ArgumentParser:
 
 def cmd_suggest(args: argparse.Namespace) -> int:
     """Run ``yizhan suggest``: load the inputs, suggest, write the outputs."""
+    from .cli_stations import db_stations
     from .region import region_from_files
     from .suggest import read_candidates, suggest_sites, write_suggestions
 
     params = params_from_args(args)
-    region = region_from_files(args.network, stations_path=args.stations,
+    from_db = db_stations(args)
+    region = region_from_files(args.network,
+                               stations_path=None if from_db else args.stations,
                                towns_path=args.towns, bbox=parse_bbox(args.bbox),
                                cache_dir=cache_dir_from_args(args))
+    if from_db is not None:
+        import dataclasses
+
+        table, entry = from_db
+        region = dataclasses.replace(region, stations=table,
+                                     inputs={**region.inputs, "stations": entry})
     net = region.network
     stations = None
     if region.stations is not None:

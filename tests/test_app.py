@@ -22,6 +22,14 @@ def _app() -> AppTest:
     return at
 
 
+def declare_crs(at: AppTest, system: str) -> None:
+    """Choose the upload's coordinate system (the radio has no default)."""
+    radio = next(r for r in at.radio if str(r.key).startswith("crs_"))
+    assert radio.value is None
+    radio.set_value(system).run()
+    assert not at.exception, at.exception
+
+
 def _metric(at: AppTest, label: str) -> str:
     for m in at.metric:
         if m.label == label:
@@ -101,6 +109,9 @@ def test_uploading_a_station_list_changes_the_figures() -> None:
     at.file_uploader(key="station_upload").set_value(
         ("stations.csv", _demo_stations_csv(), "text/csv")).run()
     assert not at.exception, at.exception
+    # nothing is validated before the coordinate system is declared
+    assert not any(m.label == "读入行数" for m in at.metric)
+    declare_crs(at, "wgs84")
     assert _metric(at, "读入行数") == "9"
     assert _metric(at, "接受") == "8"
     assert _metric(at, "拒绝") == "1"
@@ -146,6 +157,7 @@ def test_sessions_do_not_share_uploads() -> None:
     a.run()
     a.file_uploader(key="station_upload").set_value(
         ("stations.csv", _demo_stations_csv(), "text/csv")).run()
+    declare_crs(a, "wgs84")
     a.button(key="st_use").click().run()
     b = _app()  # a second session
     assert _metric(b, "接入路网的站点") == "30 / 32"

@@ -25,7 +25,7 @@ import streamlit as st
 
 from geo.errors import InputFileError, YizhanError
 from geo.job import CoverageJob, run_region, write_outputs
-from geo.layers import LayerTable, read_stations, stations_from_frame
+from geo.layers import LayerTable
 from geo.loaders import default_cache_dir, download_network
 from geo.params import CoverageParams
 from geo.region import Region, demo_region, list_region_folders, region_from_files
@@ -132,12 +132,38 @@ def _job(region_key: str, params_key: str, stations_key: str, _region: Region,
     return run_region(_region, params=_params, stations=_stations)
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _db_table(path: str, city: str, version: int, sha256: str, created_at: str) -> LayerTable:
+    # versions are immutable: (path, city, version, sha256, created_at) names the content
+    from geo.store import StationStore, layer_table
+
+    table, _info = layer_table(StationStore(path, create=False), city, version=version)
+    return table
+
+
+def base_stations(region: Region, state: AppState) -> tuple[str, LayerTable | None]:
+    """The list uploads are compared with: the chosen city's current stored version
+    (``$YIZHAN_DB``), else the region's own list."""
+    if state.db_city:
+        from .auth import open_store
+
+        store = open_store()
+        info = store.current(state.db_city) if store is not None else None
+        if store is not None and info is not None:
+            key = f"db:{info.city}:v{info.version}:{info.sha256[:16]}"
+            return key, _db_table(str(store.path), info.city, info.version, info.sha256,
+                                  info.created_at)
+    return "region", region.stations
+
+
 def stations_for(region: Region, state: AppState) -> tuple[str, LayerTable | None]:
-    """The station list in use: the session's uploaded list, else the region's."""
+    """The station list in use: the session's uploaded list (on top of the base list),
+    else the base list (:func:`base_stations`)."""
+    base_key, base = base_stations(region, state)
     chosen = state.stations_in_use
     if chosen is None:
-        return "region", region.stations
-    return chosen.key, combine(region.stations, chosen)
+        return base_key, base
+    return f"{base_key}+{chosen.key}", combine(base, chosen)
 
 
 def combine(base: LayerTable | None, upload: StationList) -> LayerTable:
@@ -217,41 +243,6 @@ def outputs_zip(files: dict[str, bytes]) -> bytes:
         for name, data in files.items():
             z.writestr(name, data)
     return buf.getvalue()
-
-
-def parse_station_upload(name: str, data: bytes, *, sheet: str | None = None) -> LayerTable:
-    """Parse an uploaded station list (CSV / XLSX / GeoJSON) into accepted / rejected.
-
-    The robust upload workflow (encodings, coordinate systems, column mapping) plugs in
-    here; this reads UTF-8 CSV, the first or chosen sheet of an XLSX and GeoJSON.
-    """
-    suffix = _suffix(name)
-    if suffix == ".xlsx":
-        try:
-            df = pd.read_excel(io.BytesIO(data), sheet_name=sheet or 0, dtype=str,
-                               engine="openpyxl")
-        except Exception as exc:
-            raise InputFileError(f"cannot read Excel file {name}: {exc}") from None
-        df = df.fillna("")
-        df.columns = [str(c).strip() for c in df.columns]
-        return stations_from_frame(df, source=name)
-    if suffix not in (".csv", ".geojson", ".json"):
-        raise InputFileError(tr(f"不支持的站点文件格式：{name}（请用 CSV、XLSX 或 GeoJSON）",
-                                f"unsupported station file {name}: use CSV, XLSX or GeoJSON"))
-    with tempfile.TemporaryDirectory(prefix="yizhan-st-") as tmp:
-        p = Path(tmp) / f"stations{suffix}"
-        p.write_bytes(data)
-        return read_stations(p)
-
-
-def excel_sheets(data: bytes) -> list[str]:
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True)
-    except Exception:
-        return []
-    return list(wb.sheetnames)
 
 
 def error_text(exc: Exception) -> str:

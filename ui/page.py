@@ -19,16 +19,24 @@ def md_text(value: object) -> str:
 
 def require_job() -> JobHandle:
     """The current job; shows a message and stops the page when there is none."""
+    handle = job_or_message()
+    if handle is None:
+        st.stop()
+    return handle
+
+
+def job_or_message() -> JobHandle | None:
+    """The current job, or ``None`` after showing why there is none (page goes on)."""
     state = app_state()
     try:
         region = current_region(state)
         handle = current_job(state) if region is not None else None
     except Exception as exc:  # named errors carry advice; never show a traceback
         st.error(error_text(exc))
-        st.stop()
+        return None
     if region is None:
         st.info(tr("请在左侧选择或上传区域。", "Choose or upload a region in the sidebar."))
-        st.stop()
+        return None
     if region.synthetic:
         st.caption(tr("示范区（合成数据）：街道、镇街、人口和站点均为虚构。",
                       "Demo region (synthetic data): streets, towns, population and "
@@ -36,7 +44,7 @@ def require_job() -> JobHandle:
     if handle is None:
         st.info(tr("该区域没有站点名单：请在「站点」页上传。",
                    "This region has no station list: upload one on the Stations page."))
-        st.stop()
+        return None
     return handle
 
 

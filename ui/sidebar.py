@@ -88,6 +88,41 @@ def region_picker(state: AppState) -> None:
             state.online_place = place.strip() or None
 
 
+def station_source(state: AppState) -> None:
+    """With ``$YIZHAN_DB``: use the region's own list or a city's current stored version."""
+    from geo.errors import YizhanError
+
+    from .auth import open_store
+
+    try:
+        store = open_store()
+        cities = store.cities() if store is not None else []
+    except YizhanError as exc:
+        st.sidebar.error(str(exc))
+        return
+    if store is None:
+        state.db_city = None
+        return
+    options = ["", *cities]
+    if state.db_city not in options:
+        state.db_city = None
+    current = {c: store.current(c) for c in cities}
+
+    def label(c: str) -> str:
+        if not c:
+            return tr("区域自带名单", "The region's own list")
+        info = current[c]
+        return tr(f"数据库：{c}（第 {info.version} 版）", f"Database: {c} (v{info.version})") \
+            if info is not None else c
+
+    pick = st.sidebar.selectbox(tr("站点名单", "Station list"), options,
+                                index=options.index(state.db_city or ""), format_func=label,
+                                key="db_city")
+    if (pick or None) != state.db_city:
+        state.db_city = pick or None
+        state.candidate = None
+
+
 def parameters(state: AppState) -> None:
     st.sidebar.subheader(tr("参数", "Parameters"))
     options = [*LIFE_CIRCLE_PRESETS, "custom"]
@@ -142,5 +177,6 @@ def render_sidebar() -> AppState:
     state = app_state()
     language_switch(state)
     region_picker(state)
+    station_source(state)
     parameters(state)
     return state

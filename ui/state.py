@@ -46,6 +46,10 @@ class AppState:
     stations_in_use: StationList | None = None
     candidate: StationList | None = None
     computed: set[tuple[str, ...]] = field(default_factory=set)
+    login_name: str | None = None  # local account signed in (re-read from the db each run)
+    db_city: str | None = None  # use this city's current stored version as the station list
+    parsed: dict[str, object] = field(default_factory=dict)  # upload key → RawUpload
+    validated: dict[str, object] = field(default_factory=dict)  # validation key → result
 
     def __post_init__(self) -> None:
         if not self.region_kind:
