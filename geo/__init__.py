@@ -7,6 +7,14 @@ Streamlit. Typical use::
     net = load_network("futian.osm.pbf", cache_dir="~/.cache/yizhan")
     job = run_coverage(net, read_stations("stations.csv"), params=CoverageParams())
     job.summary()["covered_length_m"]
+
+Station lists from city unions (any encoding / format, GCJ-02 or BD-09)::
+
+    from geo import StationStore, read_upload_file, validate_stations
+    v = validate_stations(read_upload_file("深圳.xlsx"), crs="gcj02", city="深圳市")
+    v.write("check/")                     # accepted.csv, rejected.csv, report.json …
+    StationStore("stations.db").create_version(v.to_new_version(city="深圳市"),
+                                               user="sz_editor")
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ import os
 # to be set before pyogrio / GDAL is first imported.
 os.environ.setdefault("GDAL_SKIP", "OGR_VRT")
 
+from .columns import ColumnMapping, guess_mapping
+from .coords import from_wgs84, to_wgs84
 from .coverage import Coverage, compute_coverage
 from .errors import (
     CRSError,
@@ -39,14 +49,26 @@ from .params import (
     CoverageParams,
 )
 from .service_areas import ServiceAreas, build_service_areas
+from .stationcheck import (
+    GUANGDONG,
+    RegionBounds,
+    StationDiff,
+    StationValidation,
+    diff_stations,
+    validate_stations,
+)
+from .store import NewVersion, StationStore, VersionInfo
 from .towns import TownReport, hex_grid, read_towns, town_report, zone_report
+from .upload import RawUpload, UploadLimits, read_upload, read_upload_file
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GUANGDONG",
     "LIFE_CIRCLE_PRESETS",
     "WALK_SPEED_PRESETS_KMH",
     "CRSError",
+    "ColumnMapping",
     "Coverage",
     "CoverageJob",
     "CoverageParams",
@@ -55,16 +77,27 @@ __all__ = [
     "InputFileError",
     "InvalidParameterError",
     "LayerTable",
+    "NewVersion",
     "NoStationsOnNetworkError",
+    "RawUpload",
+    "RegionBounds",
     "ServiceAreas",
     "StationDataError",
+    "StationDiff",
+    "StationStore",
+    "StationValidation",
     "TownReport",
     "UnknownFormatError",
+    "UploadLimits",
+    "VersionInfo",
     "WalkNetwork",
     "YizhanError",
     "build_service_areas",
     "compute_coverage",
+    "diff_stations",
     "download_network",
+    "from_wgs84",
+    "guess_mapping",
     "hex_grid",
     "load_network",
     "load_prepared_network",
@@ -72,12 +105,16 @@ __all__ = [
     "read_bases",
     "read_stations",
     "read_towns",
+    "read_upload",
+    "read_upload_file",
     "read_zones",
     "run_coverage",
     "run_coverage_files",
     "run_demo",
     "save_network",
+    "to_wgs84",
     "town_report",
+    "validate_stations",
     "write_outputs",
     "zone_report",
 ]

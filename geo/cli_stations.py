@@ -296,15 +296,18 @@ def export_stations(store: Any, city: str, *, version: int | None, out: str | Pa
         flat = flat.assign(extra=[json.dumps(x or {}, ensure_ascii=False)
                                   for x in gdf["extra"]])
     if suffix == ".csv":
-        pd.DataFrame(flat.drop(columns="geometry")).to_csv(p, index=False,
-                                                            encoding="utf-8-sig")
+        from .sheetsafe import csv_safe
+
+        csv_safe(pd.DataFrame(flat.drop(columns="geometry"))).to_csv(
+            p, index=False, encoding="utf-8-sig")
     elif suffix in (".geojson", ".json"):
         flat.to_file(p, driver="GeoJSON", engine="pyogrio")
     elif suffix == ".gpkg":
         flat.to_file(p, driver="GPKG", layer="stations", engine="pyogrio")
     elif suffix == ".xlsx":
-        pd.DataFrame(flat.drop(columns="geometry")).to_excel(p, index=False,
-                                                              sheet_name="stations")
+        from .sheetsafe import excel_bytes
+
+        p.write_bytes(excel_bytes({"stations": pd.DataFrame(flat.drop(columns="geometry"))}))
     else:
         raise InputFileError(f"--out {p.name}: use .csv, .geojson, .gpkg or .xlsx")
     return p

@@ -23,6 +23,10 @@ class UnknownFormatError(InputFileError):
     """The file extension / content is not a format Yizhan reads."""
 
 
+class UploadLimitError(InputFileError):
+    """An upload exceeds a size / member / ratio / feature cap (checked before parsing)."""
+
+
 class CRSError(YizhanError):
     """A layer has no CRS, or its CRS does not match the one required."""
 
@@ -57,3 +61,37 @@ class DownloadError(YizhanError):
     """Downloading from OpenStreetMap (Overpass / Nominatim) failed."""
 
     exit_code = 8
+
+
+class StoreError(YizhanError):
+    """The station store (SQLite database) cannot be opened, read or written as asked."""
+
+    exit_code = 9
+
+
+class UnknownVersionError(StoreError):
+    """The asked-for city has no station list version with that number."""
+
+
+class UserExistsError(StoreError):
+    """An account with that user name already exists."""
+
+
+class PermissionDeniedError(YizhanError):
+    """The user may not make this change (role / city do not allow it)."""
+
+    exit_code = 10
+
+
+class UnknownUserError(PermissionDeniedError):
+    """No account with that user name exists."""
+
+
+class AuthenticationError(YizhanError):
+    """User name or password is wrong (one generic message: no user enumeration)."""
+
+    exit_code = 10
+
+
+class WeakPasswordError(InvalidParameterError):
+    """A new password is too short, too common or too close to the user name."""

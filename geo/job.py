@@ -28,6 +28,7 @@ from .params import CoverageParams
 from .region import Region, demo_region, region_from_files
 from .schema import STATION_TYPES
 from .service_areas import ServiceAreas, build_service_areas
+from .sheetsafe import csv_safe
 from .towns import DEFAULT_HEX_M, TownReport, hex_grid, town_report, zone_report
 
 __version__ = "0.1.0"
@@ -272,7 +273,7 @@ def write_outputs(job: CoverageJob, out_dir: str | os.PathLike[str]) -> dict[str
                  encoding="utf-8")
     paths["summary.json"] = p
     p = out / "stations.csv"
-    stations_output(job).to_csv(p, index=False, encoding="utf-8")
+    csv_safe(stations_output(job)).to_csv(p, index=False, encoding="utf-8")
     paths["stations.csv"] = p
     per = job.areas.per_station
     if per is not None:
@@ -288,11 +289,12 @@ def write_outputs(job: CoverageJob, out_dir: str | os.PathLike[str]) -> dict[str
         _geojson(job.areas.nearest_split, "service_areas_nearest.geojson")
     towns = job.towns.towns
     p = out / "towns.csv"
-    towns.drop(columns="geometry").to_csv(p, index=False, encoding="utf-8")
+    csv_safe(pd.DataFrame(towns.drop(columns="geometry"))).to_csv(p, index=False,
+                                                                  encoding="utf-8")
     paths["towns.csv"] = p
     _geojson(towns, "towns.geojson")
     if job.zones is not None:
         p = out / "zones.csv"
-        job.zones.to_csv(p, index=False, encoding="utf-8")
+        csv_safe(job.zones).to_csv(p, index=False, encoding="utf-8")
         paths["zones.csv"] = p
     return paths

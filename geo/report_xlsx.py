@@ -242,5 +242,8 @@ def write_xlsx(data: ReportData, path: str | os.PathLike[str]) -> Path:
     wb.properties.title = data.title
     wb.properties.creator = "yizhan"
     out = Path(path)
+    from .sheetsafe import keep_text
+
+    keep_text(wb)  # uploaded names such as '=HYPERLINK(…)' stay text
     wb.save(out)
     return out

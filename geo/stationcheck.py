@@ -179,9 +179,10 @@ def _reason(code: str, *, field: str = "", detail: object = "",
 # --------------------------------------------------------------------------- parsing
 
 _CONTROL_RE: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]")
-_NUM_RE: Final = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$")
+_NUM_RE: Final = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$",
+                            re.ASCII)
 _DMS_RE: Final = re.compile(
-    r"^(?P<deg>\d{1,3}(?:\.\d+)?)\s*[°度]\s*(?:(?P<min>\d{1,2}(?:\.\d+)?)\s*['′’分])?\s*"
+    r"(?a)^(?P<deg>\d{1,3}(?:\.\d+)?)\s*[°度]\s*(?:(?P<min>\d{1,2}(?:\.\d+)?)\s*['′’分])?\s*"
     r"(?:(?P<sec>\d{1,2}(?:\.\d+)?)\s*(?:[\"″”秒]|''|′′))?$")  # NFKC turns ″ into ′′
 _HEMI_RE: Final = re.compile(r"^(?:东经|北纬|[EN])\s*|\s*(?:[EN]|东经|北纬)$", re.IGNORECASE)
 _WS: Final = " \t\r\n\u3000\u00a0\ufeff"
@@ -343,14 +344,17 @@ class StationValidation:
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
         """Write ``accepted.csv``, ``rejected.csv``, ``flagged.csv`` and ``report.json``
-        (CSV in UTF-8 with BOM so Excel shows Chinese text)."""
+        (CSV in UTF-8 with BOM so Excel shows Chinese text; text a spreadsheet would run
+        as a formula gets a leading ``'``, see :mod:`geo.sheetsafe`)."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths = {"accepted": out / "accepted.csv", "rejected": out / "rejected.csv",
                  "flagged": out / "flagged.csv", "report": out / "report.json"}
-        self.accepted_table().to_csv(paths["accepted"], index=False, encoding="utf-8-sig")
-        self.rejected_table().to_csv(paths["rejected"], index=False, encoding="utf-8-sig")
-        self.flagged.to_csv(paths["flagged"], index=False, encoding="utf-8-sig")
+        from .sheetsafe import csv_safe
+
+        for key, df in (("accepted", self.accepted_table()), ("rejected", self.rejected_table()),
+                        ("flagged", self.flagged)):
+            csv_safe(df).to_csv(paths[key], index=False, encoding="utf-8-sig")
         paths["report"].write_text(json.dumps(self.report_dict(), ensure_ascii=False, indent=2),
                                    encoding="utf-8")
         return paths
@@ -403,6 +407,7 @@ def validate_stations(raw: RawUpload, *, mapping: ColumnMapping | None = None,
     n = raw.rows_in
     frame = raw.frame
     reasons: list[list[tuple[str, str, str]]] = [[] for _ in range(n)]
+    cells = frame.to_numpy(dtype=object).tolist()
 
     def col(fld: str) -> list[str]:
         name = getattr(mp, fld)
@@ -415,7 +420,7 @@ def validate_stations(raw: RawUpload, *, mapping: ColumnMapping | None = None,
         if raw.row_issues[i]:
             code = "bad_geometry" if raw.has_geometry else "malformed_row"
             reasons[i].append(_reason(code, detail=raw.row_issues[i]))
-        if not raw.has_geometry and all(not clean_text(v) for v in frame.iloc[i].tolist()):
+        if not raw.has_geometry and all(not clean_text(v) for v in cells[i]):
             reasons[i].append(_reason("blank_row"))
             continue
         for f, vals in text.items():
@@ -494,7 +499,8 @@ def validate_stations(raw: RawUpload, *, mapping: ColumnMapping | None = None,
     })
     flagged = near_duplicates(accepted)
     used = set(mp.used_columns())
-    extra = tuple({c: frame.iloc[i][c] for c in raw.columns if c not in used} for i in sel)
+    keep = [(j, c) for j, c in enumerate(raw.columns) if c not in used]
+    extra = tuple({c: cells[i][j] for j, c in keep} for i in sel)
     hints = _hints(raw, mp, system, lon0[sel], lat0[sel], network)
     notes: list[str] = []
     if ids_generated:

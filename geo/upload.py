@@ -61,8 +61,9 @@ ALLOWED_DRIVERS: Final = frozenset({"GeoJSON", "GPKG", "ESRI Shapefile"})
 SHAPEFILE_PARTS: Final = frozenset({".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn",
                                     ".sbx", ".qmd", ".xml", ".fix", ".shp.xml"})
 
-_VRT_MARKERS: Final = (b"ogrvrtdatasource", b"ogrvrtlayer", b"ogrvrtunionlayer",
-                       b"ogrvrtwarpedlayer", b"vrtdataset")
+# GDAL's VRT drivers identify a file by these opening tags (case-insensitive here)
+_VRT_MARKERS: Final = (b"<ogrvrtdatasource", b"<ogrvrtlayer", b"<ogrvrtunionlayer",
+                       b"<ogrvrtwarpedlayer", b"<vrtdataset")
 _BLANK_RE: Final = re.compile(r"^[\s\u3000\ufeff]*$")
 
 
@@ -529,8 +530,10 @@ def _safe_member(filename: str) -> str | None:
     return p.name
 
 
-def _expand_zip(name: str, data: bytes, tmp: Path, limits: UploadLimits) -> tuple[Path, str | None]:
-    """Extract a zipped layer (caps already checked); returns (path to read, encoding)."""
+def _expand_zip(name: str, data: bytes, tmp: Path,
+                limits: UploadLimits) -> tuple[Path, str | None, str]:
+    """Extract a zipped layer (caps already checked); returns (path to read, attribute
+    encoding, how the encoding was chosen)."""
     zf = _check_zip(data, name, limits)
     members: dict[str, zipfile.ZipInfo] = {}
     for info in zf.infolist():
@@ -550,7 +553,7 @@ def _expand_zip(name: str, data: bytes, tmp: Path, limits: UploadLimits) -> tupl
             content = _read_member(zf, members[target], limits)
             _reject_vrt(content, target)
             out.write_bytes(content)
-            return out, None
+            return out, None, ""
         raise InputFileError(
             f"{name} contains no .shp: zip the .shp together with its .shx, .dbf and .prj "
             "(and .cpg) files"
@@ -575,8 +578,8 @@ def _expand_zip(name: str, data: bytes, tmp: Path, limits: UploadLimits) -> tupl
             cpg_text = content.decode("ascii", "replace")
         elif ext == ".dbf":
             dbf_bytes = content
-    codec, _how = _dbf_encoding(dbf_bytes, cpg_text)
-    return d / "layer.shp", codec
+    codec, how = _dbf_encoding(dbf_bytes, cpg_text)
+    return d / "layer.shp", codec, how
 
 
 def _read_gdal(name: str, data: bytes, fmt: str, limits: UploadLimits) -> RawUpload:
@@ -588,9 +591,9 @@ def _read_gdal(name: str, data: bytes, fmt: str, limits: UploadLimits) -> RawUpl
         tmp = Path(tmpdir)
         encoding: str | None = None
         if fmt == "shapefile":
-            path, encoding = _expand_zip(name, data, tmp, limits)
+            path, encoding, how = _expand_zip(name, data, tmp, limits)
             if path.suffix == ".shp":
-                notes.append(f"Shapefile attribute encoding {encoding}")
+                notes.append(f"Shapefile attribute encoding {encoding} ({how})")
                 if not (path.with_suffix(".prj")).exists():
                     notes.append("no .prj: coordinates are taken as longitude/latitude in the "
                                  "declared coordinate system")

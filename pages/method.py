@@ -82,6 +82,29 @@ with st.expander(tr("步行过滤规则明细", "Walk filter details")):
     st.write(tr("剔除的 highway 值：", "Dropped highway values: ") + ", ".join(sorted(DROP_HIGHWAY)))
     st.write(tr("保留的 highway 值：", "Kept highway values: ") + ", ".join(sorted(WALKABLE_HIGHWAY)))
 
+st.header(tr("站点名单与坐标系", "Station lists and coordinate systems"))
+st.markdown(tr(
+    """
+- 每份上传名单须声明坐标系：WGS-84（GPS / OpenStreetMap）、GCJ-02（高德 / 腾讯）或 BD-09（百度）；GCJ-02 / BD-09 按公开的 PRCoords 算法换算为 WGS-84（反算迭代，广东范围内往返误差小于 1 毫米），原始坐标保留。
+- 若站点系统性地远离街道（中位数 ≥ 60 米）而换一种坐标系后贴近街道（≤ 40 米），或列名提示了另一种坐标系，页面给出提示，但从不自动更改。
+- 每一行要么被接受，要么带原因被拒绝：读入行数 = 接受 + 拒绝。同名且相距 50 米内、或任意两站相距 5 米内的站点标记为疑似重复，供核对。
+- 保存的名单是不可修改的版本（谁、何时、文件、sha256、原始文件、计数）；回滚会生成新版本。编辑只能修改本市名单，审阅为只读，省级管理员可修改全部；权限在数据层检查。
+""",
+    """
+- Every uploaded list declares its coordinate system: WGS-84 (GPS / OpenStreetMap), GCJ-02
+  (Amap / Tencent) or BD-09 (Baidu); GCJ-02 / BD-09 are converted to WGS-84 with the public
+  PRCoords formulas (iterated inverse; round trips within Guangdong below 1 mm), and the
+  original coordinates are kept.
+- When the stations sit systematically off the streets (median ≥ 60 m) and another system puts
+  them on (≤ 40 m), or the headers name another system, the page gives a hint — it never
+  changes anything by itself.
+- Every row is accepted or rejected with a reason: rows in = accepted + rejected. Stations with
+  the same name within 50 m, or any two within 5 m, are flagged for review.
+- Stored lists are immutable versions (who, when, file, sha256, the original file, counts); a
+  rollback makes a new version. Editors change their own city's list, reviewers read, province
+  admins change everything; the check runs in the data layer.
+"""))
+
 st.header(tr("数据来源与许可", "Data sources and licences"))
 st.markdown(tr(
     """

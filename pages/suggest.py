@@ -21,6 +21,7 @@ from streamlit_folium import st_folium
 from geo.crs import WGS84
 from geo.htmlsafe import esc
 from geo.job import CoverageJob
+from geo.sheetsafe import csv_safe
 from geo.suggest import (
     DEFAULT_MIN_DISTANCE_M,
     SuggestResult,
@@ -222,7 +223,8 @@ view = pd.DataFrame({
 })
 st.dataframe(view, hide_index=True)
 d1, d2, d3, d4 = st.columns(4)
-d1.download_button(tr("下载 CSV", "Download CSV"), table.to_csv(index=False).encode("utf-8-sig"),
+d1.download_button(tr("下载 CSV", "Download CSV"),
+                   csv_safe(table).to_csv(index=False).encode("utf-8-sig"),
                    "suggestions.csv", "text/csv", key="sg_dl_csv")
 d2.download_button(tr("下载 GeoJSON（站点）", "Download GeoJSON (sites)"),
                    sites_geojson(res).encode("utf-8"), "suggestions.geojson",

@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.schema import STATION_TYPES
+from geo.sheetsafe import csv_safe, keep_text
 from ui.boot import require_entrypoint
 from ui.data import map_data_for
 from ui.maps import build_map
@@ -83,12 +84,13 @@ if names:
 
 full = pd.DataFrame(report.towns.drop(columns="geometry"))
 st.download_button(tr("下载 CSV", "Download CSV"),
-                   full.to_csv(index=False).encode("utf-8-sig"), "towns.csv", "text/csv",
+                   csv_safe(full).to_csv(index=False).encode("utf-8-sig"), "towns.csv", "text/csv",
                    key="dl_towns_csv")
 buf = io.BytesIO()
 with pd.ExcelWriter(buf, engine="openpyxl") as xw:
     full.to_excel(xw, index=False, sheet_name="towns")
     xw.sheets["towns"].freeze_panes = "A2"
+    keep_text(xw.book)
 st.download_button(tr("下载 Excel", "Download Excel"), buf.getvalue(), "towns.xlsx",
                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                    key="dl_towns_xlsx")

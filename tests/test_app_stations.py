@@ -142,7 +142,7 @@ def test_local_sign_in_store_diff_and_rollback(db: StationStore) -> None:
     new = ("编号,站点名称,类型,经度,纬度\n"
            "0012,南山驿站（改名）,工会驿站,113.94,22.53\n"
            "12,福田区华强北驿站,驿站,114.08,22.54\n"
-           "30,新站,爱心妈妈小屋,114.12,22.60\n").encode("utf-8")
+           "30,新站,爱心妈妈小屋,114.12,22.60\n").encode()
     _upload(at, "v2.csv", new, "gcj02")
     assert at.selectbox(key="target_city").value == "深圳市"
     # diff against v1: +1 (30), -1 (13), moved 1 (0012, ~1 km), renamed 1 (0012)

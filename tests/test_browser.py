@@ -291,3 +291,65 @@ def test_16000_station_standalone_map_inflates_and_escapes(tmp_path: Path) -> No
     assert pwned is None
     assert not errors, errors
     assert not blocked, blocked
+
+
+def test_station_upload_in_the_browser_gbk_gcj02_hostile(tmp_path: Path) -> None:
+    """站点 page in Chromium: a GBK CSV in GCJ-02 with hostile names is uploaded through
+    the real file input, the coordinate system is declared, the validation appears, and
+    no injected script runs (names are table data, the comparison map escapes them)."""
+    from playwright.sync_api import sync_playwright
+
+    from geo.coords import from_wgs84
+    from geo.demo import build_demo_region
+    from geo.store import StationStore
+
+    store = StationStore(tmp_path / "st.db")
+    store.add_user("sz_editor", password="Correct-Horse-42", city="深圳市", role="editor")
+    st = build_demo_region().stations.head(6)
+    glon, glat = from_wgs84(st.geometry.x.to_numpy(), st.geometry.y.to_numpy(), "gcj02")
+    names = [*HOSTILE, "南山区粤海街道工会驿站", "龍華區驿站"][: len(st)]
+    rows = ["编号,站点名称,类型,经度,纬度"] + [
+        f'{sid},"{n.replace(chr(34), chr(34) * 2)}",工会驿站,{x:.7f},{y:.7f}'
+        for sid, n, x, y in zip(st["station_id"], names, glon, glat, strict=True)]
+    upload = tmp_path / "深圳驿站.csv"
+    upload.write_bytes(("\n".join(rows) + "\n0099,填反了,工会驿站,22.5,114.0\n")
+                       .encode("gb18030"))
+    proc, url = _start_server({"YIZHAN_DB": str(store.path),
+                               "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    errors: list[str] = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM,
+                                        args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1400})
+            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(
+                ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:"))
+                else r.abort())
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(url + "/stations", wait_until="domcontentloaded")
+            page.wait_for_selector("input[type=file]", state="attached", timeout=120_000)
+            page.set_input_files("input[type=file]", str(upload))
+            page.get_by_text("GCJ-02（高德 / 腾讯）").click(timeout=60_000)
+            page.get_by_text("读入行数").wait_for(timeout=120_000)
+            page.wait_for_timeout(2000)
+            body = page.inner_text("body")
+            frame_el = page.wait_for_selector("iframe[title*='st_folium'], "
+                                              "iframe[src*='folium']", timeout=120_000)
+            frame = frame_el.content_frame()
+            assert frame is not None
+            frame.wait_for_selector(".leaflet-container", timeout=60_000)
+            page.wait_for_timeout(1500)
+            pwned = [page.evaluate("() => window.__pwned ?? null"),
+                     frame.evaluate("() => window.__pwned ?? null")]
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "browser_stations.png"), full_page=True)
+            browser.close()
+    finally:
+        _stop(proc)
+    assert pwned == [None, None]
+    assert "读入行数" in body and "登录" in body
+    # 7 rows in: 6 accepted, the swapped one rejected (its reason is in the data grid)
+    flat = " ".join(body.split())
+    assert "读入行数 7 接受 6 拒绝 1" in flat, flat[:2000]
+    assert "GBK" in flat and "以下行被拒绝" in flat
+    assert not errors, errors

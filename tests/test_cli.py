@@ -301,7 +301,8 @@ def _options(parser: argparse.ArgumentParser) -> list[str]:
 def test_help_mentions_every_command_and_option(tmp_path: Path) -> None:
     parser = cli.build_parser()
     subs = _subparsers(parser)
-    assert set(subs) == {"coverage", "demo", "prepare", "download", "suggest", "report"}
+    assert set(subs) == {"coverage", "demo", "prepare", "download", "suggest", "report",
+                         "stations", "users"}
     top = run(["--help"], tmp_path, script=True)
     assert top.returncode == 0
     for name in subs:
@@ -311,15 +312,19 @@ def test_help_mentions_every_command_and_option(tmp_path: Path) -> None:
     assert cov.returncode == 0
     expected = {"--network", "--stations", "--towns", "--zones", "--bases", "--bbox", "--out",
                 "--walk-time-min", "--preset", "--walk-speed-kmh", "--speed-preset",
-                "--buffer-m", "--max-snap-m", "--split-nearest", "--cache-dir", "--no-cache"}
+                "--buffer-m", "--max-snap-m", "--split-nearest", "--cache-dir", "--no-cache",
+                "--db", "--city", "--version"}
     assert set(_options(subs["coverage"])) == expected
     for opt in expected:
         assert opt in cov.stdout, opt
     # every sub-command's help names all of its options (and its positional arguments)
-    for name, sub in subs.items():
+    nested = {f"{name} {k}": v for name, sub in subs.items()
+              for k, v in _subparsers(sub).items()}
+    for name, sub in {**subs, **nested}.items():
         text = sub.format_help()
         for opt in _options(sub):
             assert opt in text, (name, opt)
         for a in sub._actions:
             if not a.option_strings and a.dest != "help":
-                assert a.dest in text, (name, a.dest)
+                shown = a.metavar if isinstance(a.metavar, str) else a.dest
+                assert shown in text, (name, a.dest)

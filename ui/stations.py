@@ -25,6 +25,7 @@ from geo.coords import COORD_SYSTEM_LABELS, COORD_SYSTEMS, guess_from_columns
 from geo.errors import YizhanError
 from geo.region import Region
 from geo.schema import STATION_TYPES
+from geo.sheetsafe import csv_safe
 from geo.stationcheck import StationValidation, diff_stations, validate_stations
 from geo.store import StationStore
 from geo.upload import RawUpload, excel_sheet_names, read_upload
@@ -134,7 +135,7 @@ def validate(state: AppState, raw: RawUpload, ukey: str, *, mapping: ColumnMappi
 
 
 def _csv(df: pd.DataFrame) -> bytes:
-    return df.to_csv(index=False).encode("utf-8-sig")
+    return csv_safe(df).to_csv(index=False).encode("utf-8-sig")
 
 
 def show_validation(v: StationValidation, state: AppState) -> None:
@@ -144,8 +145,8 @@ def show_validation(v: StationValidation, state: AppState) -> None:
     c.metric(tr("拒绝", "Rejected"), len(v.rejected))
     d.metric(tr("疑似重复", "Flagged"), v.n_flagged)
     raw = v.raw
-    st.caption(" · ".join(md_text(x) for x in (raw.format.upper(), raw.encoding, raw.sheet,
-                                               *raw.notes, *v.notes) if x))
+    st.caption(" · ".join(md_text(x) for x in (raw.format.upper(), *raw.notes, *v.notes)
+                          if x))
     for h in v.hints:
         st.warning(tr("坐标系提示：", "Coordinate system hint: ")
                    + (h.message_zh if state.lang == "zh" else h.message_en))
