@@ -118,11 +118,10 @@ def upload_tab() -> None:
 
 
 def compare(v: StationValidation) -> None:
-    mode = st.radio(tr("本会话中的用法", "Use in this session"), ["replace", "add"],
-                    horizontal=True,
-                    format_func=lambda k: tr("替换当前名单", "Replace the current list")
-                    if k == "replace" else tr("追加到当前名单", "Add to the current list"),
-                    key="station_mode")
+    modes = {"replace": tr("替换当前名单", "Replace the current list"),
+             "add": tr("追加到当前名单", "Add to the current list")}
+    mode = st.radio(tr("本会话中的用法", "Use in this session"), list(modes), horizontal=True,
+                    format_func=modes.__getitem__, key="station_mode")
     cand = StationList(key=f"{v.raw.sha256[:16]}|{mode}|{v.declared_crs}|{len(v.accepted)}",
                        file_name=v.raw.name, table=v.to_layer_table(), mode=mode)
     state.candidate = cand

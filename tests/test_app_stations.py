@@ -196,3 +196,28 @@ def test_coverage_uses_the_chosen_city_version(db: StationStore, tmp_path: Path)
     at.selectbox(key="db_city").set_value("示范市").run()
     assert not at.exception, at.exception
     assert _metric(at, "接入路网的站点") == "5 / 5" != full
+
+
+def test_admin_creates_a_new_city_in_english(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    store = StationStore(tmp_path / "new.db")
+    store.add_user("admin@example.org", password=PW, city="province", role="admin")
+    monkeypatch.setenv("YIZHAN_DB", str(store.path))
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.user = _oidc("admin@example.org")
+    at.run()
+    at.radio(key="lang_radio").set_value("English").run()
+    at.switch_page("pages/stations.py")
+    at.run()
+    assert not at.exception, at.exception
+    _upload(at, "sz.csv", SZ_CSV, "gcj02")
+    at.text_input(key="target_city_new").input("深圳市").run()
+    assert (_metric(at, "Rows in"), _metric(at, "Accepted"), _metric(at, "Rejected")) == (
+        "4", "3", "1")
+    assert _metric(at, "Added") == "3"
+    at.button(key="store_version").click().run()
+    assert not at.exception, at.exception
+    assert any("Stored: 深圳市 v1 (3 stations)" in s.value for s in at.success)
+    info = store.current("深圳市")
+    assert info is not None and info.created_by == "admin@example.org"
+    assert info.declared_crs == "gcj02" and info.rows_in == 4 and info.rejected == 1

@@ -108,16 +108,15 @@ def station_source(state: AppState) -> None:
         state.db_city = None
     current = {c: store.current(c) for c in cities}
 
-    def label(c: str) -> str:
-        if not c:
-            return tr("区域自带名单", "The region's own list")
+    labels = {"": tr("区域自带名单", "The region's own list")}
+    for c in cities:
         info = current[c]
-        return tr(f"数据库：{c}（第 {info.version} 版）", f"Database: {c} (v{info.version})") \
-            if info is not None else c
+        labels[c] = (tr(f"数据库：{c}（第 {info.version} 版）", f"Database: {c} (v{info.version})")
+                     if info is not None else c)
 
     pick = st.sidebar.selectbox(tr("站点名单", "Station list"), options,
-                                index=options.index(state.db_city or ""), format_func=label,
-                                key="db_city")
+                                index=options.index(state.db_city or ""),
+                                format_func=labels.__getitem__, key="db_city")
     if (pick or None) != state.db_city:
         state.db_city = pick or None
         state.candidate = None
@@ -130,7 +129,7 @@ def parameters(state: AppState) -> None:
                 if v.walk_time_min == state.params.walk_time_min), "custom")
     preset = st.sidebar.radio(
         tr("步行时间", "Walk time"), options, index=options.index(cur), horizontal=True,
-        format_func=lambda k: tr("自定义", "custom") if k == "custom"
+        format_func=lambda k: ("自定义" if state.lang == "zh" else "custom") if k == "custom"
         else (LIFE_CIRCLE_PRESETS[k].label_zh if state.lang == "zh"
               else LIFE_CIRCLE_PRESETS[k].label_en),
         key="walk_preset")

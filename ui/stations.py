@@ -86,6 +86,7 @@ def choose_mapping(raw: RawUpload, ukey: str) -> tuple[ColumnMapping, str | None
     guess = guess_mapping(raw.columns, has_geometry=raw.has_geometry)
     lang = 0 if tr("zh", "en") == "zh" else 1
     options = ["", *raw.columns]
+    none_label = tr("（无）", "(none)")
     chosen: dict[str, str | None] = {}
     with st.expander(tr("列对应关系（请确认）", "Column mapping (please confirm)"),
                      expanded=True):
@@ -98,7 +99,7 @@ def choose_mapping(raw: RawUpload, ukey: str) -> tuple[ColumnMapping, str | None
             cur = guess.as_dict()[f] or ""
             pick = cols[i % 3].selectbox(
                 FIELDS[f][lang], options, index=options.index(cur),
-                format_func=lambda c: tr("（无）", "(none)") if c == "" else c,
+                format_func=lambda c: none_label if c == "" else c,
                 key=f"map_{f}_{ukey}")
             chosen[f] = pick or None
         default_type = None
