@@ -11,7 +11,9 @@ rows) and times, in one run:
   search), reported as a ratio against that baseline;
 * the same for the XLSX (openpyxl read-only, defusedxml);
 * ``StationStore.create_version`` (one transaction: version row + 16,000 station rows,
-  WAL, ``synchronous=FULL``) and reading the version back.
+  WAL, ``synchronous=FULL``) and reading the version back;
+* GCJ-02 / BD-09: the largest round-trip error (system → WGS-84 → system, geodesic
+  metres) over a 60 × 60 grid of Guangdong, and ``to_wgs84`` of 16,000 points.
 
     python bench/bench_upload.py [--rows 16000]
 """
@@ -31,7 +33,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geo.coords import from_wgs84
+import pyproj
+
+from geo.coords import from_wgs84, to_wgs84
 from geo.stationcheck import validate_stations
 from geo.store import StationStore
 from geo.upload import read_upload
@@ -106,6 +110,17 @@ def main(argv: list[str] | None = None) -> int:
         "xlsx_read_upload_s": round(t_xread, 3), "xlsx_validate_s": round(t_xval, 3),
         "store_create_version_s": round(t_store, 3), "store_read_version_s": round(t_back, 3),
     }
+    geod = pyproj.Geod(ellps="WGS84")
+    glon, glat = np.meshgrid(np.linspace(109.6, 117.4, 60), np.linspace(20.1, 25.6, 60))
+    glon, glat = glon.ravel(), glat.ravel()
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(110, 117, args.rows), rng.uniform(20.5, 25.3, args.rows)
+    for system in ("gcj02", "bd09"):
+        back = from_wgs84(*to_wgs84(glon, glat, system), system)
+        err = geod.inv(glon, glat, back[0], back[1])[2]
+        result[f"{system}_round_trip_max_m"] = float(f"{float(np.max(err)):.3g}")
+        _w, t_conv = timed(lambda s=system: to_wgs84(x, y, s))
+        result[f"{system}_to_wgs84_{args.rows}_points_s"] = round(t_conv, 3)
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0
 
