@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from .cli_common import cache_dir_from_args, parse_bbox
-from .errors import InputFileError, InvalidParameterError, StationDataError
+from .errors import InvalidParameterError, StationDataError
 
 CRS_HELP = ("coordinate system of the uploaded coordinates: wgs84 (GPS/OSM), gcj02 "
             "(Amap/Tencent 高德/腾讯) or bd09 (Baidu 百度)")
@@ -283,40 +282,10 @@ def _rollback_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def export_stations(store: Any, city: str, *, version: int | None, out: str | Path) -> Path:
-    """Write a stored version to ``out`` (format from the suffix)."""
-    import pandas as pd
-
-    gdf = store.stations(city, version=version)
-    p = Path(out)
-    suffix = p.suffix.lower()
-    p.parent.mkdir(parents=True, exist_ok=True)
-    flat = gdf.drop(columns=["extra"], errors="ignore")
-    if "extra" in gdf.columns:
-        flat = flat.assign(extra=[json.dumps(x or {}, ensure_ascii=False)
-                                  for x in gdf["extra"]])
-    if suffix == ".csv":
-        from .sheetsafe import csv_safe
-
-        csv_safe(pd.DataFrame(flat.drop(columns="geometry"))).to_csv(
-            p, index=False, encoding="utf-8-sig")
-    elif suffix in (".geojson", ".json"):
-        flat.to_file(p, driver="GeoJSON", engine="pyogrio")
-    elif suffix == ".gpkg":
-        flat.to_file(p, driver="GPKG", layer="stations", engine="pyogrio")
-    elif suffix == ".xlsx":
-        from .sheetsafe import excel_bytes
-
-        p.write_bytes(excel_bytes({"stations": pd.DataFrame(flat.drop(columns="geometry"))}))
-    else:
-        raise InputFileError(f"--out {p.name}: use .csv, .geojson, .gpkg or .xlsx")
-    return p
-
-
 def _export_cmd(args: argparse.Namespace) -> int:
     import hashlib
 
-    from .store import StationStore
+    from .store import StationStore, export_version
 
     store = StationStore(args.db, create=False)
     version = args.version
@@ -336,7 +305,7 @@ def _export_cmd(args: argparse.Namespace) -> int:
         out.write_bytes(data)
         print(f"wrote {out}  (v{version} as uploaded, sha256 {info.sha256[:12]}…)")
         return 0
-    p = export_stations(store, args.city, version=version, out=args.out)
+    p = export_version(store, args.city, version=version, out=args.out)
     print(f"wrote {p}  ({args.city} v{version})")
     return 0
 
@@ -393,8 +362,6 @@ def db_stations(args: argparse.Namespace) -> tuple[Any, dict[str, Any]] | None:
 
 def run_job_from_args(args: argparse.Namespace, params: Any) -> Any:
     """The coverage job of ``--network`` with ``--stations`` or ``--db/--city``."""
-    import dataclasses
-
     from .job import run_region
     from .region import region_from_files
 
@@ -408,8 +375,16 @@ def run_job_from_args(args: argparse.Namespace, params: Any) -> Any:
         args.network, stations_path=None if from_db else args.stations,
         towns_path=args.towns, zones_path=args.zones, bases_path=args.bases,
         bbox=parse_bbox(args.bbox), cache_dir=cache_dir_from_args(args))
-    if from_db is not None:
-        table, entry = from_db
-        region = dataclasses.replace(region, stations=table,
-                                     inputs={**region.inputs, "stations": entry})
-    return run_region(region, params=params, split_nearest=args.split_nearest)
+    return run_region(with_db_stations(region, from_db), params=params,
+                      split_nearest=args.split_nearest)
+
+
+def with_db_stations(region: Any, from_db: tuple[Any, dict[str, Any]] | None) -> Any:
+    """``region`` with the stations (and their inputs entry) of :func:`db_stations`."""
+    if from_db is None:
+        return region
+    import dataclasses
+
+    table, entry = from_db
+    return dataclasses.replace(region, stations=table,
+                               inputs={**region.inputs, "stations": entry})

@@ -111,7 +111,7 @@ def add_suggest_parser(sub: Any) -> argparse.ArgumentParser:
 
 def cmd_suggest(args: argparse.Namespace) -> int:
     """Run ``yizhan suggest``: load the inputs, suggest, write the outputs."""
-    from .cli_stations import db_stations
+    from .cli_stations import db_stations, with_db_stations
     from .region import region_from_files
     from .suggest import read_candidates, suggest_sites, write_suggestions
 
@@ -121,12 +121,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
                                stations_path=None if from_db else args.stations,
                                towns_path=args.towns, bbox=parse_bbox(args.bbox),
                                cache_dir=cache_dir_from_args(args))
-    if from_db is not None:
-        import dataclasses
-
-        table, entry = from_db
-        region = dataclasses.replace(region, stations=table,
-                                     inputs={**region.inputs, "stations": entry})
+    region = with_db_stations(region, from_db)
     net = region.network
     stations = None
     if region.stations is not None:

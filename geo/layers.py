@@ -20,12 +20,12 @@ import shapely
 from .crs import WGS84
 from .errors import CRSError, InputFileError, StationDataError, UnknownFormatError
 from .schema import CONVALESCENCE_ALIASES, STATION_TYPES, canonical_station_type
+from .upload import read_allowed_info, reject_vrt
 
 os.environ.setdefault("GDAL_SKIP", "OGR_VRT")
 
 STATION_COLUMNS: Final = ("station_id", "name", "type", "address", "city", "district")
 VECTOR_SUFFIXES: Final = (".geojson", ".json", ".gpkg", ".zip", ".shp")
-ALLOWED_DRIVERS: Final = frozenset({"GeoJSON", "GPKG", "ESRI Shapefile"})
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,6 @@ def read_vector(path: str | os.PathLike[str], *, what: str) -> gpd.GeoDataFrame:
 
     The result is in EPSG:4326; a layer without CRS raises :class:`CRSError`.
     """
-    import pyogrio
-
     p = Path(path)
     if not p.is_file():
         raise InputFileError(f"{what} file not found: {p}. Check the path.")
@@ -58,25 +56,12 @@ def read_vector(path: str | os.PathLike[str], *, what: str) -> gpd.GeoDataFrame:
             f"unknown {what} format {p.name!r}: use GeoJSON, GeoPackage (.gpkg) or a zipped "
             "Shapefile (.zip)"
         )
+    label = f"{what} file {p.name}"
     if suffix != ".zip":
         with open(p, "rb") as fh:
-            head = fh.read(1 << 16).lower()
-        if b"ogrvrtdatasource" in head or b"ogrvrtlayer" in head:
-            raise InputFileError(
-                f"{what} file {p.name} is an OGR VRT (a pointer to other files), which is "
-                "not accepted: upload the data itself as GeoJSON, GeoPackage or Shapefile"
-            )
+            reject_vrt(fh.read(1 << 16), label)
     uri = f"zip://{p}" if suffix == ".zip" else str(p)
-    try:
-        info = pyogrio.read_info(uri)
-    except Exception as exc:
-        raise InputFileError(f"cannot read {what} file {p.name}: {exc}") from None
-    driver = info.get("driver")
-    if driver not in ALLOWED_DRIVERS:
-        raise InputFileError(
-            f"{what} file {p.name} is read by GDAL driver {driver!r}, which is not allowed; "
-            f"use one of {sorted(ALLOWED_DRIVERS)}"
-        )
+    read_allowed_info(uri, name=label)
     try:
         gdf = gpd.read_file(uri, engine="pyogrio")
     except Exception as exc:

@@ -46,7 +46,7 @@ import pyproj
 import shapely
 
 from .columns import ColumnMapping, check_mapping
-from .coords import COORD_SYSTEMS, crs_hint, guess_from_columns, normalize_coord_system
+from .coords import crs_hint, guess_from_columns, normalize_coord_system
 from .coords import to_wgs84 as _to_wgs84
 from .crs import WGS84, utm_crs_for
 from .errors import InvalidParameterError, StationDataError
@@ -501,7 +501,7 @@ def validate_stations(raw: RawUpload, *, mapping: ColumnMapping | None = None,
     used = set(mp.used_columns())
     keep = [(j, c) for j, c in enumerate(raw.columns) if c not in used]
     extra = tuple({c: cells[i][j] for j, c in keep} for i in sel)
-    hints = _hints(raw, mp, system, lon0[sel], lat0[sel], network)
+    hints = _hints(raw, system, lon0[sel], lat0[sel], network)
     notes: list[str] = []
     if ids_generated:
         notes.append("no station_id column: ids are 'row-N'; the diff matches stations by name")
@@ -616,7 +616,7 @@ def _to_wgs84_checked(lon0: np.ndarray, lat0: np.ndarray, system: str, bounds: R
     return lon, lat
 
 
-def _hints(raw: RawUpload, mp: ColumnMapping, system: str, lon0: np.ndarray,
+def _hints(raw: RawUpload, system: str, lon0: np.ndarray,
            lat0: np.ndarray, network: WalkNetwork | None) -> list[Hint]:
     hints: list[Hint] = []
     guessed = guess_from_columns(raw.columns)
@@ -775,6 +775,6 @@ def diff_stations(current: gpd.GeoDataFrame | None, new: gpd.GeoDataFrame, *,
                        unchanged=int((~mv & ~rn).sum()), matched_by=match)
 
 
-__all__ = ["COORD_SYSTEMS", "GUANGDONG", "Hint", "RegionBounds", "StationDiff",
+__all__ = ["GUANGDONG", "Hint", "RegionBounds", "StationDiff",
            "StationValidation", "clean_text", "diff_stations", "near_duplicates",
            "parse_degrees", "street_distance_fn", "validate_stations"]

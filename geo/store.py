@@ -70,6 +70,7 @@ __all__ = [
     "NewVersion",
     "StationStore",
     "VersionInfo",
+    "export_version",
     "layer_table",
 ]
 
@@ -1087,3 +1088,29 @@ def layer_table(store: StationStore, city: str, *,
     table = _LayerTable(accepted=accepted, rejected=empty, rows_in=len(accepted),
                         source=f"{store.path}#{city}@v{info.version}")
     return table, info
+
+
+def export_version(store: StationStore, city: str, *, version: int | None,
+                   out: str | os.PathLike[str]) -> Path:
+    """Write a stored version (default: the current one) to ``out``: ``.csv`` (UTF-8 with
+    BOM, formula-looking text quoted), ``.geojson``, ``.gpkg`` or ``.xlsx`` (text kept as
+    text); ``extra`` (the original columns) becomes a JSON text column."""
+    from .errors import InputFileError
+    from .sheetsafe import csv_safe, excel_bytes
+
+    p = Path(out)
+    suffix = p.suffix.lower()
+    if suffix not in (".csv", ".geojson", ".json", ".gpkg", ".xlsx"):
+        raise InputFileError(f"--out {p.name}: use .csv, .geojson, .gpkg or .xlsx")
+    gdf = store.stations(city, version=version)
+    flat = gdf.assign(extra=[json.dumps(x or {}, ensure_ascii=False) for x in gdf["extra"]])
+    table = pd.DataFrame(flat.drop(columns="geometry"))
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        csv_safe(table).to_csv(p, index=False, encoding="utf-8-sig")
+    elif suffix == ".xlsx":
+        p.write_bytes(excel_bytes({"stations": table}))
+    else:
+        flat.to_file(p, driver="GPKG" if suffix == ".gpkg" else "GeoJSON",
+                     layer="stations" if suffix == ".gpkg" else None, engine="pyogrio")
+    return p

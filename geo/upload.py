@@ -138,7 +138,8 @@ def _suffix(name: str) -> str:
     return PurePosixPath(low).suffix
 
 
-def _reject_vrt(data: bytes, name: str) -> None:
+def reject_vrt(data: bytes, name: str) -> None:
+    """Raise :class:`InputFileError` when ``data`` (a file's head) is an OGR VRT."""
     head = data[: 1 << 16].lower()
     if any(m in head for m in _VRT_MARKERS):
         raise InputFileError(
@@ -184,13 +185,10 @@ def _check_zip(data: bytes, name: str, limits: UploadLimits) -> zipfile.ZipFile:
     return zf
 
 
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: UploadLimits) -> bytes:
-    """Read one member, never more than its declared size (a lying header cannot inflate)."""
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """Read one member (zipfile stops at its declared size, checked by :func:`_check_zip`)."""
     with zf.open(info) as fh:
-        out = fh.read(min(info.file_size, limits.max_uncompressed_bytes) + 1)
-    if len(out) > info.file_size:
-        raise UploadLimitError(f"zip member {info.filename!r} is larger than its header says")
-    return out
+        return fh.read()
 
 
 def _decode_text(data: bytes, name: str) -> tuple[str, str]:
@@ -296,7 +294,7 @@ def _read_csv(name: str, data: bytes, limits: UploadLimits) -> RawUpload:
         raise InputFileError(f"{name} is a zip/XLSX file, not a CSV: upload it as .xlsx or .zip")
     if data.startswith(b"SQLite format 3\x00"):
         raise InputFileError(f"{name} is a SQLite/GeoPackage file, not a CSV: name it .gpkg")
-    _reject_vrt(data, name)
+    reject_vrt(data, name)
     newlines = data.count(b"\n")
     if newlines > limits.max_features + 1:
         raise UploadLimitError(
@@ -550,8 +548,8 @@ def _expand_zip(name: str, data: bytes, tmp: Path,
             target = others[0]
             (tmp / "layer").mkdir()
             out = tmp / "layer" / ("layer" + _suffix(target))
-            content = _read_member(zf, members[target], limits)
-            _reject_vrt(content, target)
+            content = _read_member(zf, members[target])
+            reject_vrt(content, target)
             out.write_bytes(content)
             return out, None, ""
         raise InputFileError(
@@ -571,8 +569,9 @@ def _expand_zip(name: str, data: bytes, tmp: Path,
     dbf_bytes = b""
     for base, info in parts.items():
         ext = base[len(stem):].lower()
-        content = _read_member(zf, info, limits)
-        _reject_vrt(content[:4096], base) if ext in (".prj", ".cpg") else None
+        content = _read_member(zf, info)
+        if ext in (".prj", ".cpg"):
+            reject_vrt(content[:4096], base)
         (d / f"layer{ext}").write_bytes(content)
         if ext == ".cpg":
             cpg_text = content.decode("ascii", "replace")
@@ -580,6 +579,25 @@ def _expand_zip(name: str, data: bytes, tmp: Path,
             dbf_bytes = content
     codec, how = _dbf_encoding(dbf_bytes, cpg_text)
     return d / "layer.shp", codec, how
+
+
+def read_allowed_info(source: str | os.PathLike[str], *, name: str,
+                      encoding: str | None = None) -> dict[str, Any]:
+    """``pyogrio.read_info`` of ``source``, refused unless GDAL reads it with one of
+    :data:`ALLOWED_DRIVERS` (checked before any feature is read)."""
+    import pyogrio
+
+    try:
+        info = pyogrio.read_info(source, encoding=encoding)
+    except Exception as exc:
+        raise InputFileError(f"cannot read {name}: {exc}") from None
+    driver = info.get("driver")
+    if driver not in ALLOWED_DRIVERS:
+        raise InputFileError(
+            f"{name} is read by GDAL driver {driver!r}, which is not allowed; use GeoJSON, "
+            "GeoPackage or a zipped Shapefile"
+        )
+    return dict(info)
 
 
 def _read_gdal(name: str, data: bytes, fmt: str, limits: UploadLimits) -> RawUpload:
@@ -602,19 +620,10 @@ def _read_gdal(name: str, data: bytes, fmt: str, limits: UploadLimits) -> RawUpl
         else:
             if fmt == "gpkg" and not data.startswith(b"SQLite format 3\x00"):
                 raise InputFileError(f"{name} is not a GeoPackage (no SQLite header)")
-            _reject_vrt(data, name)
+            reject_vrt(data, name)
             path = tmp / ("layer.gpkg" if fmt == "gpkg" else "layer.geojson")
             path.write_bytes(data)
-        try:
-            info = pyogrio.read_info(path, encoding=encoding)
-        except Exception as exc:
-            raise InputFileError(f"cannot read {name}: {exc}") from None
-        driver = info.get("driver")
-        if driver not in ALLOWED_DRIVERS:
-            raise InputFileError(
-                f"{name} is read by GDAL driver {driver!r}, which is not allowed; use GeoJSON, "
-                "GeoPackage or a zipped Shapefile"
-            )
+        info = read_allowed_info(path, name=name, encoding=encoding)
         n_features = int(info.get("features") or 0)
         if n_features > limits.max_features:
             raise UploadLimitError(

@@ -10,7 +10,14 @@ from geo.job import summary_dict
 from geo.stationcheck import StationValidation
 from ui.auth import login_panel, open_store
 from ui.boot import require_entrypoint
-from ui.data import base_stations, combine, current_region, error_text, job_for
+from ui.data import (
+    base_stations,
+    combine,
+    current_region,
+    error_text,
+    job_for,
+    stored_stations,
+)
 from ui.maps import compare_map
 from ui.offline import localize
 from ui.page import fmt_pct, job_or_message, md_text
@@ -18,7 +25,6 @@ from ui.sidebar import render_sidebar
 from ui.state import StationList, tr
 from ui.stations import (
     UPLOAD_TYPES,
-    bytes_of,
     choose_crs,
     choose_mapping,
     history,
@@ -68,7 +74,6 @@ def upload_tab() -> None:
     upload = st.file_uploader(tr("站点名单", "Station list"), type=UPLOAD_TYPES,
                               key="station_upload")
     if upload is None:
-        state.candidate = None
         if state.stations_in_use is not None:
             used_name = md_text(state.stations_in_use.file_name)
             st.success(tr(f"本会话正在使用上传的名单：{used_name}",
@@ -86,7 +91,7 @@ def upload_tab() -> None:
         st.subheader(tr("当前名单", "Current list"))
         st.dataframe(handle.job.coverage.station_table(), hide_index=True, width="stretch")
         return
-    name, data = bytes_of(upload)
+    name, data = upload.name, upload.getvalue()
     parsed = parse_upload(state, name, data)
     if parsed is None:
         return
@@ -97,41 +102,41 @@ def upload_tab() -> None:
     if crs is None or chosen is None:
         return
     mapping, default_type = chosen
-    v = validate(state, raw, ukey, mapping=mapping, crs=crs, city=city,
-                 default_type=default_type, region=region)
-    if v is None:
+    validated = validate(state, raw, ukey, mapping=mapping, crs=crs, city=city,
+                         default_type=default_type, region=region)
+    if validated is None:
         return
+    vkey, v = validated
     show_validation(v, state)
     if len(v.accepted) == 0:
         st.error(tr("没有可用的站点。", "No usable station in this file."))
         return
     if store is not None and city is not None:
         info = store.current(city)
-        current = store.stations(city) if info is not None else None
+        current = stored_stations(store, info) if info is not None else None
         show_diff(v, current, tr(f"{city}第 {info.version} 版", f"{city} v{info.version}")
                   if info is not None else tr(f"{city}（尚无版本）", f"{city} (no version yet)"))
-        save_version(store, account, v, city, state)
+        save_version(store, account, v, city)
     elif region is not None and region.stations is not None:
         show_diff(v, region.stations.accepted, tr("区域自带名单", "the region's own list"))
     if region is not None:
-        compare(v)
+        compare(v, vkey)
 
 
-def compare(v: StationValidation) -> None:
+def compare(v: StationValidation, vkey: str) -> None:
     modes = {"replace": tr("替换当前名单", "Replace the current list"),
              "add": tr("追加到当前名单", "Add to the current list")}
     mode = st.radio(tr("本会话中的用法", "Use in this session"), list(modes), horizontal=True,
                     format_func=modes.__getitem__, key="station_mode")
-    cand = StationList(key=f"{v.raw.sha256[:16]}|{mode}|{v.declared_crs}|{len(v.accepted)}",
+    cand = StationList(key=f"{vkey}|{mode}",
                        file_name=v.raw.name, table=v.to_layer_table(), mode=mode)
-    state.candidate = cand
     before = job_or_message()
     if before is None:
         return
     try:
-        _base_key, base = base_stations(region, state)
-        new_stations = combine(base, cand)
-        after = job_for(region, state.params, "cand:" + cand.key, new_stations, state)
+        base_key, base = base_stations(region, state)
+        after = job_for(region, state.params, f"cand:{base_key}+{cand.key}",
+                        combine(base, cand), state)
     except Exception as exc:
         st.info(tr("无法在当前区域上比较覆盖：", "Coverage cannot be compared on this region: ")
                 + error_text(exc))

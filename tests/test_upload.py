@@ -446,7 +446,7 @@ def test_vrt_driver_allow_list_is_a_second_line_of_defence() -> None:
         import pyogrio  # GDAL drivers registered before geo.upload sets GDAL_SKIP
         import geo.upload as u
         from geo.errors import InputFileError
-        u._reject_vrt = lambda *a, **k: None
+        u.reject_vrt = lambda *a, **k: None
         vrt = {VRT_XML_PASSWD!r}
         try:
             u.read_upload("stations.geojson", vrt)

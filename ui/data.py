@@ -141,6 +141,20 @@ def _db_table(path: str, city: str, version: int, sha256: str, created_at: str) 
     return table
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _db_stations(path: str, city: str, version: int, sha256: str, created_at: str) -> Any:
+    from geo.store import StationStore
+
+    return StationStore(path, create=False).stations(city, version=version)
+
+
+def stored_stations(store: Any, info: Any) -> Any:
+    """The stations of a stored version (a read-only GeoDataFrame; cached — versions
+    are immutable, so path, city, version, sha256 and time name the content)."""
+    return _db_stations(str(store.path), info.city, info.version, info.sha256,
+                        info.created_at)
+
+
 def base_stations(region: Region, state: AppState) -> tuple[str, LayerTable | None]:
     """The list uploads are compared with: the chosen city's current stored version
     (``$YIZHAN_DB``), else the region's own list."""

@@ -54,7 +54,6 @@ def region_picker(state: AppState) -> None:
     if kind != state.region_kind:
         state.region_kind = kind
         state.stations_in_use = None
-        state.candidate = None
     if kind == "folder":
         folders = available_region_folders()
         if not folders:
@@ -119,7 +118,6 @@ def station_source(state: AppState) -> None:
                                 format_func=labels.__getitem__, key="db_city")
     if (pick or None) != state.db_city:
         state.db_city = pick or None
-        state.candidate = None
 
 
 def parameters(state: AppState) -> None:

@@ -28,7 +28,7 @@ def _default_folder() -> str | None:
 class StationList:
     """A station list uploaded in this session."""
 
-    key: str  # sha256 of the bytes + mode
+    key: str  # names the validated content (file, mapping, CRS, city…) + mode
     file_name: str
     table: LayerTable
     mode: str  # "replace" | "add"
@@ -44,7 +44,6 @@ class AppState:
     params: CoverageParams = field(default_factory=CoverageParams)
     tiles: str = "none"
     stations_in_use: StationList | None = None
-    candidate: StationList | None = None
     computed: set[tuple[str, ...]] = field(default_factory=set)
     login_name: str | None = None  # local account signed in (re-read from the db each run)
     db_city: str | None = None  # use this city's current stored version as the station list

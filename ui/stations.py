@@ -30,7 +30,7 @@ from geo.stationcheck import StationValidation, diff_stations, validate_stations
 from geo.store import StationStore
 from geo.upload import RawUpload, excel_sheet_names, read_upload
 
-from .data import error_text
+from .data import error_text, stored_stations
 from .page import md_text
 from .state import AppState, tr
 
@@ -118,7 +118,8 @@ def choose_mapping(raw: RawUpload, ukey: str) -> tuple[ColumnMapping, str | None
 
 def validate(state: AppState, raw: RawUpload, ukey: str, *, mapping: ColumnMapping,
              crs: str, city: str | None, default_type: str | None,
-             region: Region | None) -> StationValidation | None:
+             region: Region | None) -> tuple[str, StationValidation] | None:
+    """(validation key, result): the key names everything the result depends on."""
     key = "|".join([ukey, crs, json.dumps(mapping.as_dict(), ensure_ascii=False),
                     default_type or "", city or "", region.key if region else ""])
     v = state.validated.get(key)
@@ -132,7 +133,7 @@ def validate(state: AppState, raw: RawUpload, ukey: str, *, mapping: ColumnMappi
             return None
         _remember(state.validated, key, v)
     assert isinstance(v, StationValidation)
-    return v
+    return hashlib.sha256(key.encode()).hexdigest()[:20], v
 
 
 def _csv(df: pd.DataFrame) -> bytes:
@@ -221,7 +222,7 @@ def target_city(store: StationStore, account: Account | None, state: AppState) -
 
 
 def save_version(store: StationStore, account: Account | None, v: StationValidation,
-                 city: str, state: AppState) -> None:
+                 city: str) -> None:
     if account is None:
         return
     allowed = account.can_write(city)
@@ -249,10 +250,10 @@ def save_version(store: StationStore, account: Account | None, v: StationValidat
 
 
 def _export_bytes(store: StationStore, city: str, version: int, suffix: str) -> bytes:
-    from geo.cli_stations import export_stations
+    from geo.store import export_version
 
     with tempfile.TemporaryDirectory(prefix="yizhan-export-") as tmp:
-        p = export_stations(store, city, version=version, out=Path(tmp) / f"stations{suffix}")
+        p = export_version(store, city, version=version, out=Path(tmp) / f"stations{suffix}")
         return p.read_bytes()
 
 
@@ -290,7 +291,7 @@ def history(store: StationStore, account: Account | None, state: AppState) -> No
     ver = st.selectbox(tr("查看版本", "Version"), versions, key="hist_version")
     info = next(h for h in hist if h.version == ver)
     with st.expander(tr(f"第 {ver} 版的站点", f"Stations of v{ver}")):
-        gdf = store.stations(city, version=ver)
+        gdf = stored_stations(store, info)
         st.dataframe(pd.DataFrame(gdf.drop(columns=["geometry", "extra"], errors="ignore")),
                      hide_index=True, width="stretch")
     c = st.columns(5)
@@ -328,11 +329,6 @@ def history(store: StationStore, account: Account | None, state: AppState) -> No
                       f"Stored v{new.version} (= v{ver})"))
 
 
-def bytes_of(upload: Any) -> tuple[str, bytes]:
-    data = upload.getvalue()
-    return upload.name, bytes(data) if not isinstance(data, bytes) else data
-
-
-__all__ = ["UPLOAD_TYPES", "bytes_of", "choose_crs", "choose_mapping", "history",
+__all__ = ["UPLOAD_TYPES", "choose_crs", "choose_mapping", "history",
            "parse_upload", "save_version", "show_diff", "show_validation", "target_city",
            "validate"]
