@@ -54,10 +54,10 @@ def bench_demo(reruns: int = 5) -> dict[str, float]:
 def bench_province(n_nodes: int = 500_000, n_stations: int = 16_000) -> dict[str, float]:
     from bench_coverage import random_stations, tiled_network
 
-    from geo.job import run_coverage
-    from geo.layers import stations_from_frame
-    from ui.maps import build_map, map_data
-    from ui.offline import localize
+    from geo.io.layers import stations_from_frame
+    from geo.pipeline.job import run_coverage
+    from geo.webmap.maps import build_map, map_data
+    from geo.webmap.offline import localize
 
     net = tiled_network(n_nodes)
     st = random_stations(net, n_stations).to_crs(4326)

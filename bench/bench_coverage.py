@@ -41,9 +41,9 @@ def tiled_network(target_nodes: int):  # -> WalkNetwork
     import pandas as pd
     import shapely
 
-    from geo.loaders import load_network
-    from geo.network import WalkNetwork
-    from geo.walkfilter import FilterReport
+    from geo.network.loaders import load_network
+    from geo.network.model import WalkNetwork
+    from geo.network.walkfilter import FilterReport
 
     base = load_network(FUTIAN)
     n0 = base.n_nodes
@@ -138,9 +138,9 @@ def run_scenario(n_nodes: int, n_stations: int, *, recipe_sample: int, areas: bo
     import shapely
     from scipy.sparse import csgraph
 
-    from geo.coverage import compute_coverage
+    from geo.coverage.core import compute_coverage
+    from geo.coverage.service_areas import per_station_polygons, union_polygon
     from geo.params import CoverageParams
-    from geo.service_areas import per_station_polygons, union_polygon
 
     t = time.perf_counter()
     net = tiled_network(n_nodes)

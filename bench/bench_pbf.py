@@ -450,7 +450,7 @@ def _rss_gb() -> float:
 def run_case(path: Path, case: str) -> dict[str, object]:
     """One read in this process (the child)."""
     sys.path.insert(0, str(ROOT))
-    from geo.pbf import read_osm_file
+    from geo.network.pbf import read_osm_file
 
     base_gb = _rss_gb()
     t0 = time.perf_counter()

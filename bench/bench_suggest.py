@@ -40,9 +40,9 @@ def run(n_nodes: int, n_stations: int, n_candidates: int, k: int,
         baselines: bool) -> dict[str, object]:
     import shapely
 
-    from geo.coverage import compute_coverage
+    from geo.coverage.core import compute_coverage
     from geo.params import CoverageParams
-    from geo.suggest import (
+    from geo.siting.suggest import (
         build_demand,
         build_problem,
         network_candidates,

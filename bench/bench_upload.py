@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pyproj
 
-from geo.coords import from_wgs84, to_wgs84
-from geo.stationcheck import validate_stations
-from geo.store import StationStore
-from geo.upload import read_upload
+from geo.io.upload import read_upload
+from geo.stations.coords import from_wgs84, to_wgs84
+from geo.stations.store import StationStore
+from geo.stations.validation import validate_stations
 
 DISTRICTS = ("南山", "福田", "天河", "龍華")
 

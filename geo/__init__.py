@@ -25,10 +25,10 @@ import os
 # to be set before pyogrio / GDAL is first imported.
 os.environ.setdefault("GDAL_SKIP", "OGR_VRT")
 
-from .columns import ColumnMapping, guess_mapping
-from .coords import from_wgs84, to_wgs84
-from .coverage import Coverage, compute_coverage
-from .errors import (
+from geo.coverage.core import Coverage, compute_coverage
+from geo.coverage.service_areas import ServiceAreas, build_service_areas
+from geo.coverage.towns import TownReport, hex_grid, read_towns, town_report, zone_report
+from geo.errors import (
     CRSError,
     DownloadError,
     EmptyNetworkError,
@@ -39,17 +39,20 @@ from .errors import (
     UnknownFormatError,
     YizhanError,
 )
-from .job import CoverageJob, run_coverage, run_coverage_files, run_demo, write_outputs
-from .layers import LayerTable, read_bases, read_stations, read_zones
-from .loaders import download_network, load_network
-from .network import WalkNetwork, load_prepared_network, prepare_network, save_network
-from .params import (
+from geo.io.layers import LayerTable, read_bases, read_stations, read_zones
+from geo.io.upload import RawUpload, UploadLimits, read_upload, read_upload_file
+from geo.network.loaders import download_network, load_network
+from geo.network.model import WalkNetwork, load_prepared_network, prepare_network, save_network
+from geo.params import (
     LIFE_CIRCLE_PRESETS,
     WALK_SPEED_PRESETS_KMH,
     CoverageParams,
 )
-from .service_areas import ServiceAreas, build_service_areas
-from .stationcheck import (
+from geo.pipeline.job import CoverageJob, run_coverage, run_coverage_files, run_demo, write_outputs
+from geo.stations.columns import ColumnMapping, guess_mapping
+from geo.stations.coords import from_wgs84, to_wgs84
+from geo.stations.store import NewVersion, StationStore, VersionInfo
+from geo.stations.validation import (
     GUANGDONG,
     RegionBounds,
     StationDiff,
@@ -57,9 +60,6 @@ from .stationcheck import (
     diff_stations,
     validate_stations,
 )
-from .store import NewVersion, StationStore, VersionInfo
-from .towns import TownReport, hex_grid, read_towns, town_report, zone_report
-from .upload import RawUpload, UploadLimits, read_upload, read_upload_file
 
 __version__ = "0.1.0"
 

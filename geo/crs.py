@@ -10,7 +10,7 @@ import numpy as np
 import pyproj
 import shapely
 
-from .errors import CRSError
+from geo.errors import CRSError
 
 WGS84 = pyproj.CRS.from_epsg(4326)
 
@@ -73,7 +73,7 @@ def transform_xy(x: np.ndarray, y: np.ndarray, src: pyproj.CRS,
 
 def validate_bbox(bbox: object) -> tuple[float, float, float, float]:
     """Check a WGS-84 bbox ``(min_lon, min_lat, max_lon, max_lat)`` and return floats."""
-    from .errors import InvalidParameterError
+    from geo.errors import InvalidParameterError
 
     hint = (
         "Pass bbox=(min_lon, min_lat, max_lon, max_lat) in WGS-84 degrees, "

@@ -9,7 +9,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Final
 
-from .errors import InvalidParameterError
+from geo.errors import InvalidParameterError
 
 DEFAULT_WALK_TIME_MIN: Final = 15.0
 DEFAULT_WALK_SPEED_KMH: Final = 4.0

@@ -5,10 +5,10 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.webmap.maps import LAYER_KEYS, build_map, label
+from geo.webmap.offline import localize
 from ui.boot import require_entrypoint
 from ui.data import map_data_for
-from ui.maps import LAYER_KEYS, build_map, label
-from ui.offline import localize
 from ui.page import fmt_pct, md_text, require_job
 from ui.sidebar import render_sidebar
 from ui.state import tr

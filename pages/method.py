@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from geo.network.walkfilter import DROP_HIGHWAY, FILTER_VERSION, WALKABLE_HIGHWAY
 from geo.params import LIFE_CIRCLE_PRESETS, WALK_SPEED_LABELS, walk_budget_m
-from geo.walkfilter import DROP_HIGHWAY, FILTER_VERSION, WALKABLE_HIGHWAY
 from ui.boot import require_entrypoint
 from ui.sidebar import render_sidebar
 from ui.state import tr

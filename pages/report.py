@@ -7,8 +7,8 @@ import functools
 
 import streamlit as st
 
-from geo.job import CoverageJob
-from geo.report import (
+from geo.pipeline.job import CoverageJob
+from geo.reports.data import (
     DEFAULT_TOWN_THRESHOLD,
     DEFAULT_WORST_TOWNS,
     REPORT_MIME,
@@ -16,10 +16,10 @@ from geo.report import (
     report_bytes,
     report_file_name,
 )
+from geo.webmap.maps import build_map
+from geo.webmap.offline import standalone_html
 from ui.boot import require_entrypoint
 from ui.data import map_data_for, outputs_for, outputs_zip
-from ui.maps import build_map
-from ui.offline import standalone_html
 from ui.page import require_job
 from ui.sidebar import render_sidebar
 from ui.state import tr

@@ -6,8 +6,10 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.job import summary_dict
-from geo.stationcheck import StationValidation
+from geo.pipeline.job import summary_dict
+from geo.stations.validation import StationValidation
+from geo.webmap.maps import compare_map
+from geo.webmap.offline import localize
 from ui.auth import login_panel, open_store
 from ui.boot import require_entrypoint
 from ui.data import (
@@ -18,8 +20,6 @@ from ui.data import (
     job_for,
     stored_stations,
 )
-from ui.maps import compare_map
-from ui.offline import localize
 from ui.page import fmt_pct, job_or_message, md_text
 from ui.sidebar import render_sidebar
 from ui.state import StationList, tr

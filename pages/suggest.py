@@ -3,7 +3,7 @@
 The current job's stations stay fixed (sidebar region, parameters and station list);
 candidates are network nodes (away from existing stations and from motorway / trunk
 roads) or an uploaded list of points. Results are cached per job, K, candidates and
-method (:mod:`geo.suggest` does the work).
+method (:mod:`geo.siting.suggest` does the work).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.crs import WGS84
-from geo.htmlsafe import esc
-from geo.job import CoverageJob
-from geo.sheetsafe import csv_safe
-from geo.suggest import (
+from geo.io.htmlsafe import esc
+from geo.io.sheetsafe import csv_safe
+from geo.pipeline.job import CoverageJob
+from geo.siting.suggest import (
     DEFAULT_MIN_DISTANCE_M,
     SuggestResult,
     areas_geojson,
@@ -32,10 +32,10 @@ from geo.suggest import (
     suggest_sites,
     summary_dict,
 )
+from geo.webmap.maps import build_map
+from geo.webmap.offline import localize
 from ui.boot import require_entrypoint
 from ui.data import error_text, map_data_for
-from ui.maps import build_map
-from ui.offline import localize
 from ui.page import fmt_pct, md_text, require_job
 from ui.sidebar import render_sidebar
 from ui.state import tr

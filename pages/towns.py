@@ -8,12 +8,12 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.io.sheetsafe import csv_safe, keep_text
 from geo.schema import STATION_TYPES
-from geo.sheetsafe import csv_safe, keep_text
+from geo.webmap.maps import build_map
+from geo.webmap.offline import localize
 from ui.boot import require_entrypoint
 from ui.data import map_data_for
-from ui.maps import build_map
-from ui.offline import localize
 from ui.page import md_text, require_job
 from ui.sidebar import render_sidebar
 from ui.state import tr

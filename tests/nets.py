@@ -2,8 +2,8 @@
 
 Coordinates are given in metres as *local* offsets from :data:`ORIGIN`, a point in
 UTM 50N (EPSG:32650, Shenzhen area). :func:`build_network` converts them to lon/lat
-with pyproj, builds a :class:`~geo.raw.RawStreets` and runs the real
-:func:`~geo.network.prepare_network` with ``crs="EPSG:32650"``, so every test goes
+with pyproj, builds a :class:`~geo.network.raw.RawStreets` and runs the real
+:func:`~geo.network.model.prepare_network` with ``crs="EPSG:32650"``, so every test goes
 through the same code path as real data. After the round trip UTM → WGS-84 → UTM
 the coordinates are exact to far below a micrometre.
 
@@ -25,8 +25,8 @@ import pandas as pd
 import pyproj
 import shapely
 
-from geo.network import WalkNetwork, prepare_network
-from geo.raw import RAW_TAG_COLUMNS, RawStreets
+from geo.network.model import WalkNetwork, prepare_network
+from geo.network.raw import RAW_TAG_COLUMNS, RawStreets
 
 CRS = "EPSG:32650"
 ORIGIN = (200_000.0, 2_500_000.0)

@@ -52,7 +52,7 @@ def write_osm_xml(
     such nodes. Every way is therefore written as its maximal runs of nodes whose
     location is in the file (runs of < 2 nodes dropped): the first run keeps the way
     id, run ``k >= 1`` gets the id ``-(way_id * 1000 + k)``. That is exactly how
-    :func:`geo.pbf.read_osm_file` treats missing nodes, so both readers see the same
+    :func:`geo.network.pbf.read_osm_file` treats missing nodes, so both readers see the same
     streets. With ``highway_only`` only ways tagged ``highway`` are written (all nodes
     are always written). An existing ``xml_path`` is overwritten.
     """

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from geo.store import NewVersion, StationStore
+from geo.stations.store import NewVersion, StationStore
 
 _connect = sqlite3.connect
 

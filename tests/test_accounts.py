@@ -1,4 +1,4 @@
-"""Tests of geo.accounts: roles, per-city write permission, passwords, names."""
+"""Tests of geo.stations.accounts: roles, per-city write permission, passwords, names."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geo.accounts import (
+from geo.errors import InvalidParameterError, WeakPasswordError
+from geo.stations.accounts import (
     COMMON_PASSWORDS,
     PROVINCE,
     ROLES,
@@ -20,7 +21,6 @@ from geo.accounts import (
     validate_user_name,
     verify_password,
 )
-from geo.errors import InvalidParameterError, WeakPasswordError
 
 GOOD = "Lychee-harbour-42"
 

@@ -88,7 +88,7 @@ def test_towns_ranking_table_present_and_sorted(app: AppTest) -> None:
 
 
 def _demo_stations_csv() -> bytes:
-    from geo.demo import build_demo_region
+    from geo.pipeline.demo import build_demo_region
 
     st = build_demo_region().stations
     df = pd.DataFrame({"station_id": st["station_id"], "name": st["name"], "type": st["type"],
@@ -136,12 +136,12 @@ def test_report_page_offers_every_output(app: AppTest) -> None:
 
 
 def test_online_download_fails_with_a_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    import geo.loaders
+    import geo.network.loaders
 
     def offline(*_a: object, **_k: object) -> None:
         raise OSError("Network is unreachable")
 
-    monkeypatch.setattr(geo.loaders, "_osmnx_download", offline)
+    monkeypatch.setattr(geo.network.loaders, "_osmnx_download", offline)
     at = _app()
     at.selectbox(key="region_kind").set_value("online").run()
     at.text_input(key="online_place").set_value("福田区, 深圳市, 广东省").run()

@@ -1,5 +1,5 @@
 """The 站点 page with a station database (``$YIZHAN_DB``): sign-in (local accounts and
-OIDC identities through ``at.user``), per-city permissions enforced by :mod:`geo.store`,
+OIDC identities through ``at.user``), per-city permissions enforced by :mod:`geo.stations.store`,
 validation, diff, versions, rollback and export — with ``streamlit.testing.v1.AppTest``."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geo.stationcheck import validate_stations
-from geo.store import StationStore
-from geo.upload import read_upload
+from geo.io.upload import read_upload
+from geo.stations.store import StationStore
+from geo.stations.validation import validate_stations
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -181,7 +181,7 @@ def test_coverage_uses_the_chosen_city_version(db: StationStore, tmp_path: Path)
 
     import pandas as pd
 
-    from geo.demo import build_demo_region
+    from geo.pipeline.demo import build_demo_region
 
     st = build_demo_region().stations
     df = pd.DataFrame({"station_id": st["station_id"], "name": st["name"], "type": st["type"],

@@ -46,7 +46,7 @@ def _free_port() -> int:
 def _hostile_region(root: Path) -> Path:
     import geopandas as gpd
 
-    from geo.demo import write_demo_inputs
+    from geo.pipeline.demo import write_demo_inputs
 
     folder = root / "hostile"
     write_demo_inputs(folder)
@@ -248,9 +248,9 @@ def test_16000_station_standalone_map_inflates_and_escapes(tmp_path: Path) -> No
     """The gzip path for large station lists, in a standalone (inlined) HTML file."""
     from playwright.sync_api import sync_playwright
 
+    from geo.webmap.maps import build_map
+    from geo.webmap.offline import standalone_html
     from tests.test_ui_maps import _hostile_data
-    from ui.maps import build_map
-    from ui.offline import standalone_html
 
     html = standalone_html(build_map(_hostile_data(16_000), layers=frozenset({"stations"})))
     page_file = tmp_path / "big.html"
@@ -299,9 +299,9 @@ def test_station_upload_in_the_browser_gbk_gcj02_hostile(tmp_path: Path) -> None
     no injected script runs (names are table data, the comparison map escapes them)."""
     from playwright.sync_api import sync_playwright
 
-    from geo.coords import from_wgs84
-    from geo.demo import build_demo_region
-    from geo.store import StationStore
+    from geo.pipeline.demo import build_demo_region
+    from geo.stations.coords import from_wgs84
+    from geo.stations.store import StationStore
 
     store = StationStore(tmp_path / "st.db")
     store.add_user("sz_editor", password="Correct-Horse-42", city="深圳市", role="editor")

@@ -1,4 +1,4 @@
-"""Tests of the ``yizhan`` command line (:mod:`geo.cli`): the demo, coverage from files,
+"""Tests of the ``yizhan`` command line (:mod:`geo.cli.commands`): the demo, coverage from files,
 one-line errors with documented exit codes, and the help texts."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo import cli
+from geo.cli import commands as cli
 
 ROOT = Path(__file__).resolve().parents[1]
 LON0, LAT0 = 113.30, 23.10
@@ -26,11 +26,11 @@ LON0, LAT0 = 113.30, 23.10
 
 def yizhan_cmd() -> list[str]:
     exe = shutil.which("yizhan")
-    return [exe] if exe else [sys.executable, "-m", "geo.cli"]
+    return [exe] if exe else [sys.executable, "-m", "geo.cli.commands"]
 
 
 def run(args: list[str], tmp: Path, *, script: bool = False) -> subprocess.CompletedProcess[str]:
-    cmd = yizhan_cmd() if script else [sys.executable, "-m", "geo.cli"]
+    cmd = yizhan_cmd() if script else [sys.executable, "-m", "geo.cli.commands"]
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp / "xdg-cache"),
            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     return subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=tmp, env=env,

@@ -1,5 +1,5 @@
 """``yizhan stations …`` / ``yizhan users …`` and ``--db/--city`` of coverage, suggest and
-report (:mod:`geo.cli_stations`)."""
+report (:mod:`geo.cli.stations`)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from geo import cli
-from geo.store import StationStore
+from geo.cli import commands as cli
+from geo.stations.store import StationStore
 
 ROOT = Path(__file__).resolve().parents[1]
 PW = "Correct-Horse-42"
@@ -193,7 +193,7 @@ def test_mapping_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 @pytest.fixture(scope="module")
 def demo_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("demo-inputs")
-    from geo.demo import write_demo_inputs
+    from geo.pipeline.demo import write_demo_inputs
 
     write_demo_inputs(d)
     return d
@@ -242,7 +242,7 @@ def test_password_is_read_from_stdin_in_a_subprocess(tmp_path: Path) -> None:
     """The installed command reads the password from a pipe (never from argv)."""
     db = tmp_path / "p.db"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    r = subprocess.run([sys.executable, "-m", "geo.cli", "users", "add", "piped", "--role",
+    r = subprocess.run([sys.executable, "-m", "geo.cli.commands", "users", "add", "piped", "--role",
                         "admin", "--db", str(db)], input=PW + "\n", capture_output=True,
                        text=True, env=env, timeout=120, check=False)
     assert r.returncode == 0, r.stderr

@@ -1,11 +1,17 @@
-"""Tests of :mod:`geo.columns`: guessing and checking the column mapping."""
+"""Tests of :mod:`geo.stations.columns`: guessing and checking the column mapping."""
 
 from __future__ import annotations
 
 import pytest
 
-from geo.columns import FIELDS, ColumnMapping, check_mapping, guess_mapping, normalize_header
 from geo.errors import StationDataError
+from geo.stations.columns import (
+    FIELDS,
+    ColumnMapping,
+    check_mapping,
+    guess_mapping,
+    normalize_header,
+)
 
 
 def test_chinese_headers_with_crs_notes() -> None:

@@ -1,4 +1,4 @@
-"""Tests of :mod:`geo.coords`: GCJ-02 / BD-09 transforms, aliases and the CRS hint."""
+"""Tests of :mod:`geo.stations.coords`: GCJ-02 / BD-09 transforms, aliases and the CRS hint."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import ArrayLike
 
-from geo import coords
-from geo.coords import (
+from geo.errors import InvalidParameterError, YizhanError
+from geo.stations import coords
+from geo.stations.coords import (
     COORD_SYSTEM_LABELS,
     COORD_SYSTEMS,
     HINT_MIN_DECLARED_M,
@@ -29,7 +30,6 @@ from geo.coords import (
     offset_m,
     to_wgs84,
 )
-from geo.errors import InvalidParameterError, YizhanError
 
 GEOD = pyproj.Geod(ellps="WGS84")
 

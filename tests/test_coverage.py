@@ -1,4 +1,4 @@
-"""Network coverage (:mod:`geo.coverage`) on hand-built networks with hand-computed answers,
+"""Network coverage (:mod:`geo.coverage.core`) on hand-built networks with hand-computed answers,
 plus one real-data check against an independent densified-graph brute force."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geo.coverage import compute_coverage, coverage_summary
+from geo.coverage.core import compute_coverage, coverage_summary
 from geo.errors import CRSError, NoStationsOnNetworkError
 from geo.params import CoverageParams
 from tests import nets
@@ -430,7 +430,7 @@ def test_random_networks_against_densified_brute_force(seed):
 def test_real_network_against_densified_brute_force():
     if not REALDATA.is_file():
         pytest.skip(f"real-data file {REALDATA} is absent (shared data not mounted)")
-    from geo.loaders import load_network
+    from geo.network.loaders import load_network
 
     net = load_network(REALDATA)
     # the pedestrian filter dropped every motorway / motorway_link

@@ -1,4 +1,4 @@
-"""Tests of the synthetic demo region (:mod:`geo.demo`)."""
+"""Tests of the synthetic demo region (:mod:`geo.pipeline.demo`)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ import pytest
 import shapely
 from shapely.geometry import Point
 
-from geo import demo
-from geo.demo import (
+from geo.network.raw import RAW_TAG_COLUMNS, RawStreets
+from geo.pipeline import demo
+from geo.pipeline.demo import (
     DEFAULT_SEED,
     ISLAND_STATION_ID,
     OFF_NETWORK_STATION_IDS,
@@ -34,7 +35,6 @@ from geo.demo import (
     demo_graph,
     write_demo_inputs,
 )
-from geo.raw import RAW_TAG_COLUMNS, RawStreets
 from geo.schema import CONVALESCENCE_BASE, STATION_TYPES
 
 METRIC_CRS = "EPSG:32649"  # UTM 49N covers lon 108–114 °E
@@ -116,7 +116,7 @@ def test_build_twice_is_identical() -> None:
 def test_same_output_in_another_process_with_other_hash_seed(region: DemoRegion) -> None:
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[2]);"
-        "import test_demo; from geo.demo import build_demo_region;"
+        "import test_demo; from geo.pipeline.demo import build_demo_region;"
         "print(test_demo._digest(build_demo_region()))"
     )
     root = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""Tests of :mod:`geo.job`: the headless job on a hand-built grid and on the demo."""
+"""Tests of :mod:`geo.pipeline.job`: the headless job on a hand-built grid and on the demo."""
 
 from __future__ import annotations
 
@@ -11,9 +11,14 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.demo import UNDERSERVED_ZONE_ID
 from geo.errors import NoStationsOnNetworkError
-from geo.job import (
+from geo.io.layers import LayerTable, polygons_from_frame, stations_from_frame
+from geo.network.loaders import file_sha256
+from geo.network.model import WalkNetwork, prepare_network
+from geo.network.raw import RAW_TAG_COLUMNS, RawStreets
+from geo.params import CoverageParams
+from geo.pipeline.demo import UNDERSERVED_ZONE_ID
+from geo.pipeline.job import (
     CoverageJob,
     run_coverage,
     run_coverage_files,
@@ -22,11 +27,6 @@ from geo.job import (
     summary_dict,
     write_outputs,
 )
-from geo.layers import LayerTable, polygons_from_frame, stations_from_frame
-from geo.loaders import file_sha256
-from geo.network import WalkNetwork, prepare_network
-from geo.params import CoverageParams
-from geo.raw import RAW_TAG_COLUMNS, RawStreets
 
 LON0, LAT0 = 113.30, 23.10
 STEP = 0.001  # ≈ 102 m of longitude, ≈ 111 m of latitude at 23.1° N
@@ -141,7 +141,7 @@ def test_zone_rejections_are_counted(grid_net: WalkNetwork) -> None:
 
 
 def test_run_coverage_files_records_inputs(tmp_path: Path) -> None:
-    from geo.demo import write_demo_inputs
+    from geo.pipeline.demo import write_demo_inputs
 
     paths = write_demo_inputs(tmp_path / "in")
     job = run_coverage_files(paths["streets"], paths["stations"], towns_path=paths["towns"],

@@ -1,4 +1,4 @@
-"""Tests of :mod:`geo.layers`: station tables, point / polygon layers, formats, safety."""
+"""Tests of :mod:`geo.io.layers`: station tables, point / polygon layers, formats, safety."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 import shapely
 
 from geo.errors import CRSError, InputFileError, StationDataError, UnknownFormatError
-from geo.layers import read_bases, read_stations, read_vector, read_zones
+from geo.io.layers import read_bases, read_stations, read_vector, read_zones
 
 HEADER = "station_id,name,type,lon,lat,address,city,district\n"
 
@@ -259,7 +259,7 @@ def test_vrt_not_read_even_when_gdal_skip_is_set_otherwise(tmp_path: Path) -> No
     p.write_text(VRT, encoding="utf-8")
     code = textwrap.dedent(f"""
         import sys
-        from geo.layers import read_stations, read_zones
+        from geo.io.layers import read_stations, read_zones
         for reader in (read_stations, read_zones):
             try:
                 t = reader({str(p)!r})

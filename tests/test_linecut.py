@@ -1,4 +1,4 @@
-"""Vectorised sub-lines (:mod:`geo.linecut`) against ``shapely.ops.substring``."""
+"""Vectorised sub-lines (:mod:`geo.network.linecut`) against ``shapely.ops.substring``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import shapely
 from shapely.ops import substring
 
-from geo.linecut import LineCutter
+from geo.network.linecut import LineCutter
 
 
 def random_lines(rng, n: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Tests of :mod:`geo.loaders`: GraphML (osmnx 1.x real data, 2.x, projected), OSM XML,
+"""Tests of :mod:`geo.network.loaders`: GraphML (osmnx 1.x real data, 2.x, projected), OSM XML,
 the prepared-network cache, bbox clipping and the online download (never online)."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from geo.errors import (
     InputFileError,
     UnknownFormatError,
 )
-from geo.loaders import download_network, load_network, network_format
+from geo.network.loaders import download_network, load_network, network_format
 from tests.osm_fixtures import pyrosm_test_pbf, write_osm_xml
 
 ox = pytest.importorskip("osmnx")

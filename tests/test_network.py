@@ -1,4 +1,4 @@
-"""Tests of :mod:`geo.network`: preparation, the CSR and the prepared-network storage."""
+"""Tests of :mod:`geo.network.model`: preparation, the CSR and the prepared-network storage."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ import shapely
 from scipy.sparse import csgraph
 
 from geo.errors import EmptyNetworkError, InputFileError
-from geo.network import (
+from geo.network.model import (
     build_csr,
     is_prepared_network,
     load_prepared_network,
     prepare_network,
     save_network,
 )
-from geo.raw import RAW_TAG_COLUMNS, RawStreets
+from geo.network.raw import RAW_TAG_COLUMNS, RawStreets
 
 GEOD = pyproj.Geod(ellps="WGS84")
 LON0, LAT0 = 113.30, 23.10  # Guangzhou → UTM zone 49N (EPSG:32649)

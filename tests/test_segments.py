@@ -1,4 +1,4 @@
-"""The segment table (:mod:`geo.segments`) on hand-made tables."""
+"""The segment table (:mod:`geo.coverage.segments`) on hand-made tables."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.segments import (
+from geo.coverage.segments import (
     SEGMENT_COLUMNS,
     build_segments,
     clip_segments,
@@ -303,7 +303,7 @@ def test_covered_pieces_merge_modes() -> None:
     #   edge 0 (100 m): 50 + 40 < 100 → two separate stretches, never merged;
     #   edge 1 (60 m), sources 0 | 0: covered end to end by one source → merged by both;
     #   edge 2 (60 m), sources 0 | 1: covered end to end by two sources → merged by "any"
-    from geo.segments import covered_pieces
+    from geo.coverage.segments import covered_pieces
 
     seg = {"edge": np.array([0, 1, 2]), "x0": np.zeros(3), "x1": np.array([100.0, 60, 60]),
            "d0": np.array([950.0, 950, 950]), "d1": np.array([960.0, 960, 960]),

@@ -1,4 +1,4 @@
-"""Service-area polygons (:mod:`geo.service_areas`) with hand-computed areas."""
+"""Service-area polygons (:mod:`geo.coverage.service_areas`) with hand-computed areas."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import shapely
 
-from geo.coverage import compute_coverage
-from geo.params import CoverageParams
-from geo.service_areas import (
+from geo.coverage.core import compute_coverage
+from geo.coverage.service_areas import (
     build_service_areas,
     nearest_split_polygons,
     per_station_polygons,
     union_polygon,
 )
+from geo.params import CoverageParams
 from tests import nets
 
 B = 50.0  # default buffer_m
@@ -219,9 +219,9 @@ def test_build_service_areas_bundle(ring):
 
 def test_covered_area_within_equals_direct_overlay() -> None:
     # the local per-polygon construction gives the same areas as overlaying the union
-    from geo.job import run_demo
-    from geo.service_areas import covered_area_within
-    from geo.towns import hex_grid
+    from geo.coverage.service_areas import covered_area_within
+    from geo.coverage.towns import hex_grid
+    from geo.pipeline.job import run_demo
 
     job = run_demo(per_station_areas=False)
     cov = job.coverage

@@ -1,4 +1,4 @@
-"""Untrusted text in spreadsheets (:mod:`geo.sheetsafe`): no formula ever runs."""
+"""Untrusted text in spreadsheets (:mod:`geo.io.sheetsafe`): no formula ever runs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import io
 import openpyxl
 import pandas as pd
 
-from geo.sheetsafe import csv_cell, csv_safe, excel_bytes, keep_text
+from geo.io.sheetsafe import csv_cell, csv_safe, excel_bytes, keep_text
 
 HOSTILE = ['=HYPERLINK("http://evil.example","点我")', "+1+cmd|' /C calc'!A0",
            "@SUM(1+1)", "-2+3+cmd|' /C calc'!A0", "\t=1+1"]

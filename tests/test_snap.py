@@ -1,4 +1,4 @@
-"""Snapping stations to the nearest street *point* (:mod:`geo.snap`)."""
+"""Snapping stations to the nearest street *point* (:mod:`geo.coverage.snap`)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import shapely
 
+from geo.coverage.snap import STATUS_OFF, STATUS_USED, snap_points, snap_stations
 from geo.errors import CRSError, InvalidParameterError
-from geo.snap import STATUS_OFF, STATUS_USED, snap_points, snap_stations
 from tests import nets
 
 

@@ -1,4 +1,4 @@
-"""Tests of :mod:`geo.stationcheck`: every row accepted or rejected with a reason,
+"""Tests of :mod:`geo.stations.validation`: every row accepted or rejected with a reason,
 coordinate systems, near-duplicates, the diff, hints, outputs, and fuzzing."""
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geo.coords import from_wgs84, to_wgs84
 from geo.errors import InvalidParameterError, StationDataError, YizhanError
-from geo.stationcheck import (
+from geo.io.upload import read_upload
+from geo.stations.coords import from_wgs84, to_wgs84
+from geo.stations.validation import (
     GUANGDONG,
     RegionBounds,
     diff_stations,
@@ -29,7 +30,6 @@ from geo.stationcheck import (
     parse_degrees,
     validate_stations,
 )
-from geo.upload import read_upload
 from tests import nets
 from tests.upload_fixtures import csv_bytes, csv_text, xlsx_bytes
 

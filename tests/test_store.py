@@ -1,4 +1,4 @@
-"""Tests of geo.store: versioned station lists in SQLite, permissions, crash safety."""
+"""Tests of geo.stations.store: versioned station lists in SQLite, permissions, crash safety."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from geopandas.testing import assert_geodataframe_equal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geo.accounts import PROVINCE, Account
 from geo.errors import (
     AuthenticationError,
     InvalidParameterError,
@@ -34,7 +33,8 @@ from geo.errors import (
     UserExistsError,
     WeakPasswordError,
 )
-from geo.store import STATION_COLUMNS, NewVersion, StationStore
+from geo.stations.accounts import PROVINCE, Account
+from geo.stations.store import STATION_COLUMNS, NewVersion, StationStore
 
 REPO = Path(__file__).resolve().parents[1]
 WRITER = Path(__file__).resolve().with_name("store_writer.py")

@@ -1,4 +1,4 @@
-"""Site suggestions (:mod:`geo.suggest`, :mod:`geo.cli_suggest`): a hand-built network
+"""Site suggestions (:mod:`geo.siting.suggest`, :mod:`geo.cli.suggest`): a hand-built network
 with a known optimum, random instances (ILP ≥ greedy ≥ (1 − 1/e) ILP, brute force), the
 exactness of the reported gains against ``compute_coverage``, the CLI and the app page."""
 
@@ -15,12 +15,13 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo import cli_suggest
-from geo.coverage import compute_coverage
+from geo.cli import suggest as cli_suggest
+from geo.coverage.core import compute_coverage
+from geo.coverage.towns import town_report
 from geo.errors import InvalidParameterError, StationDataError
-from geo.network import save_network
+from geo.network.model import save_network
 from geo.params import CoverageParams
-from geo.suggest import (
+from geo.siting.suggest import (
     GUARANTEE,
     Candidates,
     build_demand,
@@ -32,7 +33,6 @@ from geo.suggest import (
     suggest_sites,
     suggested_stations,
 )
-from geo.towns import town_report
 from tests import nets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -183,7 +183,7 @@ def test_parameter_errors(stars, star_station) -> None:
 
 def test_ilp_refuses_large_instances(stars, star_station,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    import geo.suggest as sg
+    import geo.siting.suggest as sg
 
     monkeypatch.setattr(sg, "ILP_MAX_CANDIDATES", 3)
     with pytest.raises(InvalidParameterError, match="method greedy"):

@@ -1,4 +1,4 @@
-"""Tests of :mod:`geo.towns`: reading towns, the hexagonal grid, the town report and
+"""Tests of :mod:`geo.coverage.towns`: reading towns, the hexagonal grid, the town report and
 ranking, and the rider-zone report — on hand-built networks with hand-computed values."""
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import pyproj
 import pytest
 import shapely
 
-from geo.coverage import Coverage, compute_coverage
+from geo.coverage.core import Coverage, compute_coverage
+from geo.coverage.towns import hex_grid, read_towns, town_report, zone_report
 from geo.errors import CRSError, StationDataError
-from geo.network import WalkNetwork
+from geo.network.model import WalkNetwork
+from geo.network.walkfilter import FILTER_VERSION, FilterReport
 from geo.params import CoverageParams
-from geo.towns import hex_grid, read_towns, town_report, zone_report
-from geo.walkfilter import FILTER_VERSION, FilterReport
 
 CRS = pyproj.CRS.from_epsg(32649)
 X0, Y0 = 500_000.0, 2_550_000.0  # a point in UTM 49N (≈ 113.0° E, 23.0° N)

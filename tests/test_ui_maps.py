@@ -1,4 +1,4 @@
-"""Map building (:mod:`ui.maps`, :mod:`ui.offline`): escaping, offline assets, size."""
+"""Map building (:mod:`geo.webmap.maps`, :mod:`geo.webmap.offline`): escaping, offline, size."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from geo.htmlsafe import esc
-from geo.job import run_demo
-from ui.maps import LAYER_KEYS, MapData, build_map, map_data
-from ui.offline import MissingAssetError, local_url, localize, standalone_html
+from geo.io.htmlsafe import esc
+from geo.pipeline.job import run_demo
+from geo.webmap.maps import LAYER_KEYS, MapData, build_map, map_data
+from geo.webmap.offline import MissingAssetError, local_url, localize, standalone_html
 
 HOSTILE = '<img src=x onerror="window.__pwned=1">${window.__pwned=2}`x`'
 

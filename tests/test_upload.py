@@ -1,4 +1,4 @@
-"""Tests of :mod:`geo.upload`: every format and encoding, caps, and hostile files."""
+"""Tests of :mod:`geo.io.upload`: every format and encoding, caps, and hostile files."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import numpy as np
 import pyproj
 import pytest
 
-from geo import upload
 from geo.errors import InputFileError, UnknownFormatError, UploadLimitError, YizhanError
-from geo.stationcheck import validate_stations
-from geo.upload import UploadLimits, excel_sheet_names, read_upload, read_upload_file
+from geo.io import upload
+from geo.io.upload import UploadLimits, excel_sheet_names, read_upload, read_upload_file
+from geo.stations.validation import validate_stations
 from tests.upload_fixtures import (
     GB18030_ONLY,
     HARD_NAMES_GB18030,
@@ -443,8 +443,8 @@ def test_vrt_driver_allow_list_is_a_second_line_of_defence() -> None:
     hands the file to GDAL."""
     code = textwrap.dedent(f"""
         import os, sys
-        import pyogrio  # GDAL drivers registered before geo.upload sets GDAL_SKIP
-        import geo.upload as u
+        import pyogrio  # GDAL drivers registered before geo.io.upload sets GDAL_SKIP
+        import geo.io.upload as u
         from geo.errors import InputFileError
         u.reject_vrt = lambda *a, **k: None
         vrt = {VRT_XML_PASSWD!r}

@@ -1,4 +1,4 @@
-"""Tests of :mod:`geo.walkfilter`: every rule of the module docstring and the report."""
+"""Tests of :mod:`geo.network.walkfilter`: every rule of the module docstring and the report."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.raw import tag_to_str
-from geo.walkfilter import (
+from geo.network.raw import tag_to_str
+from geo.network.walkfilter import (
     DROP_HIGHWAY,
     FILTER_VERSION,
     WALKABLE_HIGHWAY,
@@ -39,7 +39,7 @@ def tags(highway: object, **extra: object) -> dict[str, object]:
         (tags("motorway", foot="yes"), "highway=motorway"),
         # list-valued edge: dropped when ANY part is dropped
         (tags("trunk;motorway_link"), "highway=motorway_link"),
-        # osmnx list values reach the filter through geo.raw.tag_to_str
+        # osmnx list values reach the filter through geo.network.raw.tag_to_str
         (tags(tag_to_str(["trunk", "motorway_link"])), "highway=motorway_link"),
         # rule 2: unknown highway values are dropped and named
         (tags("bus_stop"), "unknown highway=bus_stop"),

@@ -14,7 +14,7 @@ Sign-in:
   (``../shared/notes/security.md``), so an ``exp`` claim in the past counts as signed out.
 
 The account (role, city) is read from the database on every run and every write is
-checked again inside :mod:`geo.store`; nothing here grants a permission by itself.
+checked again inside :mod:`geo.stations.store`; nothing here grants a permission by itself.
 """
 
 from __future__ import annotations
@@ -26,11 +26,10 @@ from typing import Final
 
 import streamlit as st
 
-from geo.accounts import Account
 from geo.errors import YizhanError
-from geo.store import StationStore
-
-from .state import AppState, tr
+from geo.stations.accounts import Account
+from geo.stations.store import StationStore
+from ui.state import AppState, tr
 
 DB_ENV: Final = "YIZHAN_DB"
 

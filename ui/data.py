@@ -24,15 +24,14 @@ import pandas as pd
 import streamlit as st
 
 from geo.errors import InputFileError, YizhanError
-from geo.job import CoverageJob, run_region, write_outputs
-from geo.layers import LayerTable
-from geo.loaders import default_cache_dir, download_network
+from geo.io.layers import LayerTable
+from geo.network.loaders import default_cache_dir, download_network
 from geo.params import CoverageParams
-from geo.region import Region, demo_region, list_region_folders, region_from_files
-from geo.region import region_from_folder as _region_from_folder
-
-from .maps import MapData, map_data
-from .state import AppState, StationList, app_state, tr
+from geo.pipeline.job import CoverageJob, run_region, write_outputs
+from geo.pipeline.region import Region, demo_region, list_region_folders, region_from_files
+from geo.pipeline.region import region_from_folder as _region_from_folder
+from geo.webmap.maps import MapData, map_data
+from ui.state import AppState, StationList, app_state, tr
 
 REGIONS_DIR_ENV: Final = "YIZHAN_REGIONS_DIR"
 DEFAULT_REGIONS_DIR: Final = Path(__file__).resolve().parents[1] / "data" / "regions"
@@ -135,7 +134,7 @@ def _job(region_key: str, params_key: str, stations_key: str, _region: Region,
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _db_table(path: str, city: str, version: int, sha256: str, created_at: str) -> LayerTable:
     # versions are immutable: (path, city, version, sha256, created_at) names the content
-    from geo.store import StationStore, layer_table
+    from geo.stations.store import StationStore, layer_table
 
     table, _info = layer_table(StationStore(path, create=False), city, version=version)
     return table
@@ -143,7 +142,7 @@ def _db_table(path: str, city: str, version: int, sha256: str, created_at: str) 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _db_stations(path: str, city: str, version: int, sha256: str, created_at: str) -> Any:
-    from geo.store import StationStore
+    from geo.stations.store import StationStore
 
     return StationStore(path, create=False).stations(city, version=version)
 
@@ -159,7 +158,7 @@ def base_stations(region: Region, state: AppState) -> tuple[str, LayerTable | No
     """The list uploads are compared with: the chosen city's current stored version
     (``$YIZHAN_DB``), else the region's own list."""
     if state.db_city:
-        from .auth import open_store
+        from ui.auth import open_store
 
         store = open_store()
         info = store.current(state.db_city) if store is not None else None

@@ -6,8 +6,8 @@ import re
 
 import streamlit as st
 
-from .data import JobHandle, current_job, current_region, error_text
-from .state import app_state, tr
+from ui.data import JobHandle, current_job, current_region, error_text
+from ui.state import app_state, tr
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
 

@@ -14,10 +14,9 @@ from geo.params import (
     CoverageParams,
     walk_budget_m,
 )
-
-from .data import available_region_folders, regions_dir
-from .maps import TILE_SOURCES
-from .state import AppState, app_state, tr
+from geo.webmap.maps import TILE_SOURCES
+from ui.data import available_region_folders, regions_dir
+from ui.state import AppState, app_state, tr
 
 UPLOAD_ROLES = {
     "network": (("路网（.osm.pbf / .osm / .graphml）", "Network (.osm.pbf / .osm / .graphml)"),
@@ -90,8 +89,7 @@ def region_picker(state: AppState) -> None:
 def station_source(state: AppState) -> None:
     """With ``$YIZHAN_DB``: use the region's own list or a city's current stored version."""
     from geo.errors import YizhanError
-
-    from .auth import open_store
+    from ui.auth import open_store
 
     try:
         store = open_store()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from geo.layers import LayerTable
+from geo.io.layers import LayerTable
 from geo.params import CoverageParams
 
 _KEY = "yizhan_state"
@@ -18,7 +18,7 @@ def _default_folder() -> str | None:
     name = os.environ.get(DEFAULT_REGION_ENV, "demo").strip()
     if not name or name == "demo":
         return None
-    from .data import regions_dir
+    from ui.data import regions_dir
 
     path = regions_dir() / name
     return str(path) if path.is_dir() else None

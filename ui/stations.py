@@ -1,9 +1,9 @@
 """The 站点 page's sections: upload → parse → declare CRS → map columns → validate →
 diff → compare coverage → store as a version; and the version history.
 
-Everything decided about the data happens in :mod:`geo` (``geo.upload``,
-``geo.columns``, ``geo.stationcheck``, ``geo.store``); these functions only lay out
-widgets and show results. Parsed uploads and validations are kept in the session
+Everything decided about the data happens in :mod:`geo` (``geo.io.upload``,
+``geo.stations.columns``, ``geo.stations.validation``, ``geo.stations.store``); these
+functions only lay out widgets and show results. Parsed uploads and validations are kept in the session
 (:class:`ui.state.AppState`), never in a shared cache.
 """
 
@@ -19,20 +19,19 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from geo.accounts import Account
-from geo.columns import FIELDS, ColumnMapping, check_mapping, guess_mapping
-from geo.coords import COORD_SYSTEM_LABELS, COORD_SYSTEMS, guess_from_columns
 from geo.errors import YizhanError
-from geo.region import Region
+from geo.io.sheetsafe import csv_safe
+from geo.io.upload import RawUpload, excel_sheet_names, read_upload
+from geo.pipeline.region import Region
 from geo.schema import STATION_TYPES
-from geo.sheetsafe import csv_safe
-from geo.stationcheck import StationValidation, diff_stations, validate_stations
-from geo.store import StationStore
-from geo.upload import RawUpload, excel_sheet_names, read_upload
-
-from .data import error_text, stored_stations
-from .page import md_text
-from .state import AppState, tr
+from geo.stations.accounts import Account
+from geo.stations.columns import FIELDS, ColumnMapping, check_mapping, guess_mapping
+from geo.stations.coords import COORD_SYSTEM_LABELS, COORD_SYSTEMS, guess_from_columns
+from geo.stations.store import StationStore
+from geo.stations.validation import StationValidation, diff_stations, validate_stations
+from ui.data import error_text, stored_stations
+from ui.page import md_text
+from ui.state import AppState, tr
 
 UPLOAD_TYPES = ["csv", "txt", "tsv", "xlsx", "xlsm", "geojson", "json", "gpkg", "zip"]
 _KEEP = 3  # parsed uploads / validations kept per session
@@ -250,7 +249,7 @@ def save_version(store: StationStore, account: Account | None, v: StationValidat
 
 
 def _export_bytes(store: StationStore, city: str, version: int, suffix: str) -> bytes:
-    from geo.store import export_version
+    from geo.stations.store import export_version
 
     with tempfile.TemporaryDirectory(prefix="yizhan-export-") as tmp:
         p = export_version(store, city, version=version, out=Path(tmp) / f"stations{suffix}")

@@ -1,0 +1,5 @@
+"""The ``yizhan`` command line."""
+
+from geo.cli.commands import main
+
+__all__ = ["main"]

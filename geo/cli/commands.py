@@ -1,0 +1,198 @@
+"""``yizhan`` — the headless command line.
+
+Exit codes: 0 ok; 2 bad input file / usage; 3 CRS; 4 bad parameter; 5 empty network;
+6 unusable table; 7 no station on the network; 8 download failed; 9 station database;
+10 permission denied / wrong password; 1 other named error. Errors print one line
+(``yizhan: error: …``), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+os.environ.setdefault("GDAL_SKIP", "OGR_VRT")
+
+from geo.cli.common import (
+    add_cache_options,
+    add_params,
+    cache_dir_from_args,
+    params_from_args,
+    parse_bbox,
+    run_command,
+)
+from geo.cli.stations import (
+    add_db_source,
+    add_stations_parser,
+    cmd_stations,
+    cmd_users,
+    run_job_from_args,
+)
+from geo.cli.suggest import add_suggest_parser, cmd_suggest
+
+EPILOG = """\
+Method: stations are snapped to the nearest point on a walkable street (farther than
+--max-snap-m: off-network, listed with the reason). One multi-source Dijkstra over the
+undirected walk network gives each street point its walking distance to the nearest
+station; partial streets count. Service areas are the reached street stretches
+buffered by --buffer-m and unioned (holes stay holes). Walk budget = walk time × speed
+(15 min at 4.0 km/h = 1,000 m). Life-circle presets (GB 50180-2018): 5min (≈300 m),
+10min (≈500 m), 15min (800–1,000 m). Speed presets: adult 4.0, elderly 3.0,
+with_children 3.0, brisk 5.0 km/h. Convalescence bases are reached by car/transit and
+are not part of walking coverage.
+
+Exit codes: 0 ok, 2 input file/usage, 3 CRS, 4 parameter, 5 empty network, 6 table,
+7 no station on the network, 8 download, 9 station database, 10 permission / password.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="yizhan",
+        description="驿站圈 Yizhan — 15-minute walking coverage of trade-union worker service "
+                    "stations on OpenStreetMap walk networks, and under-served towns.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    c = sub.add_parser(
+        "coverage", help="compute coverage and write summary, stations, areas, towns, zones",
+        description="Compute 15-minute walking coverage and write into --out: summary.json, "
+                    "stations.csv, service_areas.geojson, coverage.geojson, towns.csv, "
+                    "towns.geojson and zones.csv (with --zones).",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    c.add_argument("--network", required=True,
+                   help=".osm.pbf, .osm (XML), osmnx .graphml or a prepared network directory")
+    c.add_argument("--stations",
+                   help="CSV station_id,name,type,lon,lat[,address,city,district] (UTF-8, "
+                        "WGS-84) or point GeoJSON/GPKG/zipped Shapefile")
+    c.add_argument("--towns", help="town (乡镇/街道) polygons with name [, code, population]; "
+                                   "without it: 500 m hexagonal analysis cells")
+    c.add_argument("--zones", help="rider-friendly zone polygons with zone_id, name")
+    c.add_argument("--bases", help="convalescence bases (points; a layer, not walked)")
+    c.add_argument("--bbox", help="clip the network: min_lon,min_lat,max_lon,max_lat")
+    c.add_argument("--out", required=True, help="output directory")
+    add_db_source(c)
+    add_params(c)
+    add_cache_options(c)
+
+    d = sub.add_parser("demo", help="run the coverage job on the built-in synthetic demo region",
+                       description="Run `yizhan coverage` on the built-in synthetic demo "
+                                   "region (示范区（合成数据）) — no files or internet needed.")
+    d.add_argument("--out", required=True, help="output directory")
+    d.add_argument("--write-inputs", metavar="DIR",
+                   help="also write the demo inputs (GraphML, stations.csv, towns/zones/bases "
+                        "GeoJSON) into DIR")
+    add_params(d)
+
+    pr = sub.add_parser("prepare", help="prepare a network once (filter, project, cache) into "
+                                        "a directory the app and --network can load fast")
+    pr.add_argument("network", help=".osm.pbf, .osm or .graphml")
+    pr.add_argument("--out", required=True, help="directory to write the prepared network to")
+    pr.add_argument("--bbox", help="clip: min_lon,min_lat,max_lon,max_lat (WGS-84)")
+    pr.add_argument("--polygon", help="clip to the union of a polygon file (GeoJSON/GPKG)")
+
+    dl = sub.add_parser("download", help="download a walk network from OpenStreetMap (needs "
+                                         "internet) and write it as a prepared network")
+    g = dl.add_mutually_exclusive_group(required=True)
+    g.add_argument("--place", help="place name, e.g. '福田区, 深圳市, 广东省'")
+    g.add_argument("--bbox", help="min_lon,min_lat,max_lon,max_lat")
+    dl.add_argument("--out", required=True, help="directory to write the prepared network to")
+    add_cache_options(dl)
+    add_suggest_parser(sub)
+    add_stations_parser(sub)
+    from geo.cli.report import add_report_parser  # imports the report stack lazily
+
+    add_report_parser(sub)
+    return parser
+
+
+def _print_result(paths: dict[str, Path], summary: dict[str, object]) -> None:
+    print(f"covered street length: {summary['covered_length_m']:,.0f} m of "
+          f"{summary['total_length_m']:,.0f} m "
+          f"({float(summary['covered_length_share'] or 0):.1%}); "  # type: ignore[arg-type]
+          f"covered area {float(summary['covered_area_m2']) / 1e6:.2f} km²")  # type: ignore[arg-type]
+    for name, p in paths.items():
+        print(f"wrote {p}  ({name})")
+
+
+def _cmd_coverage(args: argparse.Namespace) -> int:
+    from geo.pipeline.job import summary_dict, write_outputs
+
+    params = params_from_args(args)
+    job = run_job_from_args(args, params)
+    paths = write_outputs(job, args.out)
+    _print_result(paths, summary_dict(job))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from geo.pipeline.job import run_demo, summary_dict, write_outputs
+
+    params = params_from_args(args)
+    if args.write_inputs:
+        from geo.pipeline.demo import write_demo_inputs
+
+        for name, p in write_demo_inputs(args.write_inputs).items():
+            print(f"wrote demo input {p}  ({name})")
+    job = run_demo(params, split_nearest=args.split_nearest)
+    paths = write_outputs(job, args.out)
+    print("示范区（合成数据） — synthetic demo region; no real place, stations or population.")
+    _print_result(paths, summary_dict(job))
+    return 0
+
+
+def _cmd_prepare(args: argparse.Namespace) -> int:
+    from geo.network.loaders import load_network
+    from geo.network.model import save_network
+
+    polygon = None
+    if args.polygon:
+        import shapely
+
+        from geo.io.layers import read_vector
+
+        polygon = shapely.union_all(read_vector(args.polygon, what="clip polygon")
+                                    .geometry.to_numpy())
+    net = load_network(args.network, bbox=parse_bbox(args.bbox), polygon=polygon)
+    out = save_network(net, args.out)
+    print(json.dumps(net.summary(), ensure_ascii=False))
+    print(f"wrote prepared network {out}")
+    return 0
+
+
+def _cmd_download(args: argparse.Namespace) -> int:
+    from geo.network.loaders import download_network
+    from geo.network.model import save_network
+
+    net = download_network(place=args.place, bbox=parse_bbox(args.bbox),
+                           cache_dir=cache_dir_from_args(args))
+    out = save_network(net, args.out)
+    print(json.dumps(net.summary(), ensure_ascii=False))
+    print(f"wrote prepared network {out}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from geo.cli.report import cmd_report
+
+    return cmd_report(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handlers = {"coverage": _cmd_coverage, "demo": _cmd_demo, "prepare": _cmd_prepare,
+                "download": _cmd_download, "suggest": cmd_suggest, "report": _cmd_report,
+                "stations": cmd_stations, "users": cmd_users}
+    return run_command(handlers[args.command], args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""Per-station reach: every (station, node, distance) within the walk budget.
+
+The coverage pass only knows each node's *nearest* station; a station's own service
+area needs its own reach. A scipy call per station on the whole graph costs time in
+proportion to the whole graph, so stations are grouped into square cells and each
+cell's stations are searched together on the sub-graph of the cell's box grown by the
+budget (+1 % + 10 m). That is exact whenever an edge is at least as long as the
+straight line between its ends (true for lengths measured along the geometry; OSM's
+geodesic lengths differ from the projected ones by far less than the 1 % margin).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse import csgraph
+
+from geo.coverage.core import append_sources, search_limit
+from geo.network.model import WalkNetwork
+
+DEFAULT_CELL_M: Final = 4000.0
+_BATCH: Final = 256  # sources per dijkstra call
+
+
+def _sub_csr(csr: sp.csr_matrix, idx: np.ndarray, local: np.ndarray) -> sp.csr_matrix:
+    """Induced sub-graph on ``idx`` (``local`` maps global → local index or -1)."""
+    rows = csr[idx]
+    cols = local[rows.indices]
+    keep = cols >= 0
+    row_of = np.repeat(np.arange(idx.size), np.diff(rows.indptr))
+    counts = np.bincount(row_of[keep], minlength=idx.size)
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    return sp.csr_matrix((rows.data[keep], cols[keep].astype(np.int32), indptr),
+                         shape=(idx.size, idx.size))
+
+
+def station_reach(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.ndarray, *,
+                  budget_m: float, cell_m: float = DEFAULT_CELL_M) -> pd.DataFrame:
+    """Long table ``source, node, dist_m`` of every node within ``budget_m`` of each
+    source (sources given by edge and offset along it)."""
+    src_edge = np.asarray(src_edge, dtype=np.int64)
+    src_offset = np.asarray(src_offset, dtype=float)
+    n_src = src_edge.size
+    if n_src == 0:
+        return pd.DataFrame({"source": np.zeros(0, np.int64), "node": np.zeros(0, np.int64),
+                             "dist_m": np.zeros(0)})
+    u = network.edge_u[src_edge]
+    v = network.edge_v[src_edge]
+    # source position: interpolate between the edge ends (good enough for cell choice;
+    # the box margin covers the difference)
+    f = np.where(network.length_m[src_edge] > 0,
+                 src_offset / np.maximum(network.length_m[src_edge], 1e-12), 0.0)
+    sx = network.node_x[u] * (1 - f) + network.node_x[v] * f
+    sy = network.node_y[u] * (1 - f) + network.node_y[v] * f
+    margin = budget_m * 1.01 + 10.0
+    x0, y0 = network.node_x.min(), network.node_y.min()
+    # node grid (same cells) to collect the nodes of a box quickly
+    ncx = np.floor((network.node_x - x0) / cell_m).astype(np.int64)
+    ncy = np.floor((network.node_y - y0) / cell_m).astype(np.int64)
+    width = int(ncx.max()) + 1
+    node_cell = ncy * width + ncx
+    order = np.argsort(node_cell, kind="stable")
+    sorted_cells = node_cell[order]
+    # clamp to the node grid: rounding can put sx a hair outside [min x, max x] (e.g. on
+    # an edge along the western boundary), and a column of -1 or ``width`` would wrap
+    # into the neighbouring row of cells and search the wrong part of the network
+    scx = np.clip(np.floor((sx - x0) / cell_m).astype(np.int64), 0, width - 1)
+    scy = np.clip(np.floor((sy - y0) / cell_m).astype(np.int64), 0, None)
+    src_cell = scy * width + scx
+    csr = network.csr
+    local = np.full(network.n_nodes, -1, dtype=np.int64)
+    ring = int(np.ceil(margin / cell_m))
+    out_s, out_n, out_d = [], [], []
+    for cell in np.unique(src_cell):
+        members = np.flatnonzero(src_cell == cell)
+        cx, cy = int(cell % width), int(cell // width)
+        bx0 = min(x0 + cx * cell_m, sx[members].min()) - margin
+        bx1 = max(x0 + (cx + 1) * cell_m, sx[members].max()) + margin
+        by0 = min(y0 + cy * cell_m, sy[members].min()) - margin
+        by1 = max(y0 + (cy + 1) * cell_m, sy[members].max()) + margin
+        cand = []
+        for gy in range(cy - ring, cy + ring + 1):
+            lo_c = gy * width + max(cx - ring, 0)
+            hi_c = gy * width + min(cx + ring, width - 1)
+            if gy < 0 or lo_c > hi_c:
+                continue
+            a = np.searchsorted(sorted_cells, lo_c, side="left")
+            b = np.searchsorted(sorted_cells, hi_c, side="right")
+            cand.append(order[a:b])
+        idx = np.concatenate(cand) if cand else np.zeros(0, dtype=np.int64)
+        nx_, ny_ = network.node_x[idx], network.node_y[idx]
+        idx = idx[(nx_ >= bx0) & (nx_ <= bx1) & (ny_ >= by0) & (ny_ <= by1)]
+        # the host edge's ends must be present for the virtual source edges
+        idx = np.unique(np.concatenate([idx, u[members], v[members]]))
+        local[idx] = np.arange(idx.size)
+        sub = _sub_csr(csr, idx, local)
+        lu = local[u[members]]
+        lv = local[v[members]]
+        lengths = network.length_m[src_edge[members]]
+        # virtual sources on a pseudo edge list of the host edges (local indices)
+        graph = append_sources(sub, lu, lv, lengths, np.arange(members.size),
+                               src_offset[members])
+        m = idx.size
+        # batches bound the dense (batch × sub-graph) distance array
+        for start in range(0, members.size, _BATCH):
+            batch = np.arange(start, min(start + _BATCH, members.size))
+            dist = csgraph.dijkstra(graph, directed=True, indices=m + batch,
+                                    limit=search_limit(budget_m))
+            dist = dist[:, :m]
+            r, c = np.nonzero(np.isfinite(dist))
+            out_s.append(members[batch[r]])
+            out_n.append(idx[c])
+            out_d.append(dist[r, c])
+        local[idx] = -1
+    return pd.DataFrame({
+        "source": np.concatenate(out_s).astype(np.int64),
+        "node": np.concatenate(out_n).astype(np.int64),
+        "dist_m": np.concatenate(out_d),
+    })
+
+
+def station_segments(network: WalkNetwork, reach: pd.DataFrame, src_edge: np.ndarray,
+                     src_offset: np.ndarray) -> pd.DataFrame:
+    """Per-station segment table: the :mod:`geo.coverage.segments` columns plus ``source``.
+
+    For each source: every edge touching a node it reaches, plus its own edge split at
+    the station; ``s0``/``s1`` hold the source itself where that end is reached.
+    """
+    src_edge = np.asarray(src_edge, dtype=np.int64)
+    n = network.n_nodes
+    eu = network.edge_u.astype(np.int64)
+    ev = network.edge_v.astype(np.int64)
+    # node → incident edges
+    inc_node = np.concatenate([eu, ev])
+    inc_edge = np.concatenate([np.arange(eu.size), np.arange(ev.size)])
+    o = np.argsort(inc_node, kind="stable")
+    inc_node, inc_edge = inc_node[o], inc_edge[o]
+    start = np.searchsorted(inc_node, np.arange(n), side="left")
+    deg = np.searchsorted(inc_node, np.arange(n), side="right") - start
+    rs = reach["source"].to_numpy()
+    rn = reach["node"].to_numpy()
+    rd = reach["dist_m"].to_numpy()
+    reps = deg[rn]
+    pair_src = np.repeat(rs, reps)
+    first = np.repeat(start[rn], reps)
+    k = np.arange(pair_src.size) - np.repeat(np.cumsum(reps) - reps, reps)
+    pair_edge = inc_edge[first + k]
+    # add each source's own edge, then de-duplicate (source, edge)
+    pair_src = np.concatenate([pair_src, np.arange(src_edge.size)])
+    pair_edge = np.concatenate([pair_edge, src_edge])
+    key = np.unique(pair_src * network.n_edges + pair_edge)
+    ps = key // network.n_edges
+    pe = key % network.n_edges
+    # distance lookup per (source, node)
+    rkey = rs * n + rn
+    ro = np.argsort(rkey)
+    rkey, rdist = rkey[ro], rd[ro]
+
+    def lookup(src: np.ndarray, node: np.ndarray) -> np.ndarray:
+        q = src * n + node
+        pos = np.searchsorted(rkey, q)
+        pos = np.clip(pos, 0, max(rkey.size - 1, 0))
+        hit = rkey.size > 0
+        found = (rkey[pos] == q) if hit else np.zeros(q.size, dtype=bool)
+        return np.where(found, rdist[pos] if hit else np.inf, np.inf)
+
+    d0 = lookup(ps, eu[pe])
+    d1 = lookup(ps, ev[pe])
+    own = pe == src_edge[ps]
+    # plain edges: one segment each
+    plain = ~own
+    seg_plain = pd.DataFrame({
+        "source": ps[plain], "edge": pe[plain], "x0": 0.0,
+        "x1": network.length_m[pe[plain]], "d0": d0[plain], "d1": d1[plain],
+    })
+    # own edges: [0, a] with (d_u, 0) and [a, L] with (0, d_v)
+    os_ = ps[own]
+    oe = pe[own]
+    a = np.clip(np.asarray(src_offset, dtype=float)[os_], 0.0, network.length_m[oe])
+    seg_own = pd.DataFrame({
+        "source": np.concatenate([os_, os_]),
+        "edge": np.concatenate([oe, oe]),
+        "x0": np.concatenate([np.zeros(oe.size), a]),
+        "x1": np.concatenate([a, network.length_m[oe]]),
+        "d0": np.concatenate([d0[own], np.zeros(oe.size)]),
+        "d1": np.concatenate([np.zeros(oe.size), d1[own]]),
+    })
+    seg = pd.concat([seg_plain, seg_own], ignore_index=True)
+    reached = np.isfinite(seg["d0"].to_numpy()) | np.isfinite(seg["d1"].to_numpy())
+    seg = seg.loc[reached].reset_index(drop=True)
+    seg["s0"] = np.where(np.isfinite(seg["d0"]), seg["source"], -1)
+    seg["s1"] = np.where(np.isfinite(seg["d1"]), seg["source"], -1)
+    return seg
+
+
+__all__ = ["DEFAULT_CELL_M", "station_reach", "station_segments"]

@@ -1,0 +1,345 @@
+"""The prepared walk network: undirected street segments as arrays, in a metric CRS.
+
+A :class:`WalkNetwork` is built once from a :class:`~geo.network.raw.RawStreets` by
+:func:`prepare_network` (pedestrian filter, undirected de-duplication, projection,
+``length_m``) and then only read. It holds flat numpy arrays (node coordinates, edge
+end indices, lengths) plus one shapely ``LineString`` per edge; the scipy CSR matrix
+used by every shortest-path call is derived lazily. No networkx graph is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import scipy.sparse as sp
+import shapely
+
+from geo.crs import WGS84, transform_geometries, transform_xy, utm_crs_for
+from geo.errors import EmptyNetworkError, InputFileError
+from geo.network.linecut import LineCutter
+from geo.network.raw import RawStreets
+from geo.network.walkfilter import FILTER_VERSION, FilterReport, apply_walk_filter
+from geo.params import kmh_to_m_per_s
+
+PREPARED_FORMAT: Final = "yizhan-network/1"
+_ATTR_COLUMNS: Final = ("highway", "name", "osmid")
+
+
+@dataclass(frozen=True, eq=False)
+class WalkNetwork:
+    """An undirected walk network in a local metric CRS.
+
+    Edge ``i`` joins nodes ``edge_u[i]`` and ``edge_v[i]`` (indices into the node
+    arrays); ``geometry[i]`` runs from ``edge_u[i]`` to ``edge_v[i]`` and
+    ``length_m[i]`` is its walking length. Parallel edges and self-loops are kept as
+    streets (they count towards street length); shortest paths use the shortest of
+    parallel edges.
+    """
+
+    crs: pyproj.CRS
+    node_id: np.ndarray
+    node_x: np.ndarray
+    node_y: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    length_m: np.ndarray
+    geometry: np.ndarray
+    edge_attrs: pd.DataFrame
+    filter_report: FilterReport
+    source: str = ""
+    source_sha256: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.node_x.shape[0])
+
+    @property
+    def n_edges(self) -> int:
+        return int(self.edge_u.shape[0])
+
+    @cached_property
+    def total_length_m(self) -> float:
+        return float(self.length_m.sum())
+
+    def walk_time_s(self, walk_speed_kmh: float) -> np.ndarray:
+        """Walking time of every edge at ``walk_speed_kmh``."""
+        return self.length_m / kmh_to_m_per_s(walk_speed_kmh)
+
+    @cached_property
+    def csr(self) -> sp.csr_matrix:
+        """Symmetric CSR adjacency (``length_m`` weights, min over parallel edges)."""
+        return build_csr(self.n_nodes, self.edge_u, self.edge_v, self.length_m)
+
+    @cached_property
+    def geometry_length(self) -> np.ndarray:
+        """Planar length of each edge geometry in CRS units (for cutting geometry)."""
+        return shapely.length(self.geometry)
+
+    @cached_property
+    def cutter(self) -> LineCutter:
+        """Vectorised sub-line cutter over the edge geometries."""
+        return LineCutter(self.geometry)
+
+    def cut(self, edge: np.ndarray, x0_m: np.ndarray, x1_m: np.ndarray) -> np.ndarray:
+        """Sub-lines of edges between positions ``x0_m`` and ``x1_m`` (metres from ``u``)."""
+        edge = np.asarray(edge, dtype=np.int64)
+        length = self.length_m[edge]
+        safe = np.where(length > 0, length, 1.0)
+        return self.cutter.cut(edge, np.asarray(x0_m) / safe, np.asarray(x1_m) / safe)
+
+    @cached_property
+    def edge_tree(self) -> shapely.STRtree:
+        """Spatial index over edge geometries."""
+        return shapely.STRtree(self.geometry)
+
+    @cached_property
+    def bounds(self) -> tuple[float, float, float, float]:
+        return (float(self.node_x.min()), float(self.node_y.min()),
+                float(self.node_x.max()), float(self.node_y.max()))
+
+    def edges_gdf(self) -> gpd.GeoDataFrame:
+        """Edges as a GeoDataFrame in the network CRS (a new frame each call)."""
+        df = self.edge_attrs.copy()
+        df.insert(0, "u", self.node_id[self.edge_u])
+        df.insert(1, "v", self.node_id[self.edge_v])
+        df["length_m"] = self.length_m
+        return gpd.GeoDataFrame(df, geometry=self.geometry.copy(), crs=self.crs)
+
+    def nodes_gdf(self) -> gpd.GeoDataFrame:
+        """Nodes as a GeoDataFrame in the network CRS."""
+        return gpd.GeoDataFrame(
+            {"node_id": self.node_id},
+            geometry=shapely.points(self.node_x, self.node_y),
+            crs=self.crs,
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """The ``network`` block of ``summary.json``."""
+        return {
+            "source": self.source,
+            "crs": self.crs.to_string(),
+            "nodes": self.n_nodes,
+            "edges": self.n_edges,
+            "total_length_m": round(self.total_length_m, 1),
+            "dropped_edges": self.filter_report.dropped_edges,
+            "dropped_length_m": round(self.filter_report.dropped_length_m, 1),
+            "filter": self.filter_report.to_dict(),
+        }
+
+
+def build_csr(n_nodes: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> sp.csr_matrix:
+    """Symmetric CSR of an undirected multigraph keeping the *minimum* parallel weight.
+
+    (``coo → csr`` would sum parallel edges.) Self-loops are left out: they never
+    shorten a path. Zero weights are stored explicitly and count as edges.
+    """
+    u = np.asarray(u, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    w = np.asarray(w, dtype=np.float64)
+    loop = u == v
+    rows = np.concatenate([u[~loop], v[~loop]])
+    cols = np.concatenate([v[~loop], u[~loop]])
+    ws = np.concatenate([w[~loop], w[~loop]])
+    order = np.lexsort((ws, cols, rows))
+    rows, cols, ws = rows[order], cols[order], ws[order]
+    if rows.size:
+        first = np.ones(rows.size, dtype=bool)
+        first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+        rows, cols, ws = rows[first], cols[first], ws[first]
+    indptr = np.zeros(n_nodes + 1, dtype=np.int64)
+    np.add.at(indptr, rows + 1, 1)
+    indptr = np.cumsum(indptr)
+    idx_dtype = np.int32 if n_nodes < 2**31 - 1 else np.int64
+    return sp.csr_matrix(
+        (ws, cols.astype(idx_dtype), indptr.astype(idx_dtype)), shape=(n_nodes, n_nodes)
+    )
+
+
+def prepare_network(raw: RawStreets, *, crs: Any = None, source_sha256: str | None = None,
+                    meta: dict[str, Any] | None = None) -> WalkNetwork:
+    """Filter, de-duplicate and project a raw street table into a :class:`WalkNetwork`.
+
+    ``crs``: metric CRS to use; by default the UTM zone of the network's centre.
+    Raises :class:`EmptyNetworkError` when no walkable street is left.
+    """
+    if len(raw.edges) == 0 or len(raw.node_id) == 0:
+        raise EmptyNetworkError(f"{raw.source or 'the network'} contains no streets")
+    lon = np.asarray(raw.node_lon, dtype=float)
+    lat = np.asarray(raw.node_lat, dtype=float)
+    if crs is None:
+        crs = utm_crs_for(float(np.median(lon)), float(np.median(lat)))
+    crs = pyproj.CRS.from_user_input(crs)
+    if not crs.is_projected:
+        raise InputFileError(f"the analysis CRS must be metric (projected), got {crs.to_string()}")
+
+    edges = raw.edges
+    geoms = np.asarray(edges["geometry"].to_numpy(), dtype=object)
+    bad_geom = shapely.is_missing(geoms) | (shapely.get_type_id(geoms) != 1)
+    node_pos = pd.Index(np.asarray(raw.node_id, dtype=np.int64))
+    u_idx = node_pos.get_indexer(edges["u"].to_numpy(dtype=np.int64))
+    v_idx = node_pos.get_indexer(edges["v"].to_numpy(dtype=np.int64))
+    if (u_idx < 0).any() or (v_idx < 0).any():
+        raise InputFileError(
+            f"{raw.source}: {int(((u_idx < 0) | (v_idx < 0)).sum())} edges refer to unknown nodes"
+        )
+    x, y = transform_xy(lon, lat, WGS84, crs)
+    # Edges without a geometry become straight lines between their end nodes.
+    if bad_geom.any():
+        geoms = geoms.copy()
+        geoms[bad_geom] = shapely.linestrings(
+            np.stack([np.column_stack([lon[u_idx[bad_geom]], lat[u_idx[bad_geom]]]),
+                      np.column_stack([lon[v_idx[bad_geom]], lat[v_idx[bad_geom]]])], axis=1)
+        )
+    geoms_m = transform_geometries(geoms, WGS84, crs)
+    raw_len = pd.to_numeric(edges["length_m"], errors="coerce").to_numpy(dtype=float)
+    geom_len = shapely.length(geoms_m)
+    length_m = np.where(np.isfinite(raw_len) & (raw_len >= 0), raw_len, geom_len)
+
+    # Undirected de-duplication first (so the filter report counts streets, not
+    # directions): the two directions of one street share their end nodes and
+    # length; parallel but different streets (another length) are kept.
+    a = np.minimum(u_idx, v_idx)
+    b = np.maximum(u_idx, v_idx)
+    dup = pd.DataFrame({"a": a, "b": b, "l": np.round(length_m, 1)}).duplicated().to_numpy()
+    keep = np.zeros(len(edges), dtype=bool)
+    keep_unique, report = apply_walk_filter(
+        edges.loc[~dup].assign(length_m=length_m[~dup])
+    )
+    keep[np.flatnonzero(~dup)] = keep_unique
+    sel = keep
+    if not sel.any():
+        raise EmptyNetworkError(
+            f"no walkable street left in {raw.source or 'the network'} after the pedestrian "
+            f"filter ({report.dropped_edges} of {len(edges)} segments dropped): "
+            "check that the file covers a built-up area and holds highway=* ways"
+        )
+    used = np.unique(np.concatenate([u_idx[sel], v_idx[sel]]))
+    remap = np.full(len(node_pos), -1, dtype=np.int64)
+    remap[used] = np.arange(used.size)
+    attrs = edges.loc[sel, list(_ATTR_COLUMNS)].reset_index(drop=True).astype(object)
+    attrs = attrs.where(attrs.notna(), None)
+    return WalkNetwork(
+        crs=crs,
+        node_id=np.asarray(raw.node_id, dtype=np.int64)[used],
+        node_x=x[used],
+        node_y=y[used],
+        edge_u=remap[u_idx[sel]].astype(np.int32 if used.size < 2**31 else np.int64),
+        edge_v=remap[v_idx[sel]].astype(np.int32 if used.size < 2**31 else np.int64),
+        length_m=length_m[sel].astype(np.float64),
+        geometry=geoms_m[sel],
+        edge_attrs=attrs,
+        filter_report=report,
+        source=raw.source,
+        source_sha256=source_sha256,
+        meta={**raw.meta, **(meta or {})},
+    )
+
+
+# --------------------------------------------------------------------------- storage
+
+
+def save_network(network: WalkNetwork, directory: str | os.PathLike[str]) -> Path:
+    """Write a prepared network (NPZ arrays + Parquet edges + JSON meta), atomically."""
+    target = Path(directory)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+    try:
+        np.savez(
+            tmp / "arrays.npz",
+            node_id=network.node_id, node_x=network.node_x, node_y=network.node_y,
+            edge_u=network.edge_u, edge_v=network.edge_v, length_m=network.length_m,
+        )
+        edges = network.edge_attrs.astype(object).where(network.edge_attrs.notna(), None)
+        edges = edges.astype("string")
+        edges["wkb"] = shapely.to_wkb(network.geometry)
+        edges.to_parquet(tmp / "edges.parquet", index=False)
+        meta = {
+            "format": PREPARED_FORMAT,
+            "crs": network.crs.to_wkt(),
+            "source": network.source,
+            "source_sha256": network.source_sha256,
+            "filter_report": network.filter_report.to_dict(),
+            "filter_report_raw": [list(r) for r in network.filter_report.by_reason],
+            "meta": _jsonable(network.meta),
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def is_prepared_network(path: str | os.PathLike[str]) -> bool:
+    p = Path(path)
+    return p.is_dir() and (p / "meta.json").is_file() and (p / "arrays.npz").is_file()
+
+
+def load_prepared_network(directory: str | os.PathLike[str]) -> WalkNetwork:
+    """Read a network written by :func:`save_network`."""
+    d = Path(directory)
+    try:
+        meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("format") != PREPARED_FORMAT:
+            raise InputFileError(
+                f"{d} is not a Yizhan prepared network of format {PREPARED_FORMAT}; "
+                "prepare it again from the OSM source"
+            )
+        arrays = np.load(d / "arrays.npz")
+        edges = pd.read_parquet(d / "edges.parquet")
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputFileError(f"cannot read prepared network {d}: {exc}") from None
+    geometry = shapely.from_wkb(edges.pop("wkb").to_numpy())
+    attrs = edges.astype(object).where(edges.notna(), None)
+    fr = meta["filter_report"]
+    report = FilterReport(
+        version=fr["filter"], kept_edges=fr["kept_edges"], dropped_edges=fr["dropped_edges"],
+        dropped_length_m=float(fr["dropped_length_m"]),
+        by_reason=tuple((str(r), int(n), float(length))
+                        for r, n, length in meta.get("filter_report_raw", [])),
+    )
+    return WalkNetwork(
+        crs=pyproj.CRS.from_wkt(meta["crs"]),
+        node_id=arrays["node_id"], node_x=arrays["node_x"], node_y=arrays["node_y"],
+        edge_u=arrays["edge_u"], edge_v=arrays["edge_v"], length_m=arrays["length_m"],
+        geometry=geometry, edge_attrs=attrs, filter_report=report,
+        source=meta.get("source", ""), source_sha256=meta.get("source_sha256"),
+        meta=meta.get("meta", {}),
+    )
+
+
+def _jsonable(obj: Any) -> Any:
+    try:
+        json.dumps(obj)
+        return obj
+    except TypeError:
+        if isinstance(obj, dict):
+            return {str(k): _jsonable(v) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return [_jsonable(v) for v in obj]
+        return str(obj)
+
+
+__all__ = [
+    "FILTER_VERSION",
+    "WalkNetwork",
+    "build_csr",
+    "is_prepared_network",
+    "load_prepared_network",
+    "prepare_network",
+    "save_network",
+]

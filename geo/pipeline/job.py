@@ -1,0 +1,300 @@
+"""The main job, headless: network + stations (+ towns, zones, bases) → coverage outputs.
+
+:func:`run_coverage` works on loaded objects (used by the CLI, the app and reports);
+:func:`run_coverage_files` loads the files first; :func:`run_demo` uses the built-in
+synthetic demo region. :func:`write_outputs` writes the files of ``yizhan coverage``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.coverage.core import Coverage, compute_coverage
+from geo.coverage.service_areas import ServiceAreas, build_service_areas
+from geo.coverage.towns import DEFAULT_HEX_M, TownReport, hex_grid, town_report, zone_report
+from geo.crs import WGS84
+from geo.errors import NoStationsOnNetworkError, StationDataError
+from geo.io.layers import LayerTable
+from geo.io.sheetsafe import csv_safe
+from geo.network.model import WalkNetwork
+from geo.params import CoverageParams
+from geo.pipeline.region import Region, demo_region, region_from_files
+from geo.schema import STATION_TYPES
+
+__version__ = "0.1.0"
+
+BASES_NOTE_EN = ("Convalescence bases are reached by car or public transport, not on foot: "
+                 "they are shown as a layer and excluded from walking coverage.")
+BASES_NOTE_ZH = "职工疗休养基地以驾车或公共交通到达，不计入步行覆盖，仅作为图层展示。"
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageJob:
+    """Everything one coverage run produced (read-only)."""
+
+    params: CoverageParams
+    network: WalkNetwork
+    coverage: Coverage
+    areas: ServiceAreas
+    towns: TownReport
+    station_input: LayerTable
+    zones: pd.DataFrame | None
+    zones_layer: gpd.GeoDataFrame | None
+    bases: gpd.GeoDataFrame | None
+    region_name: str
+    synthetic: bool
+    inputs: dict[str, Any] = field(default_factory=dict)
+    timings_s: dict[str, float] = field(default_factory=dict)
+    disclaimer: str = ""
+    zones_rejected: int = 0  # zone rows rejected on input (invalid polygon, duplicate id…)
+
+    def summary(self) -> dict[str, Any]:
+        return summary_dict(self)
+
+
+def run_coverage(
+    network: WalkNetwork,
+    stations: LayerTable,
+    *,
+    params: CoverageParams | None = None,
+    towns: LayerTable | None = None,
+    zones: LayerTable | None = None,
+    bases: LayerTable | None = None,
+    region_name: str = "",
+    synthetic: bool = False,
+    inputs: dict[str, Any] | None = None,
+    timings_s: dict[str, float] | None = None,
+    per_station_areas: bool = True,
+    split_nearest: bool = False,
+    grid_size_m: float = DEFAULT_HEX_M,
+    disclaimer: str = "",
+) -> CoverageJob:
+    """Run coverage, service areas, towns and zones on loaded inputs."""
+    params = params or CoverageParams()
+    timings = dict(timings_s or {})
+    if len(stations.accepted) == 0:
+        raise NoStationsOnNetworkError(
+            f"no valid station in the input ({stations.rows_in} rows, all rejected): "
+            "see the rejection reasons in stations.csv"
+        )
+    st_m = stations.accepted.to_crs(network.crs)
+    cov = compute_coverage(network, st_m, params=params)
+    timings.update(cov.timings_s)
+    t0 = time.perf_counter()
+    areas = build_service_areas(cov, per_station=per_station_areas, split_nearest=split_nearest)
+    timings["service_areas"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if towns is not None and len(towns.accepted):
+        town_gdf = towns.accepted.to_crs(network.crs)
+        is_grid = False
+    else:
+        town_gdf = hex_grid(network.bounds, network.crs, size_m=grid_size_m,
+                            keep=network.geometry)
+        is_grid = True
+    report = town_report(cov, town_gdf, union=areas.union, is_grid=is_grid,
+                         grid_size_m=grid_size_m)
+    zone_df = zone_layer = None
+    if zones is not None:
+        zone_layer = zones.accepted.to_crs(network.crs)
+        zone_df = zone_report(cov, zone_layer)
+    timings["towns"] = time.perf_counter() - t0
+    return CoverageJob(
+        params=params, network=network, coverage=cov, areas=areas, towns=report,
+        station_input=stations, zones=zone_df, zones_layer=zone_layer,
+        bases=bases.accepted if bases is not None else None,
+        region_name=region_name, synthetic=synthetic, inputs=dict(inputs or {}),
+        timings_s=timings, disclaimer=disclaimer,
+        zones_rejected=len(zones.rejected) if zones is not None else 0,
+    )
+
+
+def run_region(region: Region, *, params: CoverageParams | None = None,
+               stations: LayerTable | None = None, split_nearest: bool = False,
+               per_station_areas: bool = True) -> CoverageJob:
+    """Run the job on a :class:`~geo.pipeline.region.Region` (``stations`` overrides its list)."""
+    stations = stations if stations is not None else region.stations
+    if stations is None:
+        raise StationDataError(
+            f"region {region.label} has no station list: provide one (CSV station_id,name,"
+            "type,lon,lat or GeoJSON)"
+        )
+    return run_coverage(
+        region.network, stations, params=params, towns=region.towns, zones=region.zones,
+        bases=region.bases, region_name=region.label, synthetic=region.synthetic,
+        inputs=region.inputs, timings_s={"load_network": region.load_s},
+        split_nearest=split_nearest, per_station_areas=per_station_areas,
+        disclaimer=region.disclaimer,
+    )
+
+
+def run_coverage_files(
+    network_path: str | os.PathLike[str],
+    stations_path: str | os.PathLike[str],
+    *,
+    towns_path: str | os.PathLike[str] | None = None,
+    zones_path: str | os.PathLike[str] | None = None,
+    bases_path: str | os.PathLike[str] | None = None,
+    params: CoverageParams | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    split_nearest: bool = False,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> CoverageJob:
+    """Load the files and run the job; timings include loading.
+
+    ``bbox`` (min_lon, min_lat, max_lon, max_lat) clips the network on loading.
+    """
+    region = region_from_files(network_path, stations_path=stations_path,
+                               towns_path=towns_path, zones_path=zones_path,
+                               bases_path=bases_path, bbox=bbox, cache_dir=cache_dir)
+    return run_region(region, params=params, split_nearest=split_nearest)
+
+
+def run_demo(params: CoverageParams | None = None, *, split_nearest: bool = False,
+             per_station_areas: bool = True) -> CoverageJob:
+    """The job on the built-in synthetic demo region (no files, no internet)."""
+    return run_region(demo_region(), params=params, split_nearest=split_nearest,
+                      per_station_areas=per_station_areas)
+
+
+# ------------------------------------------------------------------------------ outputs
+
+
+def _num(x: Any) -> Any:
+    if x is None:
+        return None
+    if isinstance(x, (float, np.floating)):
+        return None if not np.isfinite(x) else round(float(x), 3)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    return x
+
+
+def summary_dict(job: CoverageJob) -> dict[str, Any]:
+    cov = job.coverage
+    st = cov.stations
+    town_df = job.towns.towns
+    pop = pd.to_numeric(town_df["population"], errors="coerce")
+    pop_share = None
+    if job.towns.demand_basis == "population" and pop.sum() > 0:
+        pop_share = float(town_df["covered_population"].sum() / pop.sum())
+    by_type = {t: int((st["type"] == t).sum()) for t in STATION_TYPES}
+    zones_block = None
+    if job.zones is not None:
+        zones_block = {
+            "count": len(job.zones),
+            "without_station_within_threshold": job.zones.loc[
+                ~job.zones["station_within_threshold"], "zone_id"].tolist(),
+            "rejected": job.zones_rejected,
+        }
+    total = cov.total_length_m
+    return {
+        "yizhan_version": __version__,
+        "generated_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "region": job.region_name,
+        "synthetic_data": job.synthetic,
+        "disclaimer": job.disclaimer or None,
+        "params": {**job.params.to_dict(), "travel_mode": "walk",
+                   "service_area_construction":
+                       f"reached street stretches buffered by {job.params.buffer_m:g} m, unioned"},
+        "inputs": job.inputs,
+        "network": job.network.summary(),
+        "stations": {
+            "input": job.station_input.rows_in,
+            "rejected": len(job.station_input.rejected),
+            "used": int((st["status"] == "used").sum()),
+            "off_network": int((st["status"] == "off_network").sum()),
+            "by_type": by_type,
+        },
+        "covered_length_m": round(cov.covered_length_m, 1),
+        "total_length_m": round(total, 1),
+        "covered_length_share": round(cov.covered_length_m / total, 6) if total else None,
+        "covered_area_m2": round(job.areas.union_area_m2, 1),
+        "covered_population_share": None if pop_share is None else round(pop_share, 6),
+        "demand_basis": job.towns.demand_basis,
+        "towns": {
+            "count": len(town_df),
+            "is_grid": job.towns.is_grid,
+            "ranking_rule": job.towns.ranking_rule_en,
+            "ranking_rule_zh": job.towns.ranking_rule_zh,
+            "note": job.towns.note_en or None,
+            "note_zh": job.towns.note_zh or None,
+            "street_length_outside_towns_m": round(job.towns.outside_length_m, 1),
+            "most_underserved": town_df.sort_values("rank").head(5)["name"].tolist(),
+        },
+        "zones": zones_block,
+        "bases": None if job.bases is None else {
+            "count": len(job.bases), "note": BASES_NOTE_EN, "note_zh": BASES_NOTE_ZH},
+        "timings_s": {k: round(v, 4) for k, v in job.timings_s.items()},
+    }
+
+
+def stations_output(job: CoverageJob) -> pd.DataFrame:
+    """Every input row: used / off_network stations and rejected rows with reasons."""
+    cov = job.coverage
+    table = cov.station_table()
+    ll = cov.stations.geometry.to_crs(WGS84)
+    table.insert(6, "lon", np.round(ll.x.to_numpy(), 7))
+    table.insert(7, "lat", np.round(ll.y.to_numpy(), 7))
+    rej = job.station_input.rejected
+    if len(rej):
+        extra = pd.DataFrame({
+            "station_id": rej["id"].to_numpy(), "name": rej["name"].to_numpy(),
+            "status": "rejected", "status_reason": rej["reason"].to_numpy(),
+            "input_row": rej["row"].to_numpy(),
+        })
+        table = pd.concat([table, extra], ignore_index=True)
+    return table
+
+
+def write_outputs(job: CoverageJob, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """Write the files of ``yizhan coverage`` into ``out_dir`` (created if needed)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+
+    def _geojson(gdf: gpd.GeoDataFrame, name: str) -> None:
+        p = out / name
+        gdf.to_crs(WGS84).to_file(p, driver="GeoJSON", engine="pyogrio")
+        paths[name] = p
+
+    summary = summary_dict(job)
+    p = out / "summary.json"
+    p.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=_num),
+                 encoding="utf-8")
+    paths["summary.json"] = p
+    p = out / "stations.csv"
+    csv_safe(stations_output(job)).to_csv(p, index=False, encoding="utf-8")
+    paths["stations.csv"] = p
+    per = job.areas.per_station
+    if per is not None:
+        _geojson(per, "service_areas.geojson")
+    cov_gdf = gpd.GeoDataFrame({
+        "covered_area_m2": [round(job.areas.union_area_m2, 1)],
+        "walk_time_min": [job.params.walk_time_min],
+        "walk_speed_kmh": [job.params.walk_speed_kmh],
+        "buffer_m": [job.params.buffer_m],
+    }, geometry=[job.areas.union], crs=job.network.crs)
+    _geojson(cov_gdf, "coverage.geojson")
+    if job.areas.nearest_split is not None:
+        _geojson(job.areas.nearest_split, "service_areas_nearest.geojson")
+    towns = job.towns.towns
+    p = out / "towns.csv"
+    csv_safe(pd.DataFrame(towns.drop(columns="geometry"))).to_csv(p, index=False,
+                                                                  encoding="utf-8")
+    paths["towns.csv"] = p
+    _geojson(towns, "towns.geojson")
+    if job.zones is not None:
+        p = out / "zones.csv"
+        csv_safe(job.zones).to_csv(p, index=False, encoding="utf-8")
+        paths["zones.csv"] = p
+    return paths

@@ -1,0 +1,175 @@
+"""A *region*: a prepared walk network plus its layers (stations, towns, zones, bases).
+
+Sources: the built-in synthetic demo (:func:`demo_region`), a set of files
+(:func:`region_from_files`) or a *region folder* (:func:`region_from_folder`) — a
+directory holding one network (a prepared-network sub-directory ``network/``, an
+``.osm.pbf``, an ``.osm`` or a ``.graphml``) and optional ``stations.csv`` /
+``stations.geojson``, ``towns.*``, ``zones.*``, ``bases.*`` (GeoJSON, GPKG or zipped
+Shapefile). ``yizhan demo --write-inputs DIR`` writes such a folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+
+from geo.coverage.towns import read_towns
+from geo.errors import InputFileError
+from geo.io.layers import LayerTable, read_bases, read_stations, read_zones, stations_from_frame
+from geo.network.loaders import file_sha256, load_network
+from geo.network.model import WalkNetwork, is_prepared_network, prepare_network
+
+LAYER_SUFFIXES: Final = (".geojson", ".json", ".gpkg", ".zip")
+NETWORK_PATTERNS: Final = ("*.osm.pbf", "*.pbf", "*.osm", "*.graphml")
+
+
+@dataclass(frozen=True, eq=False)
+class Region:
+    """A loaded region (read-only). ``key`` identifies its content."""
+
+    key: str
+    label: str
+    network: WalkNetwork
+    stations: LayerTable | None = None
+    towns: LayerTable | None = None
+    zones: LayerTable | None = None
+    bases: LayerTable | None = None
+    synthetic: bool = False
+    disclaimer: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)
+    load_s: float = 0.0
+
+
+def _entry(path: str | os.PathLike[str] | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    p = Path(path)
+    return {"path": str(p), "sha256": file_sha256(p) if p.is_file() else None}
+
+
+def _key(*parts: object) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
+
+
+def region_from_files(
+    network_path: str | os.PathLike[str],
+    *,
+    stations_path: str | os.PathLike[str] | None = None,
+    towns_path: str | os.PathLike[str] | None = None,
+    zones_path: str | os.PathLike[str] | None = None,
+    bases_path: str | os.PathLike[str] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    label: str | None = None,
+) -> Region:
+    """Load a network and its optional layers from files."""
+    t0 = time.perf_counter()
+    network = load_network(network_path, bbox=bbox, cache_dir=cache_dir)
+    load_s = time.perf_counter() - t0
+    inputs = {
+        "network": {"path": str(network_path),
+                    "sha256": network.source_sha256
+                    or (_entry(network_path) or {}).get("sha256")},
+        "stations": _entry(stations_path),
+        "towns": _entry(towns_path),
+        "zones": _entry(zones_path),
+        "bases": _entry(bases_path),
+    }
+    return Region(
+        key=_key(inputs, bbox),
+        label=label or Path(network_path).name,
+        network=network,
+        stations=read_stations(stations_path) if stations_path else None,
+        towns=read_towns(towns_path) if towns_path else None,
+        zones=read_zones(zones_path) if zones_path else None,
+        bases=read_bases(bases_path) if bases_path else None,
+        inputs=inputs,
+        load_s=load_s,
+    )
+
+
+def _find_layer(folder: Path, stem: str, suffixes: tuple[str, ...]) -> Path | None:
+    for s in suffixes:
+        p = folder / f"{stem}{s}"
+        if p.is_file():
+            return p
+    return None
+
+
+def region_from_folder(folder: str | os.PathLike[str], *,
+                       cache_dir: str | os.PathLike[str] | None = None) -> Region:
+    """Load a region folder (see the module docstring)."""
+    d = Path(folder)
+    if not d.is_dir():
+        raise InputFileError(f"region folder not found: {d}")
+    network: Path | None = d / "network" if is_prepared_network(d / "network") else None
+    if network is None:
+        for pattern in NETWORK_PATTERNS:
+            found = sorted(d.glob(pattern))
+            if found:
+                network = found[0]
+                break
+    if network is None:
+        raise InputFileError(
+            f"region folder {d} holds no network: add network/ (yizhan prepare), an "
+            ".osm.pbf, .osm or .graphml file"
+        )
+    return region_from_files(
+        network,
+        stations_path=_find_layer(d, "stations", (".csv", *LAYER_SUFFIXES)),
+        towns_path=_find_layer(d, "towns", LAYER_SUFFIXES),
+        zones_path=_find_layer(d, "zones", LAYER_SUFFIXES),
+        bases_path=_find_layer(d, "bases", LAYER_SUFFIXES),
+        cache_dir=cache_dir,
+        label=d.name,
+    )
+
+
+def list_region_folders(root: str | os.PathLike[str]) -> list[Path]:
+    """Sub-directories of ``root`` that look like region folders."""
+    r = Path(root)
+    if not r.is_dir():
+        return []
+    out = []
+    for d in sorted(p for p in r.iterdir() if p.is_dir()):
+        if is_prepared_network(d / "network") or any(any(d.glob(pat))
+                                                     for pat in NETWORK_PATTERNS):
+            out.append(d)
+    return out
+
+
+def demo_region() -> Region:
+    """The built-in synthetic demo region (deterministic, no files, no internet)."""
+    from geo.io.layers import polygons_from_frame
+    from geo.pipeline.demo import build_demo_region
+
+    t0 = time.perf_counter()
+    demo = build_demo_region()
+    network = prepare_network(demo.streets, meta={"format": "demo"})
+    st = demo.stations
+    stations = stations_from_frame(pd.DataFrame(st.drop(columns=st.geometry.name)),
+                                   st.geometry.to_numpy(), source="demo")
+    towns = demo.towns.copy()
+    if "town_id" not in towns.columns:
+        towns["town_id"] = towns["code"] if "code" in towns.columns else towns["name"]
+    empty = pd.DataFrame({"row": [], "id": [], "name": [], "reason": []})
+    return Region(
+        key="demo",
+        label=demo.name_zh,
+        network=network,
+        stations=stations,
+        towns=polygons_from_frame(towns, id_column="town_id", source="demo"),
+        zones=polygons_from_frame(demo.zones, id_column="zone_id", source="demo"),
+        bases=LayerTable(accepted=demo.bases, rejected=empty, rows_in=len(demo.bases),
+                         source="demo"),
+        synthetic=True,
+        disclaimer=f"{demo.disclaimer_zh} {demo.disclaimer_en}",
+        inputs={"network": {"path": "built-in synthetic demo region", "sha256": None}},
+        load_s=time.perf_counter() - t0,
+    )

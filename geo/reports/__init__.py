@@ -1,0 +1,4 @@
+"""Coverage reports.
+
+Report data, figures, fonts and the PDF, Excel, GeoPackage and HTML writers.
+"""

@@ -1,0 +1,1 @@
+"""Site suggestions: demand, candidates, the coverage problem and its solvers (lazy greedy, ILP)."""

@@ -1,0 +1,133 @@
+"""One vocabulary: every bilingual (zh, en) label and the closed sets of values.
+
+Chinese first, English available. Everything a person reads — CSV/Excel headers in
+reports, map layer names and tooltips, page metrics, presets — takes its words from
+here, so the app, the map and the report say the same thing (``label(key, lang)``).
+Closed sets of values (demand basis, station status, siting method, region kind)
+are ``Literal`` aliases that the type checker holds callers to.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, get_args
+
+from geo.schema import STATION_TYPES
+
+#: The interface languages: Chinese first, English available.
+Lang = Literal["zh", "en"]
+LANGS: Final[tuple[Lang, ...]] = get_args(Lang)
+
+#: What a town's or the region's demand is measured in.
+DemandBasis = Literal["population", "street_length"]
+#: What a caller may ask for (``auto``: population when every town has one).
+DemandChoice = Literal["auto", "population", "street_length"]
+#: A station after snapping: on the network, too far from it, or rejected on input.
+StationStatus = Literal["used", "off_network", "rejected"]
+#: How site suggestions are chosen: lazy greedy (CELF) or the exact ILP.
+SitingMethod = Literal["greedy", "ilp"]
+#: Where the app's region came from.
+RegionKind = Literal["demo", "folder", "upload", "online"]
+
+
+def pick(zh: str, en: str, lang: Lang | str) -> str:
+    """The Chinese or the English text, by ``lang`` (anything but ``"en"`` is Chinese)."""
+    return en if lang == "en" else zh
+
+
+#: Column name (as in the CSV outputs) → (Chinese, English) header.
+_COLUMNS: Final[dict[str, tuple[str, str]]] = {
+    "station_id": ("站点编号", "Station ID"),
+    "name": ("名称", "Name"),
+    "type": ("类型", "Type"),
+    "address": ("地址", "Address"),
+    "city": ("城市", "City"),
+    "district": ("区县", "District"),
+    "lon": ("经度", "Longitude"),
+    "lat": ("纬度", "Latitude"),
+    "status": ("状态", "Status"),
+    "status_reason": ("状态原因", "Status reason"),
+    "snap_dist_m": ("吸附距离（米）", "Snap distance (m)"),
+    "nearest_covered_length_m": ("最近覆盖街道（米）", "Nearest-covered streets (m)"),
+    "input_row": ("输入行号", "Input row"),
+    "reach_length_m": ("可达街道（米）", "Reachable streets (m)"),
+    "service_area_m2": ("服务圈面积（平方米）", "Service area (m²)"),
+    "nearest_covered_population": ("最近覆盖人口", "Nearest-covered population"),
+    "overlap_share": ("与其他站点重叠比例", "Share overlapped by others"),
+    "overlap_neighbours": ("重叠站点数", "Overlapping stations"),
+    "overlap_top_neighbour": ("重叠最多的站点", "Most overlapping station"),
+    "review_flag": ("建议复核", "Review"),
+    "town_id": ("镇街编号", "Town ID"),
+    "code": ("区划代码", "Code"),
+    "population": ("人口", "Population"),
+    "total_length_m": ("街道总长（米）", "Street length (m)"),
+    "covered_length_m": ("覆盖街道（米）", "Covered streets (m)"),
+    "covered_length_share": ("街道覆盖率", "Covered street share"),
+    "covered_population": ("覆盖人口", "Covered population"),
+    "covered_population_share": ("人口覆盖率", "Covered population share"),
+    "area_m2": ("面积（平方米）", "Area (m²)"),
+    "covered_area_m2": ("覆盖面积（平方米）", "Covered area (m²)"),
+    "covered_area_share": ("面积覆盖率", "Covered area share"),
+    "stations_total": ("站点数", "Stations"),
+    "stations_used": ("接入路网站点数", "Stations on the network"),
+    "walk_time_p90_min": ("P90步行时间（分钟）", "P90 walk time (min)"),
+    "walk_time_p90_note": ("P90说明", "P90 note"),
+    "demand_basis": ("需求口径", "Demand basis"),
+    "uncovered_demand": ("未覆盖需求", "Uncovered demand"),
+    "rank": ("薄弱排名", "Under-served rank"),
+    "reason_en": ("排名原因（英文）", "Why (English)"),
+    "reason_zh": ("排名原因（中文）", "Why (Chinese)"),
+    "below_threshold": ("低于阈值", "Below threshold"),
+    "zone_id": ("场景编号", "Zone ID"),
+    "street_length_m": ("街道长度（米）", "Street length (m)"),
+    "nearest_station_id": ("最近站点编号", "Nearest station ID"),
+    "nearest_station_name": ("最近站点", "Nearest station"),
+    "nearest_walk_time_min": ("最近站点步行时间（分钟）", "Walk to nearest station (min)"),
+    "station_within_threshold": ("步行范围内有站点", "Station within reach"),
+    **{f"stations_{t}": (f"站点数·{t}", f"Stations: {en}") for t, en in STATION_TYPES.items()},
+}
+
+#: Map layers and tooltip fields.
+_MAP: Final[dict[str, tuple[str, str]]] = {
+    "stations": ("站点", "Stations"),
+    "offnetwork": ("未接入路网的站点", "Off-network stations"),
+    "bases": ("职工疗休养基地", "Convalescence bases"),
+    "zones": ("骑手友好场景", "Rider-friendly zones"),
+    "towns": ("镇街覆盖率", "Town coverage share"),
+    "union": ("服务圈（合并）", "Service area (union)"),
+    "areas": ("各站点服务圈", "Per-station service areas"),
+    "network": ("步行路网", "Walk network"),
+    "snap": ("吸附距离", "Snap distance"),
+    "covered": ("最近覆盖街道", "Nearest-covered streets"),
+    "share": ("街道覆盖率", "Covered street share"),
+}
+
+
+#: Every label by key: output columns, then map layers.
+LABELS: Final[dict[str, tuple[str, str]]] = {**_COLUMNS, **_MAP}
+
+#: Station status → (Chinese, English).
+STATUS_LABELS: Final[dict[StationStatus, tuple[str, str]]] = {
+    "used": ("接入路网", "on the network"),
+    "off_network": ("未接入路网", "off the network"),
+    "rejected": ("被拒绝", "rejected"),
+}
+
+
+
+def label(key: str, lang: Lang | str) -> str:
+    """The label of ``key`` in ``lang``; an unknown key is its own label."""
+    zh, en = LABELS.get(key, (key, key))
+    return pick(zh, en, lang)
+
+
+def status_label(status: str, lang: Lang | str) -> str:
+    """The label of a station status (``used`` → 接入路网 / on the network)."""
+    zh, en = STATUS_LABELS.get(status, (status, status))  # type: ignore[call-overload]
+    return pick(zh, en, lang)
+
+
+def type_label(station_type: str, lang: Lang | str) -> str:
+    """A station type as stored (Chinese) or its English label."""
+    if lang == "en":
+        return STATION_TYPES.get(station_type, station_type)
+    return "其他" if station_type == "other" else station_type

@@ -1,0 +1,1 @@
+"""Folium web maps served offline (no CDN), with every uploaded text escaped."""

@@ -1,0 +1,466 @@
+"""Folium map building for the app and the standalone HTML map (no Streamlit here).
+
+:func:`map_data` turns a :class:`geo.pipeline.job.CoverageJob` into display layers once
+(simplified WGS-84 GeoJSON, compact station rows — cache it); :func:`build_map`
+assembles a folium map from them in milliseconds. All text that comes from uploaded
+data is escaped with :func:`geo.io.htmlsafe.esc` before it reaches HTML or JavaScript.
+
+Province scale: stations are drawn as canvas circle markers inside marker clusters,
+fed from one compact JSON array (UTF-8, not ``\\uXXXX``) so 16,000 stations stay well
+under 3 MB of HTML; per-station service areas and the street network are drawn only
+below a size limit (the union always is).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Final
+
+import folium
+import numpy as np
+import shapely
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from folium.plugins import MarkerCluster
+from jinja2 import Template
+
+from geo.crs import WGS84, transform_geometries
+from geo.io.htmlsafe import esc
+from geo.palette import (
+    BASE_COLOUR,
+    OFF_NETWORK_COLOUR,
+    SHARE_BINS,
+    SHARE_COLOURS,
+    STATION_COLOURS,
+    STREET_COLOURS,
+    UNION_COLOUR,
+    ZONE_COLOUR,
+    share_colour,
+)
+from geo.pipeline.job import CoverageJob
+from geo.schema import STATION_TYPES
+from geo.vocab import label, type_label
+
+MAX_AREA_POLYGONS: Final = 600
+GZIP_ABOVE_BYTES: Final = 150_000  # station arrays above this are embedded gzip-compressed
+MAX_NETWORK_EDGES: Final = 25_000
+DISPLAY_SIMPLIFY_M: Final = 5.0
+MAX_LAYER_COORDS: Final = 40_000  # vertices per polygon layer on the map (~0.8 MB)
+
+LAYER_KEYS: Final = ("stations", "offnetwork", "bases", "zones", "towns", "union", "areas",
+                     "network")
+
+
+@dataclass(frozen=True)
+class TileSource:
+    key: str
+    url: str | None
+    attribution: str
+    gcj02: bool
+    label_zh: str
+    label_en: str
+
+
+TILE_SOURCES: Final[dict[str, TileSource]] = {
+    "none": TileSource("none", None, "", False, "无底图（离线）", "No basemap (offline)"),
+    "osm": TileSource("osm", "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                      "© OpenStreetMap contributors", False,
+                      "OpenStreetMap（需联网）", "OpenStreetMap (needs internet)"),
+    "amap": TileSource(
+        "amap",
+        "https://webrd02.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+        "&x={x}&y={y}&z={z}",
+        "© 高德地图 AutoNavi", True,
+        "高德地图（GCJ-02，与数据偏移约300–600米）",
+        "Amap (GCJ-02: offset ~300–600 m from the WGS-84 data)"),
+}
+
+@dataclass(frozen=True)
+class MapData:
+    """Display layers of one job (WGS-84, simplified, escaped). Read-only."""
+
+    bounds: tuple[float, float, float, float]  # lon/lat
+    station_rows: list[list[Any]]
+    off_rows: list[list[Any]]
+    bases: list[list[Any]]
+    zones: dict[str, Any] | None
+    towns: dict[str, Any] | None
+    union: dict[str, Any] | None
+    areas: dict[str, Any] | None
+    network: dict[str, Any] | None
+    notes: list[str] = field(default_factory=list)
+
+
+def _to_ll(geoms: np.ndarray, crs: Any, simplify_m: float,
+           max_coords: int | None = None) -> np.ndarray:
+    """Simplify (metres, network CRS) and project to lon/lat rounded to 1e-6°.
+
+    With ``max_coords`` the tolerance doubles until the layer has at most that many
+    vertices, so a province-size union stays a few hundred kB on the map.
+    """
+    g = np.asarray(geoms, dtype=object)
+    tol = simplify_m
+    n0 = int(shapely.get_num_coordinates(g).sum())
+    if max_coords is not None and n0 > 4 * max_coords:
+        # far too detailed: start near the needed tolerance, skip topology checks
+        tol = max(simplify_m, simplify_m * (n0 / max_coords) ** 0.5)
+        out = shapely.simplify(g, tol, preserve_topology=False)
+    else:
+        out = shapely.simplify(g, tol, preserve_topology=True) if tol > 0 else g
+    while max_coords is not None and int(shapely.get_num_coordinates(out).sum()) > max_coords \
+            and tol < 2_000:
+        tol *= 2.0
+        out = shapely.simplify(g, tol, preserve_topology=False)
+    out = transform_geometries(out, crs, WGS84)
+    return shapely.set_precision(out, 1e-6)
+
+
+def _fc(geoms: np.ndarray, props: list[dict[str, Any]]) -> dict[str, Any]:
+    feats = []
+    for g, p in zip(geoms, props, strict=True):
+        if g is None or shapely.is_empty(g):
+            continue
+        feats.append({"type": "Feature", "properties": p,
+                      "geometry": json.loads(shapely.to_geojson(g))})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _fmt(x: Any, nd: int = 0) -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return ""
+    if not np.isfinite(v):
+        return ""
+    return f"{v:,.{nd}f}"
+
+
+def map_data(job: CoverageJob, *, lang: str = "zh") -> MapData:
+    """Precompute every display layer of ``job``."""
+    crs = job.network.crs
+    cov = job.coverage
+    st = cov.stations
+    ll = st.geometry.to_crs(WGS84)
+    table = cov.station_table()
+    types = list(STATION_TYPES)
+    rows, off = [], []
+    for i in range(len(st)):
+        x, y = ll.iloc[i].x, ll.iloc[i].y
+        if not (np.isfinite(x) and np.isfinite(y)):
+            continue
+        t = st["type"].iloc[i]
+        row = [round(float(y), 5), round(float(x), 5), types.index(t) if t in types else 5,
+               esc(st["name"].iloc[i]), esc(st["address"].iloc[i]) if "address" in st else "",
+               _fmt(table["snap_dist_m"].iloc[i]),
+               _fmt(table["nearest_covered_length_m"].iloc[i])]
+        if st["status"].iloc[i] == "used":
+            rows.append(row)
+        else:
+            off.append(row + [esc(st["status_reason"].iloc[i])])
+    bases = []
+    if job.bases is not None and len(job.bases):
+        b = job.bases.to_crs(WGS84)
+        for i in range(len(b)):
+            g = b.geometry.iloc[i]
+            bases.append([round(g.y, 6), round(g.x, 6), esc(b["name"].iloc[i]),
+                          esc(b["address"].iloc[i]) if "address" in b else ""])
+    zones = None
+    if job.zones_layer is not None and len(job.zones_layer):
+        zl = job.zones_layer
+        z = job.zones.set_index("zone_id") if job.zones is not None else None
+        props = []
+        for zid, name in zip(zl["zone_id"], zl["name"], strict=True):
+            share = z.loc[zid, "covered_length_share"] if z is not None else np.nan
+            near = z.loc[zid, "nearest_walk_time_min"] if z is not None else np.nan
+            props.append({"name": esc(name), "share": _fmt(share * 100, 0) + "%",
+                          "nearest_min": _fmt(near, 1) or "—"})
+        zones = _fc(_to_ll(zl.geometry.to_numpy(), crs, DISPLAY_SIMPLIFY_M), props)
+    towns_df = job.towns.towns
+    tprops = []
+    for _, r in towns_df.iterrows():
+        share = r["covered_population_share"] if job.towns.demand_basis == "population" \
+            else r["covered_length_share"]
+        tprops.append({
+            "town_id": esc(r["town_id"]), "name": esc(r["name"]),
+            "share": float(share) if np.isfinite(share) else None,
+            "share_txt": _fmt(share * 100, 0) + "%" if np.isfinite(share) else "—",
+            "rank": int(r["rank"]), "population": _fmt(r["population"]),
+            "p90": _fmt(r["walk_time_p90_min"], 1) or esc(r["walk_time_p90_note"]),
+        })
+    towns = _fc(_to_ll(towns_df.geometry.to_numpy(), crs, DISPLAY_SIMPLIFY_M,
+                       max_coords=MAX_LAYER_COORDS), tprops)
+    union = None
+    if not shapely.is_empty(job.areas.union):
+        union = _fc(_to_ll(np.array([job.areas.union]), crs, DISPLAY_SIMPLIFY_M,
+                           max_coords=MAX_LAYER_COORDS),
+                    [{"area_km2": _fmt(job.areas.union_area_m2 / 1e6, 2)}])
+    notes: list[str] = []
+    areas = None
+    per = job.areas.per_station
+    if per is not None and 0 < len(per) <= MAX_AREA_POLYGONS:
+        areas = _fc(_to_ll(per.geometry.to_numpy(), crs, DISPLAY_SIMPLIFY_M),
+                    [{"name": esc(n), "area_km2": _fmt(a / 1e6, 2)}
+                     for n, a in zip(per["name"], per["area_m2"], strict=True)])
+    elif per is not None and len(per) > MAX_AREA_POLYGONS:
+        notes.append("areas_too_many")
+    network = None
+    net = job.network
+    if net.n_edges <= MAX_NETWORK_EDGES:
+        share = np.divide(cov.edge_covered_m, net.length_m, out=np.ones(net.n_edges),
+                          where=net.length_m > 0)
+        network = _fc(_to_ll(net.geometry, crs, 1.0),
+                      [{"c": 2 if s > 0.999 else (1 if s > 0.001 else 0)} for s in share])
+    else:
+        notes.append("network_too_big")
+    x0, y0, x1, y1 = transform_geometries(
+        np.array([shapely.box(*net.bounds)]), crs, WGS84)[0].bounds
+    return MapData(bounds=(x0, y0, x1, y1), station_rows=rows, off_rows=off, bases=bases,
+                   zones=zones, towns=towns, union=union, areas=areas, network=network,
+                   notes=notes)
+
+
+def _js_json(obj: Any) -> str:
+    """JSON safe inside a <script> element (UTF-8 kept; <, >, & and separators escaped)."""
+    s = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+class StationLayer(JSCSSMixin, MacroElement):
+    """Clustered canvas circle markers from compact rows
+    ``[lat, lon, type_idx, name, address, snap_m, covered_m, (reason)]`` (text escaped)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.markerClusterGroup({disableClusteringAtZoom: 16,
+            chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50});
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        (function(cluster){
+            var labels = {{ this.labels_json }};
+            var colours = {{ this.colours_json }};
+            var typeNames = {{ this.types_json }};
+            function build(rows) {
+                var markers = [];
+                for (var i = 0; i < rows.length; i++) {
+                    var r = rows[i];
+                    var m = L.circleMarker([r[0], r[1]], {radius: 6,
+                        color: "#ffffff", weight: 1.5,
+                        fillColor: {{ this.fixed_colour }} || colours[r[2]],
+                        fillOpacity: 0.95});
+                    var html = "<b>" + r[3] + "</b><br>" + labels.type + ": " + typeNames[r[2]]
+                        + (r[4] ? "<br>" + labels.address + ": " + r[4] : "")
+                        + "<br>" + labels.snap + ": " + r[5] + " m"
+                        + (r[6] !== "" ? "<br>" + labels.covered + ": " + r[6] + " m" : "")
+                        + (r.length > 7 ? "<br>" + labels.status + ": " + r[7] : "");
+                    m.bindPopup(html, {maxWidth: 320});
+                    m.bindTooltip(r[3]);
+                    markers.push(m);
+                }
+                cluster.addLayers(markers);
+            }
+            {% if this.gzip_b64 %}
+            // large lists travel gzip-compressed (base64) and are inflated in the browser
+            var bin = atob("{{ this.gzip_b64 }}");
+            var bytes = new Uint8Array(bin.length);
+            for (var j = 0; j < bin.length; j++) bytes[j] = bin.charCodeAt(j);
+            new Response(new Blob([bytes]).stream().pipeThrough(
+                new DecompressionStream("gzip"))).text()
+                .then(function (t) { build(JSON.parse(t)); });
+            {% else %}
+            build({{ this.rows_json }});
+            {% endif %}
+        })({{ this.get_name() }});
+        {% endmacro %}
+    """)
+
+    default_js: ClassVar[list[tuple[str, str]]] = list(MarkerCluster.default_js)
+    default_css: ClassVar[list[tuple[str, str]]] = list(MarkerCluster.default_css)
+
+    def __init__(self, rows: list[list[Any]], *, lang: str, fixed_colour: str | None = None):
+        super().__init__()
+        self._name = "StationLayer"
+        text = _js_json(rows)
+        if len(text) > GZIP_ABOVE_BYTES:
+            self.rows_json, self.gzip_b64 = "[]", base64.b64encode(
+                gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
+        else:
+            self.rows_json, self.gzip_b64 = text, ""
+        self.labels_json = _js_json({k: esc(label(k, lang)) for k in
+                                     ("type", "address", "snap", "covered", "status")})
+        self.colours_json = _js_json([STATION_COLOURS[t] for t in STATION_TYPES])
+        self.types_json = _js_json([esc(type_label(t, lang)) for t in STATION_TYPES])
+        self.fixed_colour = _js_json(fixed_colour)
+
+
+class Legend(MacroElement):
+    """A legend box as a Leaflet control (its text is built from constants, escaped)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function(){
+            var legend = L.control({position: "bottomright"});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create("div", "yizhan-legend");
+                div.style.cssText = "background:rgba(255,255,255,0.92);padding:6px 9px;"
+                    + "border:1px solid #999;border-radius:4px;font:12px sans-serif;"
+                    + "max-width:260px;line-height:1.45";
+                div.innerHTML = {{ this.body_json }};
+                return div;
+            };
+            legend.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, body: str):
+        super().__init__()
+        self._name = "Legend"
+        self.body_json = _js_json(body)
+
+
+def build_map(data: MapData, *, lang: str = "zh", layers: frozenset[str] | None = None,
+              tiles: str = "none", focus_town: str | None = None,
+              height: int = 620, extra_layers: Sequence[Any] = ()) -> folium.Map:
+    """Assemble the folium map (assets still CDN links: call ``geo.webmap.offline.localize``).
+
+    ``extra_layers`` (folium layers built by the caller) are added before the layer
+    control, which must come last: its script refers to every layer's variable.
+    """
+    layers = frozenset(LAYER_KEYS) - {"network", "areas"} if layers is None else layers
+    src = TILE_SOURCES.get(tiles, TILE_SOURCES["none"])
+    x0, y0, x1, y1 = data.bounds
+    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], tiles=None, zoom_start=13,
+                   control_scale=True, prefer_canvas=True, maxZoom=19, height=height)
+    if src.url:
+        folium.TileLayer(tiles=src.url, attr=esc(src.attribution),
+                         name=esc(src.label_zh if lang == "zh" else src.label_en),
+                         max_zoom=19).add_to(m)
+    if "towns" in layers and data.towns and data.towns["features"]:
+        tooltip = folium.GeoJsonTooltip(
+            fields=["name", "share_txt", "rank", "p90"],
+            aliases=[label("towns", lang), label("share", lang), label("rank", lang),
+                     "P90 (min)"], sticky=False)
+        folium.GeoJson(
+            data.towns, name=label("towns", lang),
+            style_function=lambda f: {"fillColor": share_colour(f["properties"]["share"]),
+                                      "color": "#555555", "weight": 1.2,
+                                      "fillOpacity": 0.45},
+            highlight_function=lambda f: {"weight": 3, "color": "#000000"},
+            tooltip=tooltip,
+        ).add_to(m)
+        if focus_town is not None:
+            for f in data.towns["features"]:
+                if f["properties"]["town_id"] == esc(focus_town):
+                    b = shapely.geometry.shape(f["geometry"]).bounds
+                    m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+                    folium.GeoJson(f, name="focus", style_function=lambda _f: {
+                        "fill": False, "color": "#000000", "weight": 4}).add_to(m)
+    if "network" in layers and data.network:
+        cols = STREET_COLOURS
+        folium.GeoJson(data.network, name=label("network", lang),
+                       style_function=lambda f: {"color": cols[f["properties"]["c"]],
+                                                 "weight": 1.5, "opacity": 0.8}).add_to(m)
+    if "union" in layers and data.union:
+        folium.GeoJson(data.union, name=label("union", lang),
+                       style_function=lambda _f: {"fillColor": UNION_COLOUR,
+                                                  "color": UNION_COLOUR, "weight": 1,
+                                                  "fillOpacity": 0.25}).add_to(m)
+    if "areas" in layers and data.areas:
+        folium.GeoJson(data.areas, name=label("areas", lang),
+                       style_function=lambda _f: {"fill": False, "color": "#08519c",
+                                                  "weight": 1, "dashArray": "3 3"},
+                       tooltip=folium.GeoJsonTooltip(fields=["name", "area_km2"],
+                                                     aliases=["", "km²"])).add_to(m)
+    if "zones" in layers and data.zones and data.zones["features"]:
+        folium.GeoJson(data.zones, name=label("zones", lang),
+                       style_function=lambda _f: {"fillColor": ZONE_COLOUR,
+                                                  "color": ZONE_COLOUR, "weight": 2,
+                                                  "dashArray": "6 4", "fillOpacity": 0.2},
+                       tooltip=folium.GeoJsonTooltip(
+                           fields=["name", "share", "nearest_min"],
+                           aliases=[label("zones", lang), label("share", lang),
+                                    "min"])).add_to(m)
+    if "bases" in layers and data.bases:
+        fg = folium.FeatureGroup(name=label("bases", lang))
+        for lat, lon, name, addr in data.bases:
+            folium.Marker(
+                [lat, lon],
+                icon=folium.DivIcon(
+                    html=f'<div style="font-size:22px;color:{BASE_COLOUR};'
+                         'text-shadow:0 0 2px #fff">★</div>',
+                    icon_size=(22, 22), icon_anchor=(11, 11), class_name="yizhan-base"),
+                popup=folium.Popup(f"<b>{name}</b><br>{addr}", max_width=300),
+                tooltip=name).add_to(fg)
+        fg.add_to(m)
+    if "stations" in layers and data.station_rows:
+        fg = folium.FeatureGroup(name=label("stations", lang))
+        StationLayer(data.station_rows, lang=lang).add_to(fg)
+        fg.add_to(m)
+    if "offnetwork" in layers and data.off_rows:
+        fg = folium.FeatureGroup(name=label("offnetwork", lang))
+        StationLayer(data.off_rows, lang=lang, fixed_colour=OFF_NETWORK_COLOUR).add_to(fg)
+        fg.add_to(m)
+    for layer in extra_layers:
+        layer.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    if focus_town is None:
+        m.fit_bounds([[y0, x0], [y1, x1]])
+    Legend(legend_html(lang, layers, data)).add_to(m)
+    return m
+
+
+def legend_html(lang: str, layers: frozenset[str], data: MapData) -> str:
+    parts = []
+    if "stations" in layers:
+        parts.append("<b>" + esc(label("stations", lang)) + "</b>")
+        for t, c in STATION_COLOURS.items():
+            parts.append(f'<span style="color:{c}">●</span> {esc(type_label(t, lang))}')
+        if data.off_rows:
+            parts.append(f'<span style="color:{OFF_NETWORK_COLOUR}">●</span> '
+                         f'{esc(label("offnetwork", lang))}')
+    if "bases" in layers and data.bases:
+        parts.append(f'<span style="color:{BASE_COLOUR}">★</span> {esc(label("bases", lang))}')
+    if "zones" in layers and data.zones:
+        parts.append(f'<span style="color:{ZONE_COLOUR}">▨</span> {esc(label("zones", lang))}')
+    if "union" in layers:
+        parts.append(f'<span style="color:{UNION_COLOUR}">■</span> {esc(label("union", lang))}')
+    if "towns" in layers:
+        parts.append("<b>" + esc(label("share", lang)) + "</b>")
+        edges = (0.0, *SHARE_BINS, 1.0)
+        for i, c in enumerate(SHARE_COLOURS):
+            parts.append(f'<span style="color:{c}">■</span> '
+                         f"{edges[i]:.0%}–{edges[i + 1]:.0%}")
+    if "areas_too_many" in data.notes and "areas" in layers:
+        parts.append(esc("站点过多，未绘制各站点服务圈" if lang == "zh"
+                         else "Too many stations to draw each service area"))
+    if "network_too_big" in data.notes and "network" in layers:
+        parts.append(esc("路网过大，未绘制" if lang == "zh" else "Network too large to draw"))
+    return "<br>".join(parts)
+
+
+def compare_map(before: CoverageJob, after: CoverageJob, *, lang: str = "zh",
+                tiles: str = "none", height: int = 520) -> folium.Map:
+    """Areas gained (green) and lost (red) by a new station list, with its stations."""
+    crs = before.network.crs
+    gained = shapely.difference(after.areas.union, before.areas.union)
+    lost = shapely.difference(before.areas.union, after.areas.union)
+    data = map_data(after, lang=lang)
+    extra = []
+    for geom, colour, key in ((gained, "#1a9641", ("新增覆盖", "Gained")),
+                              (lost, "#d7191c", ("失去覆盖", "Lost"))):
+        if shapely.is_empty(geom):
+            continue
+        fc = _fc(_to_ll(np.array([geom]), crs, DISPLAY_SIMPLIFY_M, max_coords=MAX_LAYER_COORDS),
+                 [{"area_km2": _fmt(shapely.area(geom) / 1e6, 2)}])
+        extra.append(folium.GeoJson(
+            fc, name=esc(key[0] if lang == "zh" else key[1]),
+            style_function=lambda _f, c=colour: {"fillColor": c, "color": c, "weight": 1,
+                                                 "fillOpacity": 0.45}))
+    m = build_map(data, lang=lang, layers=frozenset({"stations", "offnetwork", "union"}),
+                  tiles=tiles,
+                  height=height, extra_layers=extra)
+    return m
