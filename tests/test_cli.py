@@ -26,11 +26,11 @@ LON0, LAT0 = 113.30, 23.10
 
 def yizhan_cmd() -> list[str]:
     exe = shutil.which("yizhan")
-    return [exe] if exe else [sys.executable, "-m", "geo.cli.commands"]
+    return [exe] if exe else [sys.executable, "-m", "geo.cli"]
 
 
 def run(args: list[str], tmp: Path, *, script: bool = False) -> subprocess.CompletedProcess[str]:
-    cmd = yizhan_cmd() if script else [sys.executable, "-m", "geo.cli.commands"]
+    cmd = yizhan_cmd() if script else [sys.executable, "-m", "geo.cli"]
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp / "xdg-cache"),
            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     return subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=tmp, env=env,

@@ -242,7 +242,7 @@ def test_password_is_read_from_stdin_in_a_subprocess(tmp_path: Path) -> None:
     """The installed command reads the password from a pipe (never from argv)."""
     db = tmp_path / "p.db"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    r = subprocess.run([sys.executable, "-m", "geo.cli.commands", "users", "add", "piped", "--role",
+    r = subprocess.run([sys.executable, "-m", "geo.cli", "users", "add", "piped", "--role",
                         "admin", "--db", str(db)], input=PW + "\n", capture_output=True,
                        text=True, env=env, timeout=120, check=False)
     assert r.returncode == 0, r.stderr

@@ -45,7 +45,7 @@ def _cli_main():  # the wired `yizhan report` if geo.cli.commands has it, else t
 
     sub = next(a for a in cli.build_parser()._actions if a.dest == "command")
     if "report" in sub.choices:
-        return lambda argv: cli.main(["report", *argv]), [sys.executable, "-m", "geo.cli.commands",
+        return lambda argv: cli.main(["report", *argv]), [sys.executable, "-m", "geo.cli",
                                                           "report"]
     return cli_report.main, [sys.executable, "-m", "geo.cli.report"]
 
