@@ -1,10 +1,16 @@
 """Named errors raised by the Yizhan library.
 
 Every error is a :class:`YizhanError`; the message says what went wrong *and what to
-do*. The CLI prints the message on one line and exits with :attr:`YizhanError.exit_code`.
+do*. The CLI prints the message on one line and exits with :attr:`YizhanError.exit_code`
+(the table :data:`EXIT_CODES` is the one source of the CLI's exit-code help). Each error
+also subclasses the matching built-in (``ValueError``, ``OSError``, ``PermissionError``,
+…) so ordinary ``except ValueError`` callers keep working.
 """
 
 from __future__ import annotations
+
+import textwrap
+from typing import Final
 
 
 class YizhanError(Exception):
@@ -13,7 +19,7 @@ class YizhanError(Exception):
     exit_code: int = 1
 
 
-class InputFileError(YizhanError):
+class InputFileError(YizhanError, OSError):
     """An input file is missing, unreadable or of an unknown format."""
 
     exit_code = 2
@@ -27,7 +33,7 @@ class UploadLimitError(InputFileError):
     """An upload exceeds a size / member / ratio / feature cap (checked before parsing)."""
 
 
-class CRSError(YizhanError):
+class CRSError(YizhanError, ValueError):
     """A layer has no CRS, or its CRS does not match the one required."""
 
     exit_code = 3
@@ -39,37 +45,37 @@ class InvalidParameterError(YizhanError, ValueError):
     exit_code = 4
 
 
-class EmptyNetworkError(YizhanError):
+class EmptyNetworkError(YizhanError, ValueError):
     """No walkable street is left (after filtering, clipping or loading)."""
 
     exit_code = 5
 
 
-class StationDataError(YizhanError):
+class StationDataError(YizhanError, ValueError):
     """The station (or base / zone / town) table cannot be used as given."""
 
     exit_code = 6
 
 
-class NoStationsOnNetworkError(YizhanError):
+class NoStationsOnNetworkError(YizhanError, ValueError):
     """No station lies within ``max_snap_m`` of the walk network."""
 
     exit_code = 7
 
 
-class DownloadError(YizhanError):
+class DownloadError(YizhanError, ConnectionError):
     """Downloading from OpenStreetMap (Overpass / Nominatim) failed."""
 
     exit_code = 8
 
 
-class StoreError(YizhanError):
+class StoreError(YizhanError, RuntimeError):
     """The station store (SQLite database) cannot be opened, read or written as asked."""
 
     exit_code = 9
 
 
-class UnknownVersionError(StoreError):
+class UnknownVersionError(StoreError, LookupError):
     """The asked-for city has no station list version with that number."""
 
 
@@ -77,7 +83,7 @@ class UserExistsError(StoreError):
     """An account with that user name already exists."""
 
 
-class PermissionDeniedError(YizhanError):
+class PermissionDeniedError(YizhanError, PermissionError):
     """The user may not make this change (role / city do not allow it)."""
 
     exit_code = 10
@@ -87,7 +93,7 @@ class UnknownUserError(PermissionDeniedError):
     """No account with that user name exists."""
 
 
-class AuthenticationError(YizhanError):
+class AuthenticationError(YizhanError, PermissionError):
     """User name or password is wrong (one generic message: no user enumeration)."""
 
     exit_code = 10
@@ -95,3 +101,25 @@ class AuthenticationError(YizhanError):
 
 class WeakPasswordError(InvalidParameterError):
     """A new password is too short, too common or too close to the user name."""
+
+
+#: Exit code → what it means, for the CLI's help (the codes are the classes' ``exit_code``).
+EXIT_CODES: Final[dict[int, str]] = {
+    0: "ok",
+    1: "other named error",
+    2: "input file / usage",
+    CRSError.exit_code: "CRS",
+    InvalidParameterError.exit_code: "parameter",
+    EmptyNetworkError.exit_code: "empty network",
+    StationDataError.exit_code: "table",
+    NoStationsOnNetworkError.exit_code: "no station on the network",
+    DownloadError.exit_code: "download",
+    StoreError.exit_code: "station database",
+    PermissionDeniedError.exit_code: "permission / password",
+}
+
+
+def exit_code_help() -> str:
+    """``Exit codes: 0 ok, 2 input file / usage, …`` — one line per ~88 characters."""
+    items = ", ".join(f"{code} {what}" for code, what in sorted(EXIT_CODES.items()))
+    return textwrap.fill(f"Exit codes: {items}.", width=88)
