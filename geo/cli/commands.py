@@ -1,9 +1,7 @@
 """``yizhan`` — the headless command line.
 
-Exit codes: 0 ok; 2 bad input file / usage; 3 CRS; 4 bad parameter; 5 empty network;
-6 unusable table; 7 no station on the network; 8 download failed; 9 station database;
-10 permission denied / wrong password; 1 other named error. Errors print one line
-(``yizhan: error: …``), never a traceback.
+Exit codes come from :data:`geo.errors.EXIT_CODES` (shown in ``yizhan --help``).
+Errors print one line (``yizhan: error: …``), never a traceback.
 """
 
 from __future__ import annotations
@@ -17,37 +15,27 @@ from pathlib import Path
 
 os.environ.setdefault("GDAL_SKIP", "OGR_VRT")
 
+import shapely
+
 from geo.cli.common import (
+    EPILOG,
     add_cache_options,
+    add_db_source,
     add_params,
     cache_dir_from_args,
     params_from_args,
     parse_bbox,
     run_command,
-)
-from geo.cli.stations import (
-    add_db_source,
-    add_stations_parser,
-    cmd_stations,
-    cmd_users,
     run_job_from_args,
 )
+from geo.cli.report import add_report_parser, cmd_report
+from geo.cli.stations import add_stations_parser, cmd_stations, cmd_users
 from geo.cli.suggest import add_suggest_parser, cmd_suggest
-
-EPILOG = """\
-Method: stations are snapped to the nearest point on a walkable street (farther than
---max-snap-m: off-network, listed with the reason). One multi-source Dijkstra over the
-undirected walk network gives each street point its walking distance to the nearest
-station; partial streets count. Service areas are the reached street stretches
-buffered by --buffer-m and unioned (holes stay holes). Walk budget = walk time × speed
-(15 min at 4.0 km/h = 1,000 m). Life-circle presets (GB 50180-2018): 5min (≈300 m),
-10min (≈500 m), 15min (800–1,000 m). Speed presets: adult 4.0, elderly 3.0,
-with_children 3.0, brisk 5.0 km/h. Convalescence bases are reached by car/transit and
-are not part of walking coverage.
-
-Exit codes: 0 ok, 2 input file/usage, 3 CRS, 4 parameter, 5 empty network, 6 table,
-7 no station on the network, 8 download, 9 station database, 10 permission / password.
-"""
+from geo.io.layers import read_vector
+from geo.network.loaders import download_network, load_network
+from geo.network.model import save_network
+from geo.pipeline.demo import write_demo_inputs
+from geo.pipeline.job import run_demo, summary_dict, write_outputs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,7 +95,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_cache_options(dl)
     add_suggest_parser(sub)
     add_stations_parser(sub)
-    from geo.cli.report import add_report_parser  # imports the report stack lazily
 
     add_report_parser(sub)
     return parser
@@ -123,8 +110,6 @@ def _print_result(paths: dict[str, Path], summary: dict[str, object]) -> None:
 
 
 def _cmd_coverage(args: argparse.Namespace) -> int:
-    from geo.pipeline.job import summary_dict, write_outputs
-
     params = params_from_args(args)
     job = run_job_from_args(args, params)
     paths = write_outputs(job, args.out)
@@ -133,11 +118,8 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from geo.pipeline.job import run_demo, summary_dict, write_outputs
-
     params = params_from_args(args)
     if args.write_inputs:
-        from geo.pipeline.demo import write_demo_inputs
 
         for name, p in write_demo_inputs(args.write_inputs).items():
             print(f"wrote demo input {p}  ({name})")
@@ -149,14 +131,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:
-    from geo.network.loaders import load_network
-    from geo.network.model import save_network
 
     polygon = None
     if args.polygon:
-        import shapely
-
-        from geo.io.layers import read_vector
 
         polygon = shapely.union_all(read_vector(args.polygon, what="clip polygon")
                                     .geometry.to_numpy())
@@ -168,8 +145,6 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def _cmd_download(args: argparse.Namespace) -> int:
-    from geo.network.loaders import download_network
-    from geo.network.model import save_network
 
     net = download_network(place=args.place, bbox=parse_bbox(args.bbox),
                            cache_dir=cache_dir_from_args(args))
@@ -179,17 +154,11 @@ def _cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_report(args: argparse.Namespace) -> int:
-    from geo.cli.report import cmd_report
-
-    return cmd_report(args)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"coverage": _cmd_coverage, "demo": _cmd_demo, "prepare": _cmd_prepare,
-                "download": _cmd_download, "suggest": cmd_suggest, "report": _cmd_report,
+                "download": _cmd_download, "suggest": cmd_suggest, "report": cmd_report,
                 "stations": cmd_stations, "users": cmd_users}
     return run_command(handlers[args.command], args)
 

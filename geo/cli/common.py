@@ -1,13 +1,19 @@
-"""Options shared by the ``yizhan`` sub-commands (walk parameters, cache, bbox)."""
+"""What the ``yizhan`` sub-commands share: walk parameters, cache, bbox, ``--db/--city``,
+the method/exit-code epilog and the one-line error handling."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from geo.errors import InvalidParameterError, YizhanError
+from geo.crs import validate_bbox
+from geo.errors import InvalidParameterError, YizhanError, exit_code_help
+from geo.io.layers import LayerTable
+from geo.network.loaders import default_cache_dir
 from geo.params import (
     DEFAULT_BUFFER_M,
     DEFAULT_MAX_SNAP_M,
@@ -17,6 +23,22 @@ from geo.params import (
     WALK_SPEED_PRESETS_KMH,
     CoverageParams,
 )
+from geo.pipeline.job import CoverageJob, run_region
+from geo.pipeline.region import Region, region_from_files
+from geo.stations.store import StationStore, layer_table
+
+EPILOG = """\
+Method: stations are snapped to the nearest point on a walkable street (farther than
+--max-snap-m: off-network, listed with the reason). One multi-source Dijkstra over the
+undirected walk network gives each street point its walking distance to the nearest
+station; partial streets count. Service areas are the reached street stretches
+buffered by --buffer-m and unioned (holes stay holes). Walk budget = walk time × speed
+(15 min at 4.0 km/h = 1,000 m). Life-circle presets (GB 50180-2018): 5min (≈300 m),
+10min (≈500 m), 15min (800–1,000 m). Speed presets: adult 4.0, elderly 3.0,
+with_children 3.0, brisk 5.0 km/h. Convalescence bases are reached by car/transit and
+are not part of walking coverage.
+"""
+EPILOG += "\n" + exit_code_help() + "\n"
 
 
 def add_params(p: argparse.ArgumentParser, *, split_nearest: bool = True,
@@ -65,8 +87,6 @@ def cache_dir_from_args(args: argparse.Namespace) -> Path | None:
         return None
     if getattr(args, "cache_dir", None):
         return Path(args.cache_dir)
-    from geo.network.loaders import default_cache_dir
-
     return default_cache_dir()
 
 
@@ -79,8 +99,6 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     """``min_lon,min_lat,max_lon,max_lat`` text → a validated bbox (``None`` stays)."""
     if text is None:
         return None
-    from geo.crs import validate_bbox
-
     return validate_bbox(text.split(","))
 
 
@@ -98,3 +116,57 @@ def run_command(handler: Callable[[argparse.Namespace], int], args: argparse.Nam
     except KeyboardInterrupt:
         print("yizhan: interrupted", file=sys.stderr)
         return 130
+
+
+# ------------------------------------------------------------------------------ --db/--city
+
+
+def add_db_source(p: argparse.ArgumentParser) -> None:
+    """``--db PATH --city CITY``: use the city's current stored version as stations."""
+    g = p.add_argument_group("stations from the station database (instead of --stations)")
+    g.add_argument("--db", help="station database (see yizhan stations import)")
+    g.add_argument("--city", help="city whose current version to use, e.g. 深圳市")
+    g.add_argument("--version", type=int, dest="db_version",
+                   help="a stored version instead of the current one")
+
+
+def db_stations(args: argparse.Namespace) -> tuple[LayerTable, dict[str, Any]] | None:
+    """(LayerTable, inputs entry) from ``--db/--city``, or ``None`` when not given."""
+    db, city = getattr(args, "db", None), getattr(args, "city", None)
+    if db is None and city is None:
+        return None
+    if not db or not city:
+        raise InvalidParameterError("give both --db and --city")
+    if getattr(args, "stations", None):
+        raise InvalidParameterError("give either --stations or --db/--city, not both")
+    store = StationStore(db, create=False)
+    table, info = layer_table(store, city, version=getattr(args, "db_version", None))
+    entry = {"path": f"{db}#{city}@v{info.version}", "sha256": info.sha256, "db": str(db),
+             "city": city, "version": info.version, "source_name": info.source_name}
+    return table, entry
+
+
+def run_job_from_args(args: argparse.Namespace, params: CoverageParams) -> CoverageJob:
+    """The coverage job of ``--network`` with ``--stations`` or ``--db/--city``."""
+    from_db = db_stations(args)
+    if from_db is None and not args.stations:
+        raise InvalidParameterError(
+            "give --stations FILE, or --db PATH --city CITY for a stored station list")
+    # one path with or without --bbox, so summary.json always records the inputs
+    # (paths, sha256) and the load_network timing
+    region = region_from_files(
+        args.network, stations_path=None if from_db else args.stations,
+        towns_path=args.towns, zones_path=args.zones, bases_path=args.bases,
+        bbox=parse_bbox(args.bbox), cache_dir=cache_dir_from_args(args))
+    return run_region(with_db_stations(region, from_db), params=params,
+                      split_nearest=args.split_nearest)
+
+
+def with_db_stations(region: Region,
+                     from_db: tuple[LayerTable, dict[str, Any]] | None) -> Region:
+    """``region`` with the stations (and their inputs entry) of :func:`db_stations`."""
+    if from_db is None:
+        return region
+    table, entry = from_db
+    return dataclasses.replace(region, stations=table,
+                               inputs={**region.inputs, "stations": entry})

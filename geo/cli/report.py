@@ -19,12 +19,19 @@ from typing import Any
 os.environ.setdefault("GDAL_SKIP", "OGR_VRT")
 
 from geo.cli.common import (
+    EPILOG,
     add_cache_options,
+    add_db_source,
     add_params,
     params_from_args,
     run_command,
+    run_job_from_args,
 )
 from geo.errors import InvalidParameterError
+from geo.pipeline.job import CoverageJob, run_demo
+from geo.reports.data import ReportOptions, check_format, report_data, write_report
+from geo.webmap.maps import build_map, map_data
+from geo.webmap.offline import standalone_html
 
 DESCRIPTION = (
     "Write a coverage report reviewers can hand in: Excel (one sheet per table), PDF "
@@ -51,8 +58,6 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     src.add_argument("--zones", help="rider-friendly zone polygons with zone_id, name")
     src.add_argument("--bases", help="convalescence bases (points; a layer, not walked)")
     src.add_argument("--bbox", help="clip the network: min_lon,min_lat,max_lon,max_lat")
-    from geo.cli.stations import add_db_source
-
     add_db_source(p)
     r = p.add_argument_group("report")
     r.add_argument("--format", dest="report_format", metavar="FORMAT",
@@ -75,36 +80,21 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def add_report_parser(sub: Any) -> argparse.ArgumentParser:
     """Register the ``report`` sub-command on ``sub`` (argparse sub-parsers)."""
-    from geo.cli.commands import EPILOG
-
     p = sub.add_parser("report", help="write a coverage report: xlsx, pdf, html or gpkg",
                        description=_DESCRIPTION_WRAPPED, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     return configure_parser(p)
 
 
-def interactive_map_html(job: Any, *, lang: str, tiles: str = "none") -> str | None:
-    """The standalone interactive folium map of ``job`` (for the HTML report).
-
-    The folium map code is the app's (``geo.webmap.maps``, ``geo.webmap.offline``: plain folium, no
-    Streamlit). The library never imports ``ui``; this command-line front end does,
-    lazily and only for ``--format html``. ``None`` when ``ui`` is not importable (an
-    installed ``yizhan`` without the app's source tree): the report then shows the
-    static overview map.
-    """
-    try:
-        from geo.webmap.maps import build_map, map_data
-        from geo.webmap.offline import standalone_html
-    except ImportError:
-        return None
+def interactive_map_html(job: CoverageJob, *, lang: str, tiles: str = "none") -> str:
+    """The standalone interactive folium map of ``job`` (for the HTML report), served
+    offline (:mod:`geo.webmap.offline`)."""
     return standalone_html(build_map(map_data(job, lang=lang), lang=lang, tiles=tiles,
                                      height=640))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Run ``yizhan report``."""
-    from geo.reports.data import ReportOptions, check_format
-
     fmt = check_format(args.report_format, args.out)
     lang = (args.lang or "").strip().lower()
     options = ReportOptions(lang=lang, town_threshold=args.town_threshold,
@@ -117,26 +107,15 @@ def cmd_report(args: argparse.Namespace) -> int:
         if args.network or args.stations or args.db or args.city:
             raise InvalidParameterError(
                 "give either --demo or --network with --stations/--db, not both")
-        from geo.pipeline.job import run_demo
-
         job = run_demo(params, split_nearest=args.split_nearest)
     else:
         if not args.network:
             raise InvalidParameterError(
                 "give --network and --stations or --db/--city (or --demo for the built-in "
                 "demo region)")
-        from geo.cli.stations import run_job_from_args
-
         job = run_job_from_args(args, params)
-    from geo.reports.data import report_data, write_report
-
     data = report_data(job, options)
-    map_html = None
-    if fmt == "html":
-        map_html = interactive_map_html(job, lang=lang, tiles=args.tiles)
-        if map_html is None:
-            print("yizhan: note: the app's ui package is not importable; the HTML report "
-                  "shows the static map instead of the interactive one", file=sys.stderr)
+    map_html = interactive_map_html(job, lang=lang, tiles=args.tiles) if fmt == "html" else None
     out = write_report(data, fmt, args.out, map_html=map_html)
     if job.synthetic:
         print("示范区（合成数据） — synthetic demo region; no real place, stations or population.")
@@ -146,8 +125,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """A parser for running this module on its own (the ``report`` arguments)."""
-    from geo.cli.commands import EPILOG
-
     p = argparse.ArgumentParser(prog="yizhan report", description=_DESCRIPTION_WRAPPED,
                                 epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)

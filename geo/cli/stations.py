@@ -19,8 +19,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from geo.cli.common import cache_dir_from_args, parse_bbox
 from geo.errors import InvalidParameterError, StationDataError
+from geo.io.upload import read_upload_file
+from geo.network.loaders import load_network
+from geo.stations.columns import FIELDS, guess_mapping
+from geo.stations.store import StationStore, export_version
+from geo.stations.validation import GUANGDONG, RegionBounds, diff_stations, validate_stations
 
 CRS_HELP = ("coordinate system of the uploaded coordinates: wgs84 (GPS/OSM), gcj02 "
             "(Amap/Tencent 高德/腾讯) or bd09 (Baidu 百度)")
@@ -140,8 +144,6 @@ def read_password(*, confirm: bool, prompt: str = "password: ") -> str:
 
 
 def _mapping(raw: Any, overrides: list[str]) -> Any:
-    from geo.stations.columns import FIELDS, guess_mapping
-
     mp = guess_mapping(raw.columns, has_geometry=raw.has_geometry)
     changes: dict[str, str | None] = {}
     for item in overrides:
@@ -161,14 +163,9 @@ def _mapping(raw: Any, overrides: list[str]) -> Any:
 
 
 def _validate(args: argparse.Namespace, *, city: str | None) -> Any:
-    from geo.io.upload import read_upload_file
-    from geo.stations.validation import GUANGDONG, RegionBounds, validate_stations
-
     raw = read_upload_file(args.file, sheet=args.sheet)
     network = None
     if args.network:
-        from geo.network.loaders import load_network
-
         network = load_network(args.network)
     bounds = RegionBounds.parse(args.bounds, label="--bounds") if args.bounds else GUANGDONG
     crs = args.crs or "wgs84"
@@ -193,8 +190,6 @@ def _print_validation(v: Any) -> None:
 
 
 def _print_diff(store: Any, v: Any, city: str) -> None:
-    from geo.stations.validation import diff_stations
-
     cur = store.current(city)
     if cur is None:
         print(f"{city}: no version stored yet")
@@ -220,8 +215,6 @@ def _validate_cmd(args: argparse.Namespace) -> int:
     paths = v.write(args.out)
     _print_validation(v)
     if args.db and args.city:
-        from geo.stations.store import StationStore
-
         _print_diff(StationStore(args.db, create=False), v, args.city)
     for name, p in paths.items():
         print(f"wrote {p}  ({name})")
@@ -232,8 +225,6 @@ def _validate_cmd(args: argparse.Namespace) -> int:
 
 
 def _import_cmd(args: argparse.Namespace) -> int:
-    from geo.stations.store import StationStore
-
     store = StationStore(args.db)
     password = read_password(confirm=False, prompt=f"password for {args.user}: ")
     store.authenticate(args.user, password)
@@ -256,8 +247,6 @@ def _import_cmd(args: argparse.Namespace) -> int:
 
 
 def _history_cmd(args: argparse.Namespace) -> int:
-    from geo.stations.store import StationStore
-
     store = StationStore(args.db, create=False)
     cities = [args.city] if args.city else store.cities()
     if args.city and not store.history(args.city):
@@ -272,8 +261,6 @@ def _history_cmd(args: argparse.Namespace) -> int:
 
 
 def _rollback_cmd(args: argparse.Namespace) -> int:
-    from geo.stations.store import StationStore
-
     store = StationStore(args.db, create=False)
     password = read_password(confirm=False, prompt=f"password for {args.user}: ")
     store.authenticate(args.user, password)
@@ -284,8 +271,6 @@ def _rollback_cmd(args: argparse.Namespace) -> int:
 
 def _export_cmd(args: argparse.Namespace) -> int:
     import hashlib
-
-    from geo.stations.store import StationStore, export_version
 
     store = StationStore(args.db, create=False)
     version = args.version
@@ -311,8 +296,6 @@ def _export_cmd(args: argparse.Namespace) -> int:
 
 
 def cmd_users(args: argparse.Namespace) -> int:
-    from geo.stations.store import StationStore
-
     if args.users_command == "add":
         store = StationStore(args.db)
         pw = read_password(confirm=True, prompt=f"new password for {args.name}: ")
@@ -328,63 +311,3 @@ def cmd_users(args: argparse.Namespace) -> int:
         store.set_password(args.name, password=pw)
         print(f"password of {args.name} changed")
     return 0
-
-
-# ------------------------------------------------------------------------------ --db/--city
-
-
-def add_db_source(p: argparse.ArgumentParser) -> None:
-    """``--db PATH --city CITY``: use the city's current stored version as stations."""
-    g = p.add_argument_group("stations from the station database (instead of --stations)")
-    g.add_argument("--db", help="station database (see yizhan stations import)")
-    g.add_argument("--city", help="city whose current version to use, e.g. 深圳市")
-    g.add_argument("--version", type=int, dest="db_version",
-                   help="a stored version instead of the current one")
-
-
-def db_stations(args: argparse.Namespace) -> tuple[Any, dict[str, Any]] | None:
-    """(LayerTable, inputs entry) from ``--db/--city``, or ``None`` when not given."""
-    db, city = getattr(args, "db", None), getattr(args, "city", None)
-    if db is None and city is None:
-        return None
-    if not db or not city:
-        raise InvalidParameterError("give both --db and --city")
-    if getattr(args, "stations", None):
-        raise InvalidParameterError("give either --stations or --db/--city, not both")
-    from geo.stations.store import StationStore, layer_table
-
-    store = StationStore(db, create=False)
-    table, info = layer_table(store, city, version=getattr(args, "db_version", None))
-    entry = {"path": f"{db}#{city}@v{info.version}", "sha256": info.sha256, "db": str(db),
-             "city": city, "version": info.version, "source_name": info.source_name}
-    return table, entry
-
-
-def run_job_from_args(args: argparse.Namespace, params: Any) -> Any:
-    """The coverage job of ``--network`` with ``--stations`` or ``--db/--city``."""
-    from geo.pipeline.job import run_region
-    from geo.pipeline.region import region_from_files
-
-    from_db = db_stations(args)
-    if from_db is None and not args.stations:
-        raise InvalidParameterError(
-            "give --stations FILE, or --db PATH --city CITY for a stored station list")
-    # one path with or without --bbox, so summary.json always records the inputs
-    # (paths, sha256) and the load_network timing
-    region = region_from_files(
-        args.network, stations_path=None if from_db else args.stations,
-        towns_path=args.towns, zones_path=args.zones, bases_path=args.bases,
-        bbox=parse_bbox(args.bbox), cache_dir=cache_dir_from_args(args))
-    return run_region(with_db_stations(region, from_db), params=params,
-                      split_nearest=args.split_nearest)
-
-
-def with_db_stations(region: Any, from_db: tuple[Any, dict[str, Any]] | None) -> Any:
-    """``region`` with the stations (and their inputs entry) of :func:`db_stations`."""
-    if from_db is None:
-        return region
-    import dataclasses
-
-    table, entry = from_db
-    return dataclasses.replace(region, stations=table,
-                               inputs={**region.inputs, "stations": entry})

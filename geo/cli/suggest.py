@@ -28,13 +28,18 @@ os.environ.setdefault("GDAL_SKIP", "OGR_VRT")
 
 from geo.cli.common import (
     add_cache_options,
+    add_db_source,
     add_params,
     cache_dir_from_args,
+    db_stations,
     params_from_args,
     parse_bbox,
     run_command,
+    with_db_stations,
 )
-from geo.errors import StationDataError
+from geo.errors import StationDataError, exit_code_help
+from geo.network.loaders import file_sha256
+from geo.pipeline.region import region_from_files
 from geo.siting.suggest import (
     DEFAULT_ILP_TIME_LIMIT_S,
     DEFAULT_MAX_CANDIDATES,
@@ -42,6 +47,9 @@ from geo.siting.suggest import (
     DEMAND_BASES,
     METHODS,
     SOLVERS,
+    read_candidates,
+    suggest_sites,
+    write_suggestions,
 )
 
 SUGGEST_EPILOG = """\
@@ -54,10 +62,8 @@ province scale; ilp = exact integer programme (CBC, or HiGHS with --solver highs
 small instances. Default candidates: network nodes not on motorway/trunk roads and
 farther than --min-distance-m (straight line) from every existing station; or
 --candidates FILE (CSV candidate_id,name,lon,lat in WGS-84, or point GeoJSON/GPKG).
-
-Exit codes: 0 ok, 2 input file/usage, 3 CRS, 4 parameter, 5 empty network, 6 table,
-7 no station on the network.
 """
+SUGGEST_EPILOG += "\n" + exit_code_help() + "\n"
 
 
 def add_suggest_parser(sub: Any) -> argparse.ArgumentParser:
@@ -101,8 +107,6 @@ def add_suggest_parser(sub: Any) -> argparse.ArgumentParser:
                    help="do not build new_service_areas.geojson")
     p.add_argument("--bbox", help="clip the network: min_lon,min_lat,max_lon,max_lat")
     p.add_argument("--out", required=True, help="output directory")
-    from geo.cli.stations import add_db_source
-
     add_db_source(p)
     add_params(p, split_nearest=False, title="walk parameters (as in yizhan coverage)")
     add_cache_options(p)
@@ -111,9 +115,6 @@ def add_suggest_parser(sub: Any) -> argparse.ArgumentParser:
 
 def cmd_suggest(args: argparse.Namespace) -> int:
     """Run ``yizhan suggest``: load the inputs, suggest, write the outputs."""
-    from geo.cli.stations import db_stations, with_db_stations
-    from geo.pipeline.region import region_from_files
-    from geo.siting.suggest import read_candidates, suggest_sites, write_suggestions
 
     params = params_from_args(args)
     from_db = db_stations(args)
@@ -133,8 +134,6 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     candidates = None
     inputs = dict(region.inputs)
     if args.candidates:
-        from geo.network.loaders import file_sha256
-
         candidates = read_candidates(net, args.candidates, max_snap_m=params.max_snap_m)
         inputs["candidates"] = {"path": str(args.candidates),
                                 "sha256": file_sha256(args.candidates)}
