@@ -8,15 +8,16 @@ typed session state, so they carry over from page to page.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("GDAL_SKIP", "OGR_VRT")
 
 import streamlit as st
 
-from ui.offline import ensure_static_files
+from geo.webmap.offline import ensure_static_files
 
 st.set_page_config(page_title="驿站圈 Yizhan", layout="wide")
-ensure_static_files()
+ensure_static_files(Path(__file__).resolve().parent / "static")
 
 pages = [
     st.Page("pages/map.py", title="地图 Map", default=True),

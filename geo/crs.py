@@ -10,7 +10,7 @@ import numpy as np
 import pyproj
 import shapely
 
-from geo.errors import CRSError
+from geo.errors import CRSError, InvalidParameterError
 
 WGS84 = pyproj.CRS.from_epsg(4326)
 
@@ -73,8 +73,6 @@ def transform_xy(x: np.ndarray, y: np.ndarray, src: pyproj.CRS,
 
 def validate_bbox(bbox: object) -> tuple[float, float, float, float]:
     """Check a WGS-84 bbox ``(min_lon, min_lat, max_lon, max_lat)`` and return floats."""
-    from geo.errors import InvalidParameterError
-
     hint = (
         "Pass bbox=(min_lon, min_lat, max_lon, max_lat) in WGS-84 degrees, "
         "e.g. (113.1, 22.9, 113.6, 23.4) for Guangzhou."

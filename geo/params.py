@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Final
+from typing import Any, Final, overload
+
+import numpy.typing as npt
 
 from geo.errors import InvalidParameterError
 
@@ -62,8 +64,17 @@ def walk_budget_m(walk_time_min: float, walk_speed_kmh: float) -> float:
     return walk_time_min * 60.0 * kmh_to_m_per_s(walk_speed_kmh)
 
 
-def distance_to_walk_time_min(distance_m: float, walk_speed_kmh: float) -> float:
-    """Minutes needed to walk ``distance_m`` metres at ``walk_speed_kmh``."""
+FloatArray = npt.NDArray[Any]
+
+
+@overload
+def distance_to_walk_time_min(distance_m: float, walk_speed_kmh: float) -> float: ...
+@overload
+def distance_to_walk_time_min(distance_m: FloatArray, walk_speed_kmh: float) -> FloatArray: ...
+def distance_to_walk_time_min(distance_m: float | FloatArray,
+                              walk_speed_kmh: float) -> float | FloatArray:
+    """Minutes needed to walk ``distance_m`` metres (a number or an array) at
+    ``walk_speed_kmh``."""
     return distance_m / kmh_to_m_per_s(walk_speed_kmh) / 60.0
 
 

@@ -19,25 +19,21 @@ checked again inside :mod:`geo.stations.store`; nothing here grants a permission
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
-from typing import Final
 
 import streamlit as st
 
 from geo.errors import YizhanError
 from geo.stations.accounts import Account
 from geo.stations.store import StationStore
+from ui.config import settings
 from ui.state import AppState, tr
-
-DB_ENV: Final = "YIZHAN_DB"
 
 
 def store_path() -> Path | None:
     """``$YIZHAN_DB`` (``None`` when storage is not configured)."""
-    value = os.environ.get(DB_ENV, "").strip()
-    return Path(value).expanduser() if value else None
+    return settings().db_path
 
 
 def open_store() -> StationStore | None:

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -30,16 +29,16 @@ from geo.params import CoverageParams
 from geo.pipeline.job import CoverageJob, run_region, write_outputs
 from geo.pipeline.region import Region, demo_region, list_region_folders, region_from_files
 from geo.pipeline.region import region_from_folder as _region_from_folder
+from geo.stations.store import StationStore, layer_table
 from geo.webmap.maps import MapData, map_data
+from ui.auth import open_store
+from ui.config import settings
 from ui.state import AppState, StationList, app_state, tr
-
-REGIONS_DIR_ENV: Final = "YIZHAN_REGIONS_DIR"
-DEFAULT_REGIONS_DIR: Final = Path(__file__).resolve().parents[1] / "data" / "regions"
 
 
 def regions_dir() -> Path:
     """Where region folders are listed from (``$YIZHAN_REGIONS_DIR``)."""
-    return Path(os.environ.get(REGIONS_DIR_ENV) or DEFAULT_REGIONS_DIR)
+    return settings().regions_dir
 
 
 def available_region_folders() -> list[Path]:
@@ -134,16 +133,12 @@ def _job(region_key: str, params_key: str, stations_key: str, _region: Region,
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _db_table(path: str, city: str, version: int, sha256: str, created_at: str) -> LayerTable:
     # versions are immutable: (path, city, version, sha256, created_at) names the content
-    from geo.stations.store import StationStore, layer_table
-
     table, _info = layer_table(StationStore(path, create=False), city, version=version)
     return table
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _db_stations(path: str, city: str, version: int, sha256: str, created_at: str) -> Any:
-    from geo.stations.store import StationStore
-
     return StationStore(path, create=False).stations(city, version=version)
 
 
@@ -158,8 +153,6 @@ def base_stations(region: Region, state: AppState) -> tuple[str, LayerTable | No
     """The list uploads are compared with: the chosen city's current stored version
     (``$YIZHAN_DB``), else the region's own list."""
     if state.db_city:
-        from ui.auth import open_store
-
         store = open_store()
         info = store.current(state.db_city) if store is not None else None
         if store is not None and info is not None:

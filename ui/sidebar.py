@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from geo.errors import InvalidParameterError
+from geo.errors import InvalidParameterError, YizhanError
 from geo.params import (
     LIFE_CIRCLE_PRESETS,
     WALK_SPEED_LABELS,
@@ -15,6 +15,7 @@ from geo.params import (
     walk_budget_m,
 )
 from geo.webmap.maps import TILE_SOURCES
+from ui.auth import open_store
 from ui.data import available_region_folders, regions_dir
 from ui.state import AppState, app_state, tr
 
@@ -88,9 +89,6 @@ def region_picker(state: AppState) -> None:
 
 def station_source(state: AppState) -> None:
     """With ``$YIZHAN_DB``: use the region's own list or a city's current stored version."""
-    from geo.errors import YizhanError
-    from ui.auth import open_store
-
     try:
         store = open_store()
         cities = store.cities() if store is not None else []

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import streamlit as st
 
 from geo.io.layers import LayerTable
 from geo.params import CoverageParams
+from geo.vocab import Lang, RegionKind, pick
+from ui.config import settings
 
 _KEY = "yizhan_state"
-DEFAULT_REGION_ENV = "YIZHAN_DEFAULT_REGION"  # "demo" (default) or a region folder name
 
 
 def _default_folder() -> str | None:
-    name = os.environ.get(DEFAULT_REGION_ENV, "demo").strip()
-    if not name or name == "demo":
-        return None
-    from ui.data import regions_dir
-
-    path = regions_dir() / name
-    return str(path) if path.is_dir() else None
+    folder = settings().default_region_folder
+    return str(folder) if folder else None
 
 
 @dataclass
@@ -36,9 +31,9 @@ class StationList:
 
 @dataclass
 class AppState:
-    lang: str = "zh"
+    lang: Lang = "zh"
     region_folder: str | None = field(default_factory=_default_folder)
-    region_kind: str = ""  # demo | folder | upload | online
+    region_kind: RegionKind | None = None
     uploads: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # role → (name, bytes)
     online_place: str | None = None
     params: CoverageParams = field(default_factory=CoverageParams)
@@ -65,4 +60,4 @@ def app_state() -> AppState:
 
 def tr(zh: str, en: str) -> str:
     """Pick the text of the session's language (Chinese first)."""
-    return zh if app_state().lang == "zh" else en
+    return pick(zh, en, app_state().lang)

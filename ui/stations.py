@@ -3,8 +3,8 @@ diff → compare coverage → store as a version; and the version history.
 
 Everything decided about the data happens in :mod:`geo` (``geo.io.upload``,
 ``geo.stations.columns``, ``geo.stations.validation``, ``geo.stations.store``); these
-functions only lay out widgets and show results. Parsed uploads and validations are kept in the session
-(:class:`ui.state.AppState`), never in a shared cache.
+functions only lay out widgets and show results. Parsed uploads and validations are
+kept in the session (:class:`ui.state.AppState`), never in a shared cache.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from geo.schema import STATION_TYPES
 from geo.stations.accounts import Account
 from geo.stations.columns import FIELDS, ColumnMapping, check_mapping, guess_mapping
 from geo.stations.coords import COORD_SYSTEM_LABELS, COORD_SYSTEMS, guess_from_columns
-from geo.stations.store import StationStore
+from geo.stations.store import StationStore, export_version
 from geo.stations.validation import StationValidation, diff_stations, validate_stations
 from ui.data import error_text, stored_stations
 from ui.page import md_text
@@ -249,8 +249,6 @@ def save_version(store: StationStore, account: Account | None, v: StationValidat
 
 
 def _export_bytes(store: StationStore, city: str, version: int, suffix: str) -> bytes:
-    from geo.stations.store import export_version
-
     with tempfile.TemporaryDirectory(prefix="yizhan-export-") as tmp:
         p = export_version(store, city, version=version, out=Path(tmp) / f"stations{suffix}")
         return p.read_bytes()

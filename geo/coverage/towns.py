@@ -34,7 +34,7 @@ from geo.coverage.segments import clip_segments, covered_length, distance_pieces
 from geo.coverage.service_areas import covered_area_within
 from geo.crs import require_crs
 from geo.errors import StationDataError
-from geo.io.layers import LayerTable, _clean_str, polygons_from_frame
+from geo.io.layers import LayerTable, _clean_str, polygons_from_frame, read_vector
 from geo.params import distance_to_walk_time_min
 from geo.schema import STATION_TYPES
 
@@ -76,8 +76,6 @@ def read_towns(path: str | os.PathLike[str]) -> LayerTable:
     Output columns: ``town_id`` (code, else name), ``name``, ``code``, ``population``
     (float, NaN when unknown), ``district``.
     """
-    from geo.io.layers import read_vector
-
     raw = read_vector(path, what="towns")
     name_c = _find(raw.columns, NAME_COLUMNS)
     if name_c is None:

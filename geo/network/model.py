@@ -301,6 +301,8 @@ def load_prepared_network(directory: str | os.PathLike[str]) -> WalkNetwork:
             )
         arrays = np.load(d / "arrays.npz")
         edges = pd.read_parquet(d / "edges.parquet")
+    except InputFileError:
+        raise
     except (OSError, ValueError, KeyError) as exc:
         raise InputFileError(f"cannot read prepared network {d}: {exc}") from None
     geometry = shapely.from_wkb(edges.pop("wkb").to_numpy())

@@ -21,9 +21,17 @@ import pandas as pd
 
 from geo.coverage.towns import read_towns
 from geo.errors import InputFileError
-from geo.io.layers import LayerTable, read_bases, read_stations, read_zones, stations_from_frame
+from geo.io.layers import (
+    LayerTable,
+    polygons_from_frame,
+    read_bases,
+    read_stations,
+    read_zones,
+    stations_from_frame,
+)
 from geo.network.loaders import file_sha256, load_network
 from geo.network.model import WalkNetwork, is_prepared_network, prepare_network
+from geo.pipeline.demo import build_demo_region
 
 LAYER_SUFFIXES: Final = (".geojson", ".json", ".gpkg", ".zip")
 NETWORK_PATTERNS: Final = ("*.osm.pbf", "*.pbf", "*.osm", "*.graphml")
@@ -146,9 +154,6 @@ def list_region_folders(root: str | os.PathLike[str]) -> list[Path]:
 
 def demo_region() -> Region:
     """The built-in synthetic demo region (deterministic, no files, no internet)."""
-    from geo.io.layers import polygons_from_frame
-    from geo.pipeline.demo import build_demo_region
-
     t0 = time.perf_counter()
     demo = build_demo_region()
     network = prepare_network(demo.streets, meta={"format": "demo"})

@@ -18,7 +18,7 @@ import gzip
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Final
+from typing import Any, Final
 
 import folium
 import numpy as np
@@ -277,11 +277,10 @@ class StationLayer(JSCSSMixin, MacroElement):
         {% endmacro %}
     """)
 
-    default_js: ClassVar[list[tuple[str, str]]] = list(MarkerCluster.default_js)
-    default_css: ClassVar[list[tuple[str, str]]] = list(MarkerCluster.default_css)
-
     def __init__(self, rows: list[list[Any]], *, lang: str, fixed_colour: str | None = None):
         super().__init__()
+        self.default_js = list(MarkerCluster.default_js)
+        self.default_css = list(MarkerCluster.default_css)
         self._name = "StationLayer"
         text = _js_json(rows)
         if len(text) > GZIP_ABOVE_BYTES:
@@ -331,6 +330,21 @@ def build_map(data: MapData, *, lang: str = "zh", layers: frozenset[str] | None 
     control, which must come last: its script refers to every layer's variable.
     """
     layers = frozenset(LAYER_KEYS) - {"network", "areas"} if layers is None else layers
+    m = _base_map(data, lang=lang, tiles=tiles, height=height)
+    _add_towns(m, data, lang=lang, layers=layers, focus_town=focus_town)
+    _add_areas(m, data, lang=lang, layers=layers)
+    _add_points(m, data, lang=lang, layers=layers)
+    for layer in extra_layers:
+        layer.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    if focus_town is None:
+        x0, y0, x1, y1 = data.bounds
+        m.fit_bounds([[y0, x0], [y1, x1]])
+    Legend(legend_html(lang, layers, data)).add_to(m)
+    return m
+
+
+def _base_map(data: MapData, *, lang: str, tiles: str, height: int) -> folium.Map:
     src = TILE_SOURCES.get(tiles, TILE_SOURCES["none"])
     x0, y0, x1, y1 = data.bounds
     m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], tiles=None, zoom_start=13,
@@ -339,26 +353,37 @@ def build_map(data: MapData, *, lang: str = "zh", layers: frozenset[str] | None 
         folium.TileLayer(tiles=src.url, attr=esc(src.attribution),
                          name=esc(src.label_zh if lang == "zh" else src.label_en),
                          max_zoom=19).add_to(m)
-    if "towns" in layers and data.towns and data.towns["features"]:
-        tooltip = folium.GeoJsonTooltip(
-            fields=["name", "share_txt", "rank", "p90"],
-            aliases=[label("towns", lang), label("share", lang), label("rank", lang),
-                     "P90 (min)"], sticky=False)
-        folium.GeoJson(
-            data.towns, name=label("towns", lang),
-            style_function=lambda f: {"fillColor": share_colour(f["properties"]["share"]),
-                                      "color": "#555555", "weight": 1.2,
-                                      "fillOpacity": 0.45},
-            highlight_function=lambda f: {"weight": 3, "color": "#000000"},
-            tooltip=tooltip,
-        ).add_to(m)
-        if focus_town is not None:
-            for f in data.towns["features"]:
-                if f["properties"]["town_id"] == esc(focus_town):
-                    b = shapely.geometry.shape(f["geometry"]).bounds
-                    m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
-                    folium.GeoJson(f, name="focus", style_function=lambda _f: {
-                        "fill": False, "color": "#000000", "weight": 4}).add_to(m)
+    return m
+
+
+def _add_towns(m: folium.Map, data: MapData, *, lang: str, layers: frozenset[str],
+               focus_town: str | None) -> None:
+    if "towns" not in layers or not data.towns or not data.towns["features"]:
+        return
+    tooltip = folium.GeoJsonTooltip(
+        fields=["name", "share_txt", "rank", "p90"],
+        aliases=[label("towns", lang), label("share", lang), label("rank", lang),
+                 "P90 (min)"], sticky=False)
+    folium.GeoJson(
+        data.towns, name=label("towns", lang),
+        style_function=lambda f: {"fillColor": share_colour(f["properties"]["share"]),
+                                  "color": "#555555", "weight": 1.2,
+                                  "fillOpacity": 0.45},
+        highlight_function=lambda f: {"weight": 3, "color": "#000000"},
+        tooltip=tooltip,
+    ).add_to(m)
+    if focus_town is None:
+        return
+    for f in data.towns["features"]:
+        if f["properties"]["town_id"] == esc(focus_town):
+            b = shapely.geometry.shape(f["geometry"]).bounds
+            m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+            folium.GeoJson(f, name="focus", style_function=lambda _f: {
+                "fill": False, "color": "#000000", "weight": 4}).add_to(m)
+
+
+def _add_areas(m: folium.Map, data: MapData, *, lang: str, layers: frozenset[str]) -> None:
+    """Street network, service-area union, per-station areas and rider zones."""
     if "network" in layers and data.network:
         cols = STREET_COLOURS
         folium.GeoJson(data.network, name=label("network", lang),
@@ -384,6 +409,10 @@ def build_map(data: MapData, *, lang: str = "zh", layers: frozenset[str] | None 
                            fields=["name", "share", "nearest_min"],
                            aliases=[label("zones", lang), label("share", lang),
                                     "min"])).add_to(m)
+
+
+def _add_points(m: folium.Map, data: MapData, *, lang: str, layers: frozenset[str]) -> None:
+    """Convalescence bases, stations and off-network stations."""
     if "bases" in layers and data.bases:
         fg = folium.FeatureGroup(name=label("bases", lang))
         for lat, lon, name, addr in data.bases:
@@ -404,13 +433,6 @@ def build_map(data: MapData, *, lang: str = "zh", layers: frozenset[str] | None 
         fg = folium.FeatureGroup(name=label("offnetwork", lang))
         StationLayer(data.off_rows, lang=lang, fixed_colour=OFF_NETWORK_COLOUR).add_to(fg)
         fg.add_to(m)
-    for layer in extra_layers:
-        layer.add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    if focus_town is None:
-        m.fit_bounds([[y0, x0], [y1, x1]])
-    Legend(legend_html(lang, layers, data)).add_to(m)
-    return m
 
 
 def legend_html(lang: str, layers: frozenset[str], data: MapData) -> str:

@@ -28,7 +28,6 @@ import folium
 from branca.element import Element
 from folium.elements import JSCSSMixin
 
-STATIC_DIR: Final = Path(__file__).resolve().parents[1] / "static"
 STATIC_URL: Final = "app/static/folium"
 
 
@@ -55,8 +54,11 @@ def _file_name(url: str) -> str:
     return f"{stem}-{hashlib.sha1(url.encode()).hexdigest()[:10]}{ext}"
 
 
-def ensure_static_files(static_dir: Path = STATIC_DIR) -> Path:
-    """Write every packaged asset under ``static_dir/folium`` (idempotent, atomic)."""
+def ensure_static_files(static_dir: Path) -> Path:
+    """Write every packaged asset under ``static_dir/folium`` (idempotent, atomic).
+
+    ``static_dir`` is the ``static/`` folder beside the Streamlit entry script (what
+    Streamlit's static file serving publishes as :data:`STATIC_URL`)."""
     target = static_dir / "folium"
     target.mkdir(parents=True, exist_ok=True)
     for url, text in _resources().items():
