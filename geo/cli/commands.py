@@ -35,7 +35,7 @@ from geo.io.layers import read_vector
 from geo.network.loaders import download_network, load_network
 from geo.network.model import save_network
 from geo.pipeline.demo import write_demo_inputs
-from geo.pipeline.job import run_demo, summary_dict, write_outputs
+from geo.pipeline.job import Summary, run_demo, summary_dict, write_outputs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,11 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_result(paths: dict[str, Path], summary: dict[str, object]) -> None:
+def _print_result(paths: dict[str, Path], summary: Summary) -> None:
     print(f"covered street length: {summary['covered_length_m']:,.0f} m of "
           f"{summary['total_length_m']:,.0f} m "
-          f"({float(summary['covered_length_share'] or 0):.1%}); "  # type: ignore[arg-type]
-          f"covered area {float(summary['covered_area_m2']) / 1e6:.2f} km²")  # type: ignore[arg-type]
+          f"({float(summary['covered_length_share'] or 0):.1%}); "
+          f"covered area {float(summary['covered_area_m2']) / 1e6:.2f} km²")
     for name, p in paths.items():
         print(f"wrote {p}  ({name})")
 

@@ -37,6 +37,7 @@ from geo.errors import StationDataError
 from geo.io.layers import LayerTable, _clean_str, polygons_from_frame, read_vector
 from geo.params import distance_to_walk_time_min
 from geo.schema import STATION_TYPES
+from geo.vocab import DemandBasis
 
 DEFAULT_HEX_M: Final = 500.0
 _DIRECT_OVERLAY: Final = 20_000_000  # union vertices × towns below which we overlay directly
@@ -176,7 +177,7 @@ class TownReport:
     """Per-town figures, ranked, with the basis and rule stated."""
 
     towns: gpd.GeoDataFrame  # network CRS
-    demand_basis: str  # "population" | "street_length"
+    demand_basis: DemandBasis
     is_grid: bool
     ranking_rule_en: str
     ranking_rule_zh: str
@@ -208,7 +209,8 @@ def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *,
     share = np.divide(cov_len, total, out=np.full(n, np.nan), where=total > 0)
     pop = pd.to_numeric(t.get("population"), errors="coerce").to_numpy(dtype=float) \
         if "population" in t.columns else np.full(n, np.nan)
-    basis = "population" if n and np.isfinite(pop).all() and not is_grid else "street_length"
+    basis: DemandBasis = ("population" if n and np.isfinite(pop).all() and not is_grid
+                          else "street_length")
     covered_pop = np.where(np.isfinite(pop), pop * np.nan_to_num(share, nan=0.0), np.nan)
     area = shapely.area(geoms)
     if union is not None and int(shapely.get_num_coordinates(union)) * max(n, 1) < _DIRECT_OVERLAY:

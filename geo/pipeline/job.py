@@ -13,7 +13,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import geopandas as gpd
 import numpy as np
@@ -30,6 +30,7 @@ from geo.network.model import WalkNetwork
 from geo.params import CoverageParams
 from geo.pipeline.region import Region, demo_region, region_from_files
 from geo.schema import STATION_TYPES
+from geo.vocab import DemandBasis
 
 __version__ = "0.1.0"
 
@@ -58,7 +59,8 @@ class CoverageJob:
     disclaimer: str = ""
     zones_rejected: int = 0  # zone rows rejected on input (invalid polygon, duplicate id…)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> Summary:
+        """What ``summary.json`` holds (:func:`summary_dict`)."""
         return summary_dict(self)
 
 
@@ -179,7 +181,70 @@ def _num(x: Any) -> Any:
     return x
 
 
-def summary_dict(job: CoverageJob) -> dict[str, Any]:
+class StationCounts(TypedDict):
+    """``summary["stations"]``: rows in, rejected, used and off-network, by type."""
+
+    input: int
+    rejected: int
+    used: int
+    off_network: int
+    by_type: dict[str, int]
+
+
+class TownsSummary(TypedDict):
+    """``summary["towns"]``: how many, the ranking rule and the most under-served."""
+
+    count: int
+    is_grid: bool
+    ranking_rule: str
+    ranking_rule_zh: str
+    note: str | None
+    note_zh: str | None
+    street_length_outside_towns_m: float
+    most_underserved: list[str]
+
+
+class ZonesSummary(TypedDict):
+    """``summary["zones"]``: rider-friendly zones without a station within reach."""
+
+    count: int
+    without_station_within_threshold: list[str]
+    rejected: Any
+
+
+class BasesSummary(TypedDict):
+    """``summary["bases"]``: convalescence bases (a layer, not walked)."""
+
+    count: int
+    note: str
+    note_zh: str
+
+
+class Summary(TypedDict):
+    """``summary.json``: the keys every coverage run writes (see the README)."""
+
+    yizhan_version: str
+    generated_at: str
+    region: str
+    synthetic_data: bool
+    disclaimer: str | None
+    params: dict[str, Any]
+    inputs: dict[str, Any]
+    network: dict[str, Any]
+    stations: StationCounts
+    covered_length_m: float
+    total_length_m: float
+    covered_length_share: float | None
+    covered_area_m2: float
+    covered_population_share: float | None
+    demand_basis: DemandBasis
+    towns: TownsSummary
+    zones: ZonesSummary | None
+    bases: BasesSummary | None
+    timings_s: dict[str, float]
+
+
+def summary_dict(job: CoverageJob) -> Summary:
     cov = job.coverage
     st = cov.stations
     town_df = job.towns.towns
@@ -188,7 +253,7 @@ def summary_dict(job: CoverageJob) -> dict[str, Any]:
     if job.towns.demand_basis == "population" and pop.sum() > 0:
         pop_share = float(town_df["covered_population"].sum() / pop.sum())
     by_type = {t: int((st["type"] == t).sum()) for t in STATION_TYPES}
-    zones_block = None
+    zones_block: ZonesSummary | None = None
     if job.zones is not None:
         zones_block = {
             "count": len(job.zones),
