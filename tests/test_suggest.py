@@ -183,9 +183,9 @@ def test_parameter_errors(stars, star_station) -> None:
 
 def test_ilp_refuses_large_instances(stars, star_station,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    import geo.siting.suggest as sg
+    import geo.siting.solvers as solvers
 
-    monkeypatch.setattr(sg, "ILP_MAX_CANDIDATES", 3)
+    monkeypatch.setattr(solvers, "ILP_MAX_CANDIDATES", 3)
     with pytest.raises(InvalidParameterError, match="method greedy"):
         suggest_sites(stars, star_station, k=2, params=BUDGET_1000, method="ilp")
 

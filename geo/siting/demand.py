@@ -1,0 +1,114 @@
+"""Demand for site suggestions: what one covered street metre is worth.
+
+``street_length`` — every metre of walkable street counts 1 (the whole network);
+``population`` — every town's population spread over its streets in proportion to
+street length (density = population / street length of the town; edges crossing a town
+boundary are weighted per part, as :func:`geo.coverage.towns.edge_parts` cuts them).
+``auto`` uses population when towns are given and every town has one (the rule of
+:func:`geo.coverage.towns.town_report`), else street length.
+
+:func:`build_demand` builds the model (:class:`Demand`); :func:`covered_demand` measures
+a coverage run in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.coverage.core import Coverage
+from geo.coverage.segments import clip_segments, covered_length
+from geo.coverage.towns import edge_parts
+from geo.errors import InvalidParameterError
+from geo.network.model import WalkNetwork
+from geo.vocab import DemandBasis, DemandChoice
+
+#: The demand bases a caller may ask for.
+DEMAND_BASES: Final[tuple[DemandChoice, ...]] = ("auto", "population", "street_length")
+
+
+@dataclass(frozen=True, eq=False)
+class Demand:
+    """The demand model: what one covered street metre is worth.
+
+    ``parts`` (population basis only) holds the pieces of edges inside towns:
+    ``part`` (town index), ``edge``, ``p``, ``q`` (metres along the edge) and
+    ``density`` (people per street metre of that town). ``towns`` (network CRS) is
+    kept for labelling sites even on the street-length basis.
+    """
+
+    basis: DemandBasis
+    total: float  # all demand: people (towns with streets) or street metres
+    unit: str  # "people" | "m"
+    towns: gpd.GeoDataFrame | None = None
+    parts: pd.DataFrame | None = None
+    note: str = ""
+
+
+def build_demand(network: WalkNetwork, towns: gpd.GeoDataFrame | None = None, *,
+                 basis: DemandChoice = "auto") -> Demand:
+    """The demand model of ``network`` (``towns``: polygons with ``population``, any CRS).
+
+    ``basis``: ``"auto"`` (population when every town has one), ``"population"`` or
+    ``"street_length"``.
+    """
+    if basis not in DEMAND_BASES:
+        raise InvalidParameterError(f"demand basis must be one of {DEMAND_BASES}, got {basis!r}")
+    t = None
+    if towns is not None and len(towns):
+        if towns.crs is None:
+            raise InvalidParameterError("the town layer has no CRS: declare it (WGS-84)")
+        t = towns.to_crs(network.crs).reset_index(drop=True)
+    pop = (pd.to_numeric(t["population"], errors="coerce").to_numpy(dtype=float)
+           if t is not None and "population" in t.columns else None)
+    has_pop = pop is not None and bool(np.isfinite(pop).all())
+    if basis == "population" and not has_pop:
+        raise InvalidParameterError(
+            "demand basis 'population' needs towns with a population for every town: "
+            "give --towns with a population column, or use the street-length basis")
+    if basis == "street_length" or (basis == "auto" and not has_pop):
+        note = ("" if t is None or basis == "street_length"
+                else "population is missing for some towns: demand is street length")
+        return Demand(basis="street_length", total=network.total_length_m, unit="m",
+                      towns=t, note=note)
+    assert t is not None and pop is not None
+    return _population_demand(network, t, pop)
+
+
+def _population_demand(network: WalkNetwork, towns: gpd.GeoDataFrame,
+                       pop: np.ndarray) -> Demand:
+    """Every town's population ``pop`` spread over its streets (towns in the network CRS)."""
+    parts = edge_parts(network, towns.geometry.to_numpy())
+    part = parts["part"].to_numpy(dtype=np.int64)
+    street = np.bincount(part, weights=(parts["q"] - parts["p"]).to_numpy(),
+                         minlength=len(towns))
+    density = np.divide(pop, street, out=np.zeros(len(towns)), where=street > 0)
+    parts = parts.assign(part=part, density=density[part])
+    note = ""
+    if (street <= 0).any():
+        note = (f"{int((street <= 0).sum())} town(s) without walkable streets: their "
+                "population cannot be reached on foot and is left out")
+    return Demand(basis="population", total=float(pop[street > 0].sum()), unit="people",
+                  towns=towns, parts=parts, note=note)
+
+
+def covered_demand(cov: Coverage, demand: Demand) -> float:
+    """Demand covered by a coverage run (street metres, or people spread over streets)."""
+    if demand.basis == "street_length":
+        return cov.covered_length_m
+    assert demand.parts is not None
+    parts = demand.parts
+    clipped = clip_segments(cov.segments, parts[["part", "edge", "p", "q"]])
+    if clipped.empty:
+        return 0.0
+    dens = np.zeros(int(parts["part"].max()) + 1 if len(parts) else 1)
+    dens[parts["part"].to_numpy()] = parts["density"].to_numpy()
+    return float(np.sum(covered_length(clipped, cov.params.budget_m)
+                        * dens[clipped["part"].to_numpy(dtype=np.int64)]))
+
+
+__all__ = ["DEMAND_BASES", "Demand", "build_demand", "covered_demand"]
