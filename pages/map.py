@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.webmap.maps import LAYER_KEYS, build_map, label
+from geo.vocab import label
+from geo.webmap.maps import LAYER_KEYS, build_map
 from geo.webmap.offline import localize
 from ui.boot import require_entrypoint
 from ui.data import map_data_for
@@ -55,11 +56,11 @@ if "rank" in props:
         r = row.iloc[0]
         st.subheader(md_text(r["name"]))
         a, b, c, d = st.columns(4)
-        a.metric(tr("覆盖街道比例", "Streets covered"), fmt_pct(r["covered_length_share"]))
+        a.metric(label("covered_length_share", state.lang), fmt_pct(r["covered_length_share"]))
         b.metric(tr("覆盖人口", "Population covered"),
                  "—" if r["population"] != r["population"]
                  else f"{r['covered_population']:,.0f} / {r['population']:,.0f}")
-        c.metric(tr("薄弱排名", "Under-served rank"), f"{int(r['rank'])} / {len(towns)}")
+        c.metric(label("rank", state.lang), f"{int(r['rank'])} / {len(towns)}")
         d.metric(tr("90%街道步行时间", "Walk time, 90th pct."),
                  f"{r['walk_time_p90_min']:.1f} min" if r["walk_time_p90_min"] == r[
                      "walk_time_p90_min"] else str(r["walk_time_p90_note"]))

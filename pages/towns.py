@@ -10,6 +10,7 @@ from streamlit_folium import st_folium
 
 from geo.io.sheetsafe import csv_safe, keep_text
 from geo.schema import STATION_TYPES
+from geo.vocab import label
 from geo.webmap.maps import build_map
 from geo.webmap.offline import localize
 from ui.boot import require_entrypoint
@@ -36,8 +37,9 @@ if picked:
     towns = towns.loc[towns["district"].isin(picked)]
 
 sort_options = {
-    "rank": tr("薄弱排名", "Under-served rank"),
-    "covered_length_share": tr("覆盖街道比例（低→高）", "Covered street share (low → high)"),
+    "rank": label("rank", state.lang),
+    "covered_length_share": label("covered_length_share", state.lang) + tr("（低→高）",
+                                                                        " (low → high)"),
     "uncovered_demand": tr("未覆盖需求（高→低）", "Uncovered demand (high → low)"),
     "name": tr("名称", "Name"),
 }
@@ -48,14 +50,13 @@ towns = towns.sort_values(sort_by, ascending=sort_by != "uncovered_demand", kind
 basis_zh = "人口" if report.demand_basis == "population" else "街道长度（米）"
 basis_en = "people" if report.demand_basis == "population" else "street metres"
 cols = {
-    "rank": tr("排名", "Rank"), "name": tr("镇街", "Town"), "district": tr("区县", "District"),
-    "population": tr("人口", "Population"),
-    "covered_length_share": tr("覆盖街道比例", "Covered street share"),
-    "covered_population_share": tr("覆盖人口比例", "Covered population share"),
-    "covered_area_share": tr("覆盖面积比例", "Covered area share"),
+    "rank": label("rank", state.lang), "name": tr("镇街", "Town"),
+    "district": label("district", state.lang),
+    **{k: label(k, state.lang) for k in ("population", "covered_length_share",
+                                         "covered_population_share", "covered_area_share")},
     "uncovered_demand": tr(f"未覆盖需求（{basis_zh}）", f"Uncovered demand ({basis_en})"),
     "stations_used": tr("站点数", "Stations"),
-    "walk_time_p90_min": tr("90%街道步行时间（分钟）", "Walk time p90 (min)"),
+    "walk_time_p90_min": label("walk_time_p90_min", state.lang),
     "reason_zh" if state.lang == "zh" else "reason_en": tr("原因", "Why"),
 }
 view = towns[list(cols)].rename(columns=cols)

@@ -9,37 +9,17 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.apphelp import declare_crs, metric, run_app
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 PAGES = ["pages/map.py", "pages/towns.py", "pages/stations.py", "pages/suggest.py",
          "pages/report.py", "pages/method.py"]
 
 
-def _app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def declare_crs(at: AppTest, system: str) -> None:
-    """Choose the upload's coordinate system (the radio has no default)."""
-    radio = next(r for r in at.radio if str(r.key).startswith("crs_"))
-    assert radio.value is None
-    radio.set_value(system).run()
-    assert not at.exception, at.exception
-
-
-def _metric(at: AppTest, label: str) -> str:
-    for m in at.metric:
-        if m.label == label:
-            return str(m.value)
-    raise AssertionError(f"no metric {label!r}: {[m.label for m in at.metric]}")
-
-
 @pytest.fixture(scope="module")
 def app() -> AppTest:
-    return _app()
+    return run_app()
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -52,24 +32,24 @@ def test_every_page_renders(app: AppTest, page: str) -> None:
 
 
 def test_map_page_figures_change_with_walk_time() -> None:
-    at = _app()
-    before = _metric(at, "步行覆盖街道")
+    at = run_app()
+    before = metric(at, "步行覆盖街道")
     at.radio(key="walk_preset").set_value("5min").run()
     assert not at.exception
-    after = _metric(at, "步行覆盖街道")
+    after = metric(at, "步行覆盖街道")
     assert before != after
     assert float(after.rstrip("%")) < float(before.rstrip("%"))
     # elderly speed shrinks coverage further
     at.selectbox(key="walk_speed").set_value("elderly").run()
-    assert float(_metric(at, "步行覆盖街道").rstrip("%")) < float(after.rstrip("%"))
+    assert float(metric(at, "步行覆盖街道").rstrip("%")) < float(after.rstrip("%"))
 
 
 def test_language_switch_to_english() -> None:
-    at = _app()
+    at = run_app()
     at.radio(key="lang_radio").set_value("English").run()
     assert not at.exception
     assert at.title[0].value == "Map"
-    assert _metric(at, "Streets within reach").endswith("%")
+    assert metric(at, "Streets within reach").endswith("%")
 
 
 def test_towns_ranking_table_present_and_sorted(app: AppTest) -> None:
@@ -77,8 +57,8 @@ def test_towns_ranking_table_present_and_sorted(app: AppTest) -> None:
     app.run()
     assert not app.exception
     df = app.dataframe[0].value
-    assert "排名" in df.columns
-    ranks = df["排名"].tolist()
+    assert "薄弱排名" in df.columns
+    ranks = df["薄弱排名"].tolist()
     assert ranks == sorted(ranks) and ranks[0] == 1
     # the demo's most under-served town comes first
     assert df.iloc[0]["镇街"] == "新洲镇"
@@ -103,7 +83,7 @@ def _demo_stations_csv() -> bytes:
 
 
 def test_uploading_a_station_list_changes_the_figures() -> None:
-    at = _app()
+    at = run_app()
     at.switch_page("pages/stations.py")
     at.run()
     at.file_uploader(key="station_upload").set_value(
@@ -112,9 +92,9 @@ def test_uploading_a_station_list_changes_the_figures() -> None:
     # nothing is validated before the coordinate system is declared
     assert not any(m.label == "读入行数" for m in at.metric)
     declare_crs(at, "wgs84")
-    assert _metric(at, "读入行数") == "9"
-    assert _metric(at, "接受") == "8"
-    assert _metric(at, "拒绝") == "1"
+    assert metric(at, "读入行数") == "9"
+    assert metric(at, "接受") == "8"
+    assert metric(at, "拒绝") == "1"
     # the comparison shows a lower coverage with only 8 stations (replace mode)
     cov = next(m for m in at.metric if m.label == "覆盖街道")
     assert str(cov.delta).startswith("-")
@@ -122,7 +102,7 @@ def test_uploading_a_station_list_changes_the_figures() -> None:
     assert not at.exception
     at.switch_page("pages/map.py")
     at.run()
-    assert _metric(at, "接入路网的站点") == "8 / 9"
+    assert metric(at, "接入路网的站点") == "8 / 9"
 
 
 def test_report_page_offers_every_output(app: AppTest) -> None:
@@ -142,7 +122,7 @@ def test_online_download_fails_with_a_clear_message(monkeypatch: pytest.MonkeyPa
         raise OSError("Network is unreachable")
 
     monkeypatch.setattr(geo.network.loaders, "_osmnx_download", offline)
-    at = _app()
+    at = run_app()
     at.selectbox(key="region_kind").set_value("online").run()
     at.text_input(key="online_place").set_value("福田区, 深圳市, 广东省").run()
     at.button(key="online_go").click().run()
@@ -152,12 +132,12 @@ def test_online_download_fails_with_a_clear_message(monkeypatch: pytest.MonkeyPa
 
 
 def test_sessions_do_not_share_uploads() -> None:
-    a = _app()
+    a = run_app()
     a.switch_page("pages/stations.py")
     a.run()
     a.file_uploader(key="station_upload").set_value(
         ("stations.csv", _demo_stations_csv(), "text/csv")).run()
     declare_crs(a, "wgs84")
     a.button(key="st_use").click().run()
-    b = _app()  # a second session
-    assert _metric(b, "接入路网的站点") == "30 / 32"
+    b = run_app()  # a second session
+    assert metric(b, "接入路网的站点") == "30 / 32"

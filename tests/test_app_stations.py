@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from geo.io.upload import read_upload
 from geo.stations.store import StationStore
 from geo.stations.validation import validate_stations
+from tests.apphelp import metric
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -61,13 +62,6 @@ def _upload(at: AppTest, name: str, data: bytes, crs: str) -> None:
     assert not at.exception, at.exception
 
 
-def _metric(at: AppTest, label: str) -> str:
-    for m in at.metric:
-        if m.label == label:
-            return str(m.value)
-    raise AssertionError(f"no metric {label!r}: {[m.label for m in at.metric]}")
-
-
 def _oidc(email: str, **claims: object) -> dict[str, object]:
     return {"is_logged_in": True, "email": email, **claims}
 
@@ -77,7 +71,7 @@ def test_guangzhou_user_cannot_create_a_shenzhen_version(db: StationStore) -> No
     assert any("gz@example.org" in s.value for s in at.success)
     _upload(at, "深圳.csv", SZ_CSV, "gcj02")
     at.selectbox(key="target_city").set_value("深圳市").run()
-    assert _metric(at, "读入行数") == "4"
+    assert metric(at, "读入行数") == "4"
     assert any("保存会被拒绝" in w.value for w in at.warning)
     # the button is not hidden: the store decides, and refuses
     at.button(key="store_version").click().run()
@@ -146,8 +140,8 @@ def test_local_sign_in_store_diff_and_rollback(db: StationStore) -> None:
     _upload(at, "v2.csv", new, "gcj02")
     assert at.selectbox(key="target_city").value == "深圳市"
     # diff against v1: +1 (30), -1 (13), moved 1 (0012, ~1 km), renamed 1 (0012)
-    assert (_metric(at, "新增"), _metric(at, "删除"), _metric(at, "移动"),
-            _metric(at, "改名")) == ("1", "1", "1", "1")
+    assert (metric(at, "新增"), metric(at, "删除"), metric(at, "移动"),
+            metric(at, "改名")) == ("1", "1", "1", "1")
     at.button(key="store_version").click().run()
     assert not at.exception, at.exception
     assert [h.version for h in db.history("深圳市")] == [1, 2]
@@ -192,10 +186,10 @@ def test_coverage_uses_the_chosen_city_version(db: StationStore, tmp_path: Path)
     db.create_version(v.to_new_version(city="示范市"), user="admin@example.org")
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
-    full = _metric(at, "接入路网的站点")
+    full = metric(at, "接入路网的站点")
     at.selectbox(key="db_city").set_value("示范市").run()
     assert not at.exception, at.exception
-    assert _metric(at, "接入路网的站点") == "5 / 5" != full
+    assert metric(at, "接入路网的站点") == "5 / 5" != full
 
 
 def test_admin_creates_a_new_city_in_english(tmp_path: Path,
@@ -212,9 +206,9 @@ def test_admin_creates_a_new_city_in_english(tmp_path: Path,
     assert not at.exception, at.exception
     _upload(at, "sz.csv", SZ_CSV, "gcj02")
     at.text_input(key="target_city_new").input("深圳市").run()
-    assert (_metric(at, "Rows in"), _metric(at, "Accepted"), _metric(at, "Rejected")) == (
+    assert (metric(at, "Rows in"), metric(at, "Accepted"), metric(at, "Rejected")) == (
         "4", "3", "1")
-    assert _metric(at, "Added") == "3"
+    assert metric(at, "Added") == "3"
     at.button(key="store_version").click().run()
     assert not at.exception, at.exception
     assert any("Stored: 深圳市 v1 (3 stations)" in s.value for s in at.success)

@@ -19,8 +19,6 @@ from tests import nets
 
 BUDGET_1000 = CoverageParams()  # 15 min at 4 km/h = 900 s × 10/9 m/s = 1000 m
 
-REALDATA = (Path(__file__).resolve().parents[2]
-            / "shared/data/osm/shenzhen_futian_2023.graphml")
 
 
 def _intervals_x(cov, x_of_u: np.ndarray) -> list[tuple[float, float]]:
@@ -427,19 +425,17 @@ def test_random_networks_against_densified_brute_force(seed):
 
 
 @pytest.mark.realdata
-def test_real_network_against_densified_brute_force():
-    if not REALDATA.is_file():
-        pytest.skip(f"real-data file {REALDATA} is absent (shared data not mounted)")
+def test_real_network_against_densified_brute_force(futian_graphml: Path):
     from geo.network.loaders import load_network
 
-    net = load_network(REALDATA)
+    net = load_network(futian_graphml)
     # the pedestrian filter dropped every motorway / motorway_link
     hw = {h for v in net.edge_attrs["highway"] if v for h in str(v).split(";")}
     assert not hw & {"motorway", "motorway_link"}
     reasons = dict((r, n) for r, n, _ in net.filter_report.by_reason)
     import osmnx as ox
 
-    raw = ox.load_graphml(REALDATA)
+    raw = ox.load_graphml(futian_graphml)
     # count motorway streets in the raw file once per undirected street (u, v, length)
     motor = set()
     for u, v, d in raw.edges(data=True):
