@@ -29,6 +29,7 @@ from geo.stations.accounts import Account
 from geo.stations.store import StationStore
 from ui.config import settings
 from ui.state import AppState, tr
+from ui.text import safe_message
 
 
 def store_path() -> Path | None:
@@ -121,7 +122,7 @@ def login_panel(state: AppState, store: StationStore) -> Account | None:
         try:
             acc = store.authenticate(name.strip(), password)
         except YizhanError as exc:
-            st.error(str(exc))
+            st.error(safe_message(exc))
             return None
         state.login_name = acc.name
         st.rerun()

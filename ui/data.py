@@ -34,6 +34,7 @@ from geo.webmap.maps import MapData, map_data
 from ui.auth import open_store
 from ui.config import settings
 from ui.state import AppState, StationList, app_state, tr
+from ui.text import safe_message
 
 
 def regions_dir() -> Path:
@@ -254,6 +255,6 @@ def outputs_zip(files: dict[str, bytes]) -> bytes:
 def error_text(exc: Exception) -> str:
     """A one-paragraph message for the page (named errors carry their own advice)."""
     if isinstance(exc, YizhanError):
-        return str(exc)
+        return safe_message(exc)
     name = type(exc).__name__
-    return tr(f"意外错误：{name}: {exc}", f"Unexpected error: {name}: {exc}")
+    return safe_message(tr(f"意外错误：{name}: {exc}", f"Unexpected error: {name}: {exc}"))

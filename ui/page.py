@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from ui.data import JobHandle, current_job, current_region, error_text
 from ui.state import app_state, tr
+from ui.text import md_text
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
-
-
-def md_text(value: object) -> str:
-    """Escape untrusted text for ``st.markdown`` (no links, images, HTML or math)."""
-    return _MD_SPECIAL.sub(r"\\\1", "" if value is None else str(value))
-
+__all__ = ["fmt_pct", "job_or_message", "md_text", "require_job"]
 
 def require_job() -> JobHandle:
     """The current job; shows a message and stops the page when there is none."""

@@ -18,6 +18,7 @@ from geo.webmap.maps import TILE_SOURCES
 from ui.auth import open_store
 from ui.data import available_region_folders, regions_dir
 from ui.state import AppState, app_state, tr
+from ui.text import safe_message
 
 UPLOAD_ROLES = {
     "network": (("路网（.osm.pbf / .osm / .graphml）", "Network (.osm.pbf / .osm / .graphml)"),
@@ -93,7 +94,7 @@ def station_source(state: AppState) -> None:
         store = open_store()
         cities = store.cities() if store is not None else []
     except YizhanError as exc:
-        st.sidebar.error(str(exc))
+        st.sidebar.error(safe_message(exc))
         return
     if store is None:
         state.db_city = None
@@ -148,7 +149,7 @@ def parameters(state: AppState) -> None:
                                       buffer_m=float(buffer_m),
                                       max_snap_m=state.params.max_snap_m)
     except InvalidParameterError as exc:
-        st.sidebar.error(str(exc))
+        st.sidebar.error(safe_message(exc))
     p = state.params
     budget = walk_budget_m(p.walk_time_min, p.walk_speed_kmh)
     st.sidebar.caption(tr(

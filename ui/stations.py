@@ -32,6 +32,7 @@ from geo.stations.validation import StationValidation, diff_stations, validate_s
 from ui.data import error_text, stored_stations
 from ui.page import md_text
 from ui.state import AppState, tr
+from ui.text import safe_message
 
 UPLOAD_TYPES = ["csv", "txt", "tsv", "xlsx", "xlsm", "geojson", "json", "gpkg", "zip"]
 _KEEP = 3  # parsed uploads / validations kept per session
@@ -239,7 +240,7 @@ def save_version(store: StationStore, account: Account | None, v: StationValidat
             info = store.create_version(v.to_new_version(city=city, note=note),
                                         user=account.name)
         except YizhanError as exc:
-            st.error(str(exc))
+            st.error(safe_message(exc))
             return
         st.success(tr(f"已保存：{info.city} 第 {info.version} 版（{info.accepted} 个站点）。"
                       "在左侧「站点名单」选择该城市，即按此版本计算覆盖。",
@@ -320,7 +321,7 @@ def history(store: StationStore, account: Account | None, state: AppState) -> No
         try:
             new = store.rollback(city, to_version=ver, user=account.name)
         except YizhanError as exc:
-            st.error(str(exc))
+            st.error(safe_message(exc))
             return
         st.success(tr(f"已创建第 {new.version} 版（= 第 {ver} 版）",
                       f"Stored v{new.version} (= v{ver})"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,22 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
 
 
 def run_command(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
-    """Run a sub-command: named errors and OS errors become one line and an exit code."""
+    """Run a sub-command: named errors and OS errors become one line and an exit code.
+
+    Library warnings (GDAL, shapely, pandas) are collected: on success each distinct one
+    is printed as one ``yizhan: warning:`` line after the command's output; on an error
+    only the error line is printed.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = _run(handler, args)
+    if code == 0:
+        for text in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
+            print(f"yizhan: warning: {text}", file=sys.stderr)
+    return code
+
+
+def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     try:
         return handler(args)
     except YizhanError as exc:

@@ -120,7 +120,11 @@ def add_stations_parser(sub: Any) -> None:
     a.add_argument("--db", required=True)
     ls = us.add_parser("list", help="list accounts")
     ls.add_argument("--db", required=True)
-    pw = us.add_parser("passwd", help="set a new password (stdin or prompted)")
+    pw = us.add_parser(
+        "passwd", help="set a new password (stdin or prompted); an operator's command",
+        description="Set a new password for NAME. It does not ask for the old one: this "
+                    "is the administrator's reset, run on the server by whoever can "
+                    "write the database file (users change theirs through an admin).")
     pw.add_argument("name")
     pw.add_argument("--db", required=True)
 
