@@ -86,8 +86,30 @@ _COLUMNS: Final[dict[str, tuple[str, str]]] = {
     **{f"stations_{t}": (f"站点数·{t}", f"Stations: {en}") for t, en in STATION_TYPES.items()},
 }
 
+#: Table columns shown on the pages (uploads, diffs, comparisons).
+_TABLES: Final[dict[str, tuple[str, str]]] = {
+    "row": ("行号", "Row"),
+    "source_line": ("文件行号", "Line in file"),
+    "reason": ("原因", "Reason"),
+    "reason_zh": ("原因", "Reason"),
+    "row_a": ("行号 A", "Row A"),
+    "row_b": ("行号 B", "Row B"),
+    "name_a": ("名称 A", "Name A"),
+    "name_b": ("名称 B", "Name B"),
+    "distance_m": ("距离（米）", "Distance (m)"),
+    "moved_m": ("移动距离（米）", "Moved (m)"),
+    "old_name": ("原名称", "Old name"),
+    "new_name": ("新名称", "New name"),
+    "change": ("变化", "Change"),
+    "covered_length_share_before": ("街道覆盖率（原）", "Covered street share (before)"),
+    "covered_length_share_after": ("街道覆盖率（新）", "Covered street share (after)"),
+    "code_reason": ("拒绝代码", "Rejection code"),
+}
+
 #: Map layers and tooltip fields.
 _MAP: Final[dict[str, tuple[str, str]]] = {
+    "town": ("镇街", "Town"),
+    "focus_town": ("所选镇街", "Selected town"),
     "stations": ("站点", "Stations"),
     "offnetwork": ("未接入路网的站点", "Off-network stations"),
     "bases": ("职工疗休养基地", "Convalescence bases"),
@@ -103,7 +125,7 @@ _MAP: Final[dict[str, tuple[str, str]]] = {
 
 
 #: Every label by key: output columns, then map layers.
-LABELS: Final[dict[str, tuple[str, str]]] = {**_COLUMNS, **_MAP}
+LABELS: Final[dict[str, tuple[str, str]]] = {**_COLUMNS, **_TABLES, **_MAP}
 
 #: Station status → (Chinese, English).
 STATUS_LABELS: Final[dict[StationStatus, tuple[str, str]]] = {

@@ -8,6 +8,7 @@ from streamlit_folium import st_folium
 from geo.vocab import label
 from geo.webmap.maps import LAYER_KEYS, build_map
 from geo.webmap.offline import localize
+from geo.webmap.pick import town_at
 from ui.boot import require_entrypoint
 from ui.data import map_data_for
 from ui.page import fmt_pct, md_text, require_job
@@ -40,33 +41,39 @@ c4.metric(tr("接入路网的站点", "Stations on the network"),
 
 default_layers = [k for k in LAYER_KEYS if k not in ("network", "areas")]
 chosen = st.multiselect(tr("图层", "Layers"), list(LAYER_KEYS), default=default_layers,
-                        format_func=lambda k: label(k, state.lang), key="map_layers")
+                        format_func=lambda k: label(k, state.lang), key="map_layers",
+                        placeholder=tr("选择图层", "Choose layers"), select_all=False)
 data = map_data_for(handle, state.lang)
 fmap = localize(build_map(data, lang=state.lang, layers=frozenset(chosen),
                           tiles=state.tiles))
-out = st_folium(fmap, height=620, use_container_width=True,
-                returned_objects=["last_active_drawing"], key="main_map")
+map_col, panel = st.columns([3, 1])
+with map_col:
+    out = st_folium(fmap, height=620, use_container_width=True,
+                    returned_objects=["last_clicked"], key="main_map")
 
-clicked = (out or {}).get("last_active_drawing") or {}
-props = clicked.get("properties") or {}
+clicked = (out or {}).get("last_clicked") or {}
 towns = job.towns.towns
-if "rank" in props:
-    row = towns.loc[towns["rank"] == int(props["rank"])]
-    if len(row):
-        r = row.iloc[0]
+r = (town_at(towns, lon=clicked["lng"], lat=clicked["lat"])
+     if "lat" in clicked and "lng" in clicked else None)
+with panel:
+    if r is not None:
         st.subheader(md_text(r["name"]))
-        a, b, c, d = st.columns(4)
-        a.metric(label("covered_length_share", state.lang), fmt_pct(r["covered_length_share"]))
-        b.metric(tr("覆盖人口", "Population covered"),
-                 "—" if r["population"] != r["population"]
-                 else f"{r['covered_population']:,.0f} / {r['population']:,.0f}")
-        c.metric(label("rank", state.lang), f"{int(r['rank'])} / {len(towns)}")
-        d.metric(tr("90%街道步行时间", "Walk time, 90th pct."),
-                 f"{r['walk_time_p90_min']:.1f} min" if r["walk_time_p90_min"] == r[
-                     "walk_time_p90_min"] else str(r["walk_time_p90_note"]))
-        st.caption(md_text(r["reason_zh"] if state.lang == "zh" else r["reason_en"]))
-else:
-    st.caption(tr("点击地图上的镇街可查看其指标。", "Click a town on the map to see its figures."))
+        if isinstance(r.get("district"), str) and r["district"]:
+            st.caption(md_text(r["district"]))
+        st.metric(label("covered_length_share", state.lang), fmt_pct(r["covered_length_share"]))
+        st.metric(tr("覆盖人口", "Population covered"),
+                  "—" if r["population"] != r["population"]
+                  else f"{r['covered_population']:,.0f} / {r['population']:,.0f}")
+        st.metric(label("rank", state.lang), f"{int(r['rank'])} / {len(towns)}")
+        st.metric(tr("90%街道步行时间", "Walk time, 90th pct."),
+                  f"{r['walk_time_p90_min']:.1f} min" if r["walk_time_p90_min"] == r[
+                      "walk_time_p90_min"] else str(r["walk_time_p90_note"]))
+        st.markdown(md_text(r["reason_zh"] if state.lang == "zh" else r["reason_en"]))
+    elif clicked:
+        st.caption(tr("所点位置不在任何镇街内。", "The clicked point is in no town."))
+    else:
+        st.caption(tr("点击地图上的镇街可查看其指标。",
+                      "Click a town on the map to see its figures."))
 if job.towns.is_grid:
     st.info(job.towns.note_zh if state.lang == "zh" else job.towns.note_en)
 if job.bases is not None and len(job.bases):

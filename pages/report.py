@@ -8,14 +8,8 @@ import functools
 import streamlit as st
 
 from geo.pipeline.job import CoverageJob
-from geo.reports.data import (
-    DEFAULT_TOWN_THRESHOLD,
-    DEFAULT_WORST_TOWNS,
-    REPORT_MIME,
-    ReportOptions,
-    report_bytes,
-    report_file_name,
-)
+from geo.reports.data import DEFAULT_TOWN_THRESHOLD, DEFAULT_WORST_TOWNS, ReportOptions
+from geo.reports.write import REPORT_MIME, report_bytes, report_file_name
 from geo.webmap.maps import build_map
 from geo.webmap.offline import standalone_html
 from ui.boot import require_entrypoint

@@ -12,6 +12,7 @@ from geo.webmap.maps import compare_map
 from geo.webmap.offline import localize
 from ui.auth import login_panel, open_store
 from ui.boot import require_entrypoint
+from ui.config import TABLE_UPLOAD_MB
 from ui.data import (
     base_stations,
     combine,
@@ -35,6 +36,7 @@ from ui.stations import (
     target_city,
     validate,
 )
+from ui.tables import display_table
 
 require_entrypoint()
 state = render_sidebar()
@@ -72,7 +74,7 @@ tabs = st.tabs(tab_names)
 
 def upload_tab() -> None:
     upload = st.file_uploader(tr("站点名单", "Station list"), type=UPLOAD_TYPES,
-                              key="station_upload")
+                              key="station_upload", max_upload_size=TABLE_UPLOAD_MB)
     if upload is None:
         if state.stations_in_use is not None:
             used_name = md_text(state.stations_in_use.file_name)
@@ -89,7 +91,8 @@ def upload_tab() -> None:
         if handle is None:
             return
         st.subheader(tr("当前名单", "Current list"))
-        st.dataframe(handle.job.coverage.station_table(), hide_index=True, width="stretch")
+        st.dataframe(display_table(handle.job.coverage.station_table(), state.lang),
+                     hide_index=True, width="stretch")
         return
     name, data = upload.name, upload.getvalue()
     parsed = parse_upload(state, name, data)
@@ -166,7 +169,8 @@ def compare(v: StationValidation, vkey: str) -> None:
         ["town_id", "covered_length_share"]]
     diff = tb.merge(ta, on="town_id", suffixes=("_before", "_after"))
     diff["change"] = diff["covered_length_share_after"] - diff["covered_length_share_before"]
-    st.dataframe(diff.drop(columns="town_id").sort_values("change", ascending=False),
+    st.dataframe(display_table(diff.drop(columns="town_id")
+                               .sort_values("change", ascending=False), state.lang),
                  hide_index=True, width="stretch")
     if st.button(tr("在本会话中采用此名单", "Use this list in this session"), key="st_use"):
         state.stations_in_use = cand

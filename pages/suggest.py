@@ -35,6 +35,7 @@ from geo.siting.suggest import (
 from geo.webmap.maps import build_map
 from geo.webmap.offline import localize
 from ui.boot import require_entrypoint
+from ui.config import TABLE_UPLOAD_MB
 from ui.data import error_text, map_data_for
 from ui.page import fmt_pct, md_text, require_job
 from ui.sidebar import render_sidebar
@@ -103,7 +104,8 @@ if source == "nodes":
 else:
     f = c2.file_uploader(tr("候选点：CSV（candidate_id,name,lon,lat，WGS-84）或点 GeoJSON",
                             "Candidates: CSV (candidate_id,name,lon,lat, WGS-84) or point "
-                            "GeoJSON"), type=["csv", "geojson", "json"], key="sg_upload")
+                            "GeoJSON"), type=["csv", "geojson", "json"], key="sg_upload",
+                         max_upload_size=TABLE_UPLOAD_MB)
     if f is None:
         st.info(tr("请上传候选点文件。", "Upload a candidate file."))
         st.stop()

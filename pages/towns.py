@@ -32,7 +32,8 @@ if report.note_en:
     st.info(report.note_zh if state.lang == "zh" else report.note_en)
 
 districts = sorted(d for d in towns["district"].dropna().unique() if str(d).strip())
-picked = st.multiselect(tr("按区县筛选", "Filter by district"), districts, key="town_districts")
+picked = st.multiselect(tr("按区县筛选", "Filter by district"), districts, key="town_districts",
+                        placeholder=tr("全部区县", "All districts"), select_all=False)
 if picked:
     towns = towns.loc[towns["district"].isin(picked)]
 

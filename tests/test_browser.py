@@ -353,3 +353,55 @@ def test_station_upload_in_the_browser_gbk_gcj02_hostile(tmp_path: Path) -> None
     assert "读入行数 7 接受 6 拒绝 1" in flat, flat[:2000]
     assert "GBK" in flat and "以下行被拒绝" in flat
     assert not errors, errors
+
+
+def test_clicking_inside_a_town_shows_its_figures(server: str, tmp_path: Path) -> None:
+    """Click inside a town (under the service-area layer): the panel beside the map
+    shows that town's name, figures and rank reason; the tooltip names the town."""
+    from playwright.sync_api import sync_playwright
+
+    from geo.pipeline.region import demo_region
+
+    demo_towns = demo_region().towns
+    assert demo_towns is not None
+    target = demo_towns.accepted.to_crs(4326).iloc[2]  # the hostile region = the demo's
+    pt = target.geometry.representative_point()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=["--no-sandbox", "--disable-gpu",
+                                          "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(
+            ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")) else r.abort())
+        page.goto(server, wait_until="domcontentloaded")
+        frame_el = page.wait_for_selector("iframe[title*='st_folium'], iframe[src*='folium']",
+                                          timeout=120_000)
+        frame = frame_el.content_frame()
+        assert frame is not None
+        frame.wait_for_selector(".leaflet-container", timeout=60_000)
+        frame.wait_for_function("() => window.L !== undefined", timeout=30_000)
+        page.wait_for_timeout(2000)
+        xy = frame.evaluate("""([lat, lon]) => {
+            const map = Object.values(window).filter(v => v && v instanceof L.Map)[0];
+            const p = map.latLngToContainerPoint([lat, lon]);
+            const r = map.getContainer().getBoundingClientRect();
+            return [p.x + r.left, p.y + r.top]; }""", [pt.y, pt.x])
+        box = frame_el.bounding_box()
+        assert box is not None
+        x, y = box["x"] + xy[0], box["y"] + xy[1]
+        page.mouse.move(x, y)
+        page.wait_for_timeout(800)
+        tooltip = frame.evaluate(
+            "() => Array.from(document.querySelectorAll('.leaflet-tooltip'))"
+            ".map(e => e.textContent).join('\\n')")
+        page.mouse.click(x, y)
+        page.wait_for_function(
+            "(name) => Array.from(document.querySelectorAll('h3'))"
+            ".some(h => h.textContent.includes(name))", arg=str(target["name"]),
+            timeout=60_000)
+        panel = page.evaluate("() => document.body.innerText")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "browser_town_click.png"), full_page=False)
+        browser.close()
+    assert "镇街" in tooltip and str(target["name"]) in tooltip, tooltip
+    assert "薄弱排名" in panel and "街道覆盖率" in panel

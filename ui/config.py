@@ -20,10 +20,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from geo.io.upload import UploadLimits
+
 DB_ENV: Final = "YIZHAN_DB"
 REGIONS_DIR_ENV: Final = "YIZHAN_REGIONS_DIR"
 DEFAULT_REGION_ENV: Final = "YIZHAN_DEFAULT_REGION"
 DEFAULT_REGIONS_DIR: Final = Path(__file__).resolve().parents[1] / "data" / "regions"
+
+#: Upload caps shown and enforced by the file uploaders, in MB. Station lists and
+#: layers: the library's cap (:class:`geo.io.upload.UploadLimits`); an OSM network file
+#: for one city (a province belongs in a prepared region folder on the server). The
+#: server-wide ``maxUploadSize`` in ``.streamlit/config.toml`` equals the largest.
+TABLE_UPLOAD_MB: Final = UploadLimits().max_upload_bytes // (1024 * 1024)
+NETWORK_UPLOAD_MB: Final = 200
 
 
 @dataclass(frozen=True)

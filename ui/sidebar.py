@@ -16,6 +16,7 @@ from geo.params import (
 )
 from geo.webmap.maps import TILE_SOURCES
 from ui.auth import open_store
+from ui.config import NETWORK_UPLOAD_MB, TABLE_UPLOAD_MB
 from ui.data import available_region_folders, regions_dir
 from ui.state import AppState, app_state, tr
 from ui.text import safe_message
@@ -72,7 +73,9 @@ def region_picker(state: AppState) -> None:
             state.region_folder = str(folders[names.index(pick)])
     elif kind == "upload":
         for role, ((zh, en), types) in UPLOAD_ROLES.items():
-            f = st.sidebar.file_uploader(tr(zh, en), type=types, key=f"up_{role}")
+            f = st.sidebar.file_uploader(
+                tr(zh, en), type=types, key=f"up_{role}",
+                max_upload_size=NETWORK_UPLOAD_MB if role == "network" else TABLE_UPLOAD_MB)
             if f is not None:
                 state.uploads[role] = (f.name, f.getvalue())
             else:

@@ -31,7 +31,8 @@ from geo.stations.store import StationStore, export_version
 from geo.stations.validation import StationValidation, diff_stations, validate_stations
 from ui.data import error_text, stored_stations
 from ui.page import md_text
-from ui.state import AppState, tr
+from ui.state import AppState, app_state, tr
+from ui.tables import display_table
 from ui.text import safe_message
 
 UPLOAD_TYPES = ["csv", "txt", "tsv", "xlsx", "xlsm", "geojson", "json", "gpkg", "zip"]
@@ -157,13 +158,14 @@ def show_validation(v: StationValidation, state: AppState) -> None:
                       "right):"))
         show = v.rejected[["row", "source_line", "station_id", "name",
                            "reason_zh" if state.lang == "zh" else "reason"]]
-        st.dataframe(show, hide_index=True, width="stretch")
+        st.dataframe(display_table(show, state.lang), hide_index=True, width="stretch")
     if len(v.flagged):
         st.info(tr("疑似重复（已接受，请核对）：", "Possible duplicates (accepted; please "
                    "review):"))
         cols = ["row_a", "row_b", "name_a", "name_b", "distance_m",
                 "reason_zh" if state.lang == "zh" else "reason"]
-        st.dataframe(v.flagged[cols], hide_index=True, width="stretch")
+        st.dataframe(display_table(v.flagged[cols], state.lang), hide_index=True,
+                     width="stretch")
     c1, c2, c3, c4 = st.columns(4)
     c1.download_button(tr("下载被拒绝的行", "Rejected rows (CSV)"),
                        _csv(v.rejected_table()), "rejected.csv", "text/csv",
@@ -194,7 +196,7 @@ def show_diff(v: StationValidation, current: Any, label: str) -> None:
                       (tr("改名", "Renamed"), d.renamed)):
         if len(df):
             with st.expander(f"{title}: {len(df)}"):
-                st.dataframe(df, hide_index=True, width="stretch")
+                st.dataframe(display_table(df, app_state().lang), hide_index=True, width="stretch")
 
 
 def target_city(store: StationStore, account: Account | None, state: AppState) -> str | None:
@@ -290,7 +292,7 @@ def history(store: StationStore, account: Account | None, state: AppState) -> No
     info = next(h for h in hist if h.version == ver)
     with st.expander(tr(f"第 {ver} 版的站点", f"Stations of v{ver}")):
         gdf = stored_stations(store, info)
-        st.dataframe(pd.DataFrame(gdf.drop(columns=["geometry", "extra"], errors="ignore")),
+        st.dataframe(display_table(gdf.drop(columns=["extra"], errors="ignore"), state.lang),
                      hide_index=True, width="stretch")
     c = st.columns(5)
     for col, (label, suffix, mime) in zip(c, (

@@ -75,8 +75,8 @@ TILE_SOURCES: Final[dict[str, TileSource]] = {
         "https://webrd02.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
         "&x={x}&y={y}&z={z}",
         "© 高德地图 AutoNavi", True,
-        "高德地图（GCJ-02，与数据偏移约300–600米）",
-        "Amap (GCJ-02: offset ~300–600 m from the WGS-84 data)"),
+        "高德地图（需联网；GCJ-02，与数据偏移约300–600米）",
+        "Amap (needs internet; GCJ-02: offset ~300–600 m from the WGS-84 data)"),
 }
 
 @dataclass(frozen=True)
@@ -295,13 +295,32 @@ class StationLayer(JSCSSMixin, MacroElement):
         self.fixed_colour = _js_json(fixed_colour)
 
 
+class MapControls(MacroElement):
+    """A metric-only scale bar, and wheel zoom only after the map is clicked (so the
+    wheel scrolls the page until the user means the map, as map sites do)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function(map){
+            L.control.scale({metric: true, imperial: false}).addTo(map);
+            map.on("click", function () { map.scrollWheelZoom.enable(); });
+            map.on("mouseout", function () { map.scrollWheelZoom.disable(); });
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MapControls"
+
+
 class Legend(MacroElement):
     """A legend box as a Leaflet control (its text is built from constants, escaped)."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         (function(){
-            var legend = L.control({position: "bottomright"});
+            var legend = L.control({position: "bottomleft"});
             legend.onAdd = function () {
                 var div = L.DomUtil.create("div", "yizhan-legend");
                 div.style.cssText = "background:rgba(255,255,255,0.92);padding:6px 9px;"
@@ -348,7 +367,9 @@ def _base_map(data: MapData, *, lang: str, tiles: str, height: int) -> folium.Ma
     src = TILE_SOURCES.get(tiles, TILE_SOURCES["none"])
     x0, y0, x1, y1 = data.bounds
     m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], tiles=None, zoom_start=13,
-                   control_scale=True, prefer_canvas=True, maxZoom=19, height=height)
+                   control_scale=False, prefer_canvas=True, maxZoom=19, height=height,
+                   scrollWheelZoom=False)
+    MapControls().add_to(m)
     if src.url:
         folium.TileLayer(tiles=src.url, attr=esc(src.attribution),
                          name=esc(src.label_zh if lang == "zh" else src.label_en),
@@ -362,7 +383,7 @@ def _add_towns(m: folium.Map, data: MapData, *, lang: str, layers: frozenset[str
         return
     tooltip = folium.GeoJsonTooltip(
         fields=["name", "share_txt", "rank", "p90"],
-        aliases=[label("towns", lang), label("share", lang), label("rank", lang),
+        aliases=[label("town", lang), label("share", lang), label("rank", lang),
                  "P90 (min)"], sticky=False)
     folium.GeoJson(
         data.towns, name=label("towns", lang),
@@ -378,8 +399,9 @@ def _add_towns(m: folium.Map, data: MapData, *, lang: str, layers: frozenset[str
         if f["properties"]["town_id"] == esc(focus_town):
             b = shapely.geometry.shape(f["geometry"]).bounds
             m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
-            folium.GeoJson(f, name="focus", style_function=lambda _f: {
-                "fill": False, "color": "#000000", "weight": 4}).add_to(m)
+            folium.GeoJson(f, name=label("focus_town", lang), control=False,
+                           interactive=False, style_function=lambda _f: {
+                               "fill": False, "color": "#000000", "weight": 4}).add_to(m)
 
 
 def _add_areas(m: folium.Map, data: MapData, *, lang: str, layers: frozenset[str]) -> None:
@@ -390,7 +412,8 @@ def _add_areas(m: folium.Map, data: MapData, *, lang: str, layers: frozenset[str
                        style_function=lambda f: {"color": cols[f["properties"]["c"]],
                                                  "weight": 1.5, "opacity": 0.8}).add_to(m)
     if "union" in layers and data.union:
-        folium.GeoJson(data.union, name=label("union", lang),
+        # not interactive: the towns underneath keep their tooltip and clicks
+        folium.GeoJson(data.union, name=label("union", lang), interactive=False,
                        style_function=lambda _f: {"fillColor": UNION_COLOUR,
                                                   "color": UNION_COLOUR, "weight": 1,
                                                   "fillOpacity": 0.25}).add_to(m)
