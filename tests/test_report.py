@@ -4,6 +4,7 @@ against the CSV outputs; the GeoPackage layers; the standalone HTML page; the CL
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import math
 import os
@@ -19,18 +20,17 @@ import pytest
 import shapely
 
 import geo.pipeline.job
+from geo.coverage.overlap import station_overlap
 from geo.errors import InvalidParameterError
 from geo.pipeline.job import CoverageJob, run_demo, write_outputs
 from geo.reports.data import (
-    REPORT_FORMATS,
     ReportData,
     ReportOptions,
-    check_format,
     report_data,
-    station_overlap,
     station_population,
     walk_time_distribution,
 )
+from geo.reports.write import REPORT_FORMATS, check_format
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
@@ -170,7 +170,7 @@ def test_pdf_first_page_renders_to_png(reports: dict[str, Path]) -> None:
 
 
 def test_pdf_in_english(job: CoverageJob, tmp_path: Path) -> None:
-    from geo.reports.data import write_report
+    from geo.reports.write import write_report
 
     p = write_report(job, "pdf", tmp_path / "en.pdf", options=ReportOptions(lang="en",
                                                                             worst_towns=1))
@@ -238,7 +238,7 @@ def test_workbook_sheets_rows_and_types_match_the_csv_outputs(
 def test_workbook_in_english(data: ReportData, job: CoverageJob, tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
-    from geo.reports.data import write_report
+    from geo.reports.write import write_report
 
     p = write_report(job, "xlsx", tmp_path / "en.xlsx", options=ReportOptions(lang="en"))
     wb = load_workbook(p)
@@ -355,22 +355,6 @@ def test_check_format_and_options() -> None:
             ReportOptions(**bad)
 
 
-def test_station_overlap_on_squares() -> None:
-    import geopandas as gpd
-
-    polys = [shapely.box(0, 0, 10, 10), shapely.box(5, 0, 15, 10),
-             shapely.box(100, 0, 110, 10), shapely.box(1, 1, 9, 9), shapely.Polygon()]
-    per = gpd.GeoDataFrame({"station_id": list("ABCDE")}, geometry=polys, crs="EPSG:32649")
-    for tile in (4_000.0, 3.0):  # one tile, and many tiles cutting the squares
-        ov = station_overlap(per, threshold=0.95, tile_m=tile)
-        # A: B covers x 5–10 (50), D adds x 1–5 y 1–9 (32) → 82 of 100
-        assert ov["overlap_share"].tolist()[:4] == pytest.approx([0.82, 0.5, 0.0, 1.0])
-        assert math.isnan(ov["overlap_share"].iloc[4])
-        assert ov["overlap_neighbours"].tolist() == [2, 2, 0, 2, 0]
-        assert ov["review_flag"].tolist() == [False, False, False, True, False]
-        assert ov["overlap_top_neighbour"].tolist()[:4] == ["D", "A", None, "A"]
-
-
 def test_station_overlap_matches_pairwise_union(job: CoverageJob, data: ReportData) -> None:
     per = job.areas.per_station
     geoms = per.geometry.to_numpy()
@@ -409,11 +393,49 @@ def test_report_data_figures(data: ReportData) -> None:
     assert len(data.stations) == data.job.station_input.rows_in
 
 
+def _imports(path: Path) -> list[tuple[ast.stmt, str, bool]]:
+    """(statement, module, at module level) for every import of a ``geo`` module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = set(map(id, tree.body))
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module]
+        else:
+            continue
+        out += [(node, n, id(node) in top) for n in names if n.split(".")[0] == "geo"]
+    return out
+
+
+REPORT_MODULES = sorted((ROOT / "geo" / "reports").glob("*.py"))
+
+
 def test_library_report_modules_never_import_streamlit_or_ui() -> None:
-    for p in sorted((ROOT / "geo").glob("report*.py")):
+    for p in [*REPORT_MODULES, ROOT / "geo" / "coverage" / "overlap.py",
+              ROOT / "geo" / "cli" / "report.py"]:
         text = p.read_text(encoding="utf-8")
         assert not re.search(r"^\s*(import|from)\s+(streamlit|ui)\b", text, re.M), p.name
-    cli = (ROOT / "geo" / "cli_report.py").read_text(encoding="utf-8")
-    assert "streamlit" not in cli
-    # the CLI's only ui import is the lazy one inside interactive_map_html
-    assert len(re.findall(r"^\s+from ui\.", cli, re.M)) == 2
+
+
+def test_report_modules_import_geo_at_the_top_without_cycles() -> None:
+    graph: dict[str, set[str]] = {}
+    for p in REPORT_MODULES:
+        name = f"geo.reports.{p.stem}" if p.stem != "__init__" else "geo.reports"
+        deps = set()
+        for node, module, top in _imports(p):
+            assert top, f"{p.name}:{node.lineno}: function-local import of {module}"
+            deps.add(module)
+        graph[name] = {d for d in deps if d.startswith("geo.reports")}
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, f"import cycle: {' -> '.join((*path, name))}"
+        if name not in done:
+            for dep in graph.get(name, ()):
+                visit(dep, (*path, name))
+            done.add(name)
+
+    for name in graph:
+        visit(name, ())

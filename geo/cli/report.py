@@ -29,7 +29,8 @@ from geo.cli.common import (
 )
 from geo.errors import InvalidParameterError
 from geo.pipeline.job import CoverageJob, run_demo
-from geo.reports.data import ReportOptions, check_format, report_data, write_report
+from geo.reports.data import ReportOptions, report_data
+from geo.reports.write import check_format, write_report
 from geo.webmap.maps import build_map, map_data
 from geo.webmap.offline import standalone_html
 

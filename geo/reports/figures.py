@@ -4,7 +4,7 @@ No tiles and no internet: maps draw the towns (coloured by covered share), the
 service-area union, the street network (covered / partly / not covered), stations by
 type, off-network stations, rider zones and convalescence bases, in the analysis CRS
 (metres, equal aspect) with a scale bar, in the app's palette (:mod:`geo.palette`).
-Text uses Noto Sans CJK (``fonts-noto-cjk``).
+Text uses Noto Sans CJK (``fonts-noto-cjk``, found by :mod:`geo.reports.fonts`).
 
 matplotlib is used through its object API (``Figure`` + Agg canvas, no ``pyplot``),
 and the font settings are applied under a lock, so reports can be built from several
@@ -33,48 +33,29 @@ from geo.palette import (
     ZONE_COLOUR,
     share_colour,
 )
-from geo.schema import STATION_TYPES
+from geo.reports.data import ReportData
+from geo.reports.fonts import CJK_FAMILIES, add_matplotlib_cjk_font
+from geo.vocab import label, type_label
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure as MplFigure
 
-    from geo.reports.data import ReportData
-
 MAX_MAP_EDGES: Final = 400_000  # above: the overview map leaves the streets out
 MAX_TOWN_BARS: Final = 25
 MAX_TOWN_LABELS: Final = 30
 DPI: Final = 150
-CJK_FAMILIES: Final = ["Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC",
-                       "WenQuanYi Zen Hei", "Droid Sans Fallback", "DejaVu Sans"]
 
 _LOCK = threading.Lock()
-_FONTS_ADDED = False
-
-
-def _add_system_cjk_fonts() -> None:
-    """Make sure matplotlib knows the installed Noto CJK collection."""
-    global _FONTS_ADDED
-    if _FONTS_ADDED:
-        return
-    from matplotlib import font_manager
-
-    from geo.reports.pdf import find_cjk_font
-
-    known = {f.name for f in font_manager.fontManager.ttflist}
-    if "Noto Sans CJK SC" not in known:
-        path = find_cjk_font(bold=False, required=False)
-        if path is not None:
-            font_manager.fontManager.addfont(str(path))
-    _FONTS_ADDED = True
 
 
 @contextmanager
 def _mpl() -> Iterator[None]:
+    """matplotlib's settings for the report (CJK fonts), one figure at a time."""
     import matplotlib
 
     with _LOCK:
-        _add_system_cjk_fonts()
+        add_matplotlib_cjk_font()
         with matplotlib.rc_context({"font.family": "sans-serif",
                                     "font.sans-serif": CJK_FAMILIES,
                                     "axes.unicode_minus": False,
@@ -189,19 +170,13 @@ def _add_stations(ax: Axes, data: ReportData, *, size: float = 18) -> list[Any]:
         ax.scatter(xy[sel, 0], xy[sel, 1], s=size, c=colour, edgecolors="white",
                    linewidths=0.6, zorder=6)
         handles.append(Line2D([], [], marker="o", ls="", color=colour, markeredgecolor="white",
-                              label=_type_label(t, data.lang)))
+                              label=type_label(t, data.lang)))
     if (~used).any():
         ax.scatter(xy[~used, 0], xy[~used, 1], s=size * 1.2, c=OFF_NETWORK_COLOUR, marker="x",
                    linewidths=1.0, zorder=6)
         handles.append(Line2D([], [], marker="x", ls="", color=OFF_NETWORK_COLOUR,
                               label=data.t("未接入路网的站点", "Off-network station")))
     return handles
-
-
-def _type_label(t: str, lang: str) -> str:
-    if lang == "zh":
-        return "其他" if t == "other" else t
-    return STATION_TYPES.get(t, t)
 
 
 def _scale_bar(ax: Axes, bounds: tuple[float, float, float, float]) -> None:
@@ -282,7 +257,7 @@ def _layers(ax: Axes, data: ReportData, *, streets: bool | np.ndarray,
                                            "Convalescence base (not walked)")))
     handles = _add_stations(ax, data) + handles
     handles.append(Patch(facecolor=UNION_COLOUR, alpha=0.3, edgecolor=UNION_COLOUR,
-                         label=data.t("服务圈（合并）", "Service area (union)")))
+                         label=label("union", data.lang)))
     if draw_streets:
         handles.append(Line2D([], [], color=STREET_COLOURS[2],
                               label=data.t("覆盖的街道", "Covered street")))
@@ -308,7 +283,7 @@ def _legend_axes(fig: MplFigure, rect: tuple[float, float, float, float]) -> Axe
 def overview_map(data: ReportData) -> bytes:
     """The whole region: towns by covered share, coverage, streets and stations."""
     job = data.job
-    bounds = _pad(tuple(job.network.bounds))
+    bounds = _pad(job.network.bounds)
     aspect = (bounds[3] - bounds[1]) / max(bounds[2] - bounds[0], 1.0)
     map_w = 5.3
     with _mpl():
@@ -369,7 +344,7 @@ def town_share_chart(data: ReportData) -> bytes:
         ax.barh(y, vals, color=[share_colour(v) for v in vals], edgecolor="#555555", lw=0.5)
         ax.set_yticks(y, [str(n) for n in df["name"]])
         for yi, v in zip(y, vals, strict=True):
-            ax.text(min(v, 1.0) + 0.01, yi, f"{v:.0%}", va="center", fontsize=7.5)
+            ax.text(min(v, 1.0) + 0.01, float(yi), f"{v:.0%}", va="center", fontsize=7.5)
         ax.axvline(thr, color="black", ls="--", lw=1)
         ax.text(thr, len(df) - 0.4, data.t(f" 阈值 {thr:.0%}", f" threshold {thr:.0%}"),
                 fontsize=7.5, va="bottom")

@@ -2,16 +2,18 @@
 headline figures, the interactive map, the charts, the ranked towns with their maps,
 the zones, the per-station table and the method notes.
 
-The interactive map is *passed in* (``map_html``: a complete standalone folium page,
-e.g. ``standalone_html(build_map(map_data(job)))`` from :mod:`geo.webmap`) and
-shown in a sandboxed ``<iframe srcdoc>``. The folium code lives in the app's ``ui``
-package, and the library never imports ``ui``: the callers that have it — the app's
-报告 page and the ``yizhan report`` command (:mod:`geo.cli.report`, which imports
-``ui`` lazily) — build the map and hand it over. Without ``map_html`` the page shows
-the static overview map instead.
+The page is the Jinja2 template ``templates/report.html.j2``, rendered with autoescape
+from a plain view of the report (:func:`html_report`). Every value goes through
+:func:`geo.io.htmlsafe.esc` on the way out (the environment's ``finalize``): besides
+``<>&"'`` it makes `` ` ``, ``$``, ``\\`` and braces inert, so names, addresses and
+reasons from uploaded data stay text. Only two values are marked safe: the figures'
+``data:`` URIs are built here, and the interactive map is escaped here for the
+``srcdoc`` attribute.
 
-Every value that comes from input data (names, addresses, reasons…) is escaped with
-:func:`geo.io.htmlsafe.esc`.
+The interactive map is *passed in* (``map_html``: a complete standalone folium page,
+e.g. ``standalone_html(build_map(map_data(job)))`` from :mod:`geo.webmap`) and shown in a
+sandboxed ``<iframe srcdoc>``; the callers build it (the app's 报告 page, ``yizhan
+report``). Without ``map_html`` the page shows the static overview map instead.
 """
 
 from __future__ import annotations
@@ -19,200 +21,134 @@ from __future__ import annotations
 import base64
 import html as _html
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
+
+import jinja2
+from markupsafe import Markup
 
 from geo.io.htmlsafe import esc
-from geo.reports.data import (
+from geo.reports.data import ReportData
+from geo.reports.display import (
     DisplayTable,
-    ReportData,
+    below_text,
+    disclaimer,
+    disclaimer_title,
     display_tables,
-    fmt_cell,
+    flagged_text,
     fmt_figure,
     method_notes,
-)
-from geo.reports.data import (
-    disclaimer as report_disclaimer,
+    walk_time_caption,
+    worst_caption,
+    worst_title,
 )
 from geo.reports.figures import all_figures
+from geo.vocab import label
 
-CSS: Final = """
-body{font-family:"Noto Sans CJK SC","Noto Sans SC","PingFang SC","Microsoft YaHei",
- "Source Han Sans SC",sans-serif;margin:0;color:#222;background:#f6f8fa;line-height:1.5}
-main{max-width:1180px;margin:0 auto;padding:18px 24px 40px;background:#fff}
-h1{font-size:26px;margin:10px 0 2px;color:#1f4e79}
-h2{font-size:20px;margin:30px 0 10px;color:#1f4e79;border-bottom:2px solid #dde8f3}
-h3{font-size:16px;margin:18px 0 8px;color:#1f4e79}
-.sub{color:#555;margin:0 0 12px;font-size:16px}
-.warn{background:#fff4d6;border:1px solid #e0a800;color:#7a4b00;padding:8px 12px;
- border-radius:4px;margin:12px 0}
-nav a{margin-right:14px;color:#1f4e79}
-table{border-collapse:collapse;font-size:13px;margin:6px 0 4px;width:100%}
-th{background:#dde8f3;text-align:left;padding:4px 6px;border-bottom:2px solid #1f4e79;
- position:sticky;top:0}
-td{padding:3px 6px;border-bottom:1px solid #ddd;vertical-align:top}
-td.n{text-align:right;white-space:nowrap}
-tr.hl td{background:#fde2e1}
-table.kv td:first-child{font-weight:bold;width:30%}
-.cards{display:flex;flex-wrap:wrap;gap:10px}
-.card{flex:1 1 260px;border:1px solid #dde8f3;border-radius:6px;padding:10px 12px;
- background:#f3f7fb}
-.card .v{font-size:26px;font-weight:bold;color:#1f4e79}
-.card .l{font-weight:bold}
-.card .note{color:#555;font-size:12px}
-.note{color:#555;font-size:12px;margin:2px 0 10px}
-figure{margin:10px 0 18px;text-align:center}
-figure img{max-width:100%;height:auto}
-figcaption{color:#555;font-size:12px}
-iframe.map{width:100%;height:660px;border:1px solid #ccc}
-.scroll{max-height:640px;overflow:auto;border:1px solid #eee}
-footer{color:#777;font-size:12px;margin-top:30px}
-"""
+TEMPLATE: Final = "report.html.j2"
+SCROLL_ROWS: Final = 30  # longer tables scroll in a box
 
 
-def _img(png: bytes, alt: str) -> str:
-    return (f'<img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" '
-            f'alt="{esc(alt)}">')
+def _finalize(value: Any) -> Any:
+    """Every ``{{ value }}``: escaped with :func:`esc` unless marked safe here."""
+    return value if isinstance(value, Markup) else Markup(esc(value))
 
 
-def _kv(rows: list[tuple[str, str]]) -> str:
-    body = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in rows)
-    return f'<table class="kv">{body}</table>'
+_ENV: Final = jinja2.Environment(
+    loader=jinja2.PackageLoader("geo.reports", "templates"), autoescape=True,
+    finalize=_finalize, undefined=jinja2.StrictUndefined, trim_blocks=True,
+    lstrip_blocks=True, keep_trailing_newline=True)
 
 
-def _table(table: DisplayTable, lang: str, *, scroll: bool = False) -> str:
-    head = "".join(f"<th>{esc(c.label)}</th>" for c in table.columns)
-    numeric = [c.kind not in ("text", "flag", "bool") for c in table.columns]
-    rows = []
-    for hl, (_, r) in zip(table.highlight, table.frame.iterrows(), strict=True):
-        cells = "".join(
-            f'<td class="n">{esc(fmt_cell(r.get(c.key), c.kind, lang))}</td>' if num
-            else f"<td>{esc(fmt_cell(r.get(c.key), c.kind, lang))}</td>"
-            for c, num in zip(table.columns, numeric, strict=True))
-        rows.append(f'<tr class="hl">{cells}</tr>' if hl else f"<tr>{cells}</tr>")
-    html = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    if scroll:
-        html = f'<div class="scroll">{html}</div>'
-    if table.note:
-        html += f'<p class="note">{esc(table.note)}</p>'
-    return html
+@dataclass(frozen=True)
+class _Image:
+    src: Markup  # a data: URI
+    alt: str
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class _Table:
+    header: list[str]
+    rows: list[tuple[bool, list[tuple[str, bool]]]]  # (shaded, [(text, numeric)])
+    note: str
+    scroll: bool
+
+
+def _image(png: bytes, alt: str, caption: str = "") -> _Image:
+    b64 = base64.b64encode(png).decode("ascii")
+    return _Image(Markup(f"data:image/png;base64,{b64}"), alt, caption)
+
+
+def _table(table: DisplayTable, data: ReportData, *, scroll: bool = False) -> _Table:
+    numeric = [c.numeric for c in table.columns]
+    rows = [(bool(hl), list(zip(cells, numeric, strict=True)))
+            for hl, cells in zip(table.highlight, table.cells(data.lang), strict=True)]
+    return _Table([c.label for c in table.columns], rows, table.note, scroll)
 
 
 def html_report(data: ReportData, *, map_html: str | None = None,
                 figures: dict[str, bytes] | None = None) -> str:
     """The report page as a string."""
+    figs = figures if figures is not None else all_figures(data)
+    return _ENV.get_template(TEMPLATE).render(
+        **_page(data, figs, map_html), **_tables(data, figs))
+
+
+def _page(data: ReportData, figs: dict[str, bytes], map_html: str | None) -> dict[str, Any]:
+    """The cover, headline figures, map, charts, method notes and footer."""
     t = data.t
     lang = data.lang
-    figs = figures if figures is not None else all_figures(data)
+    return {
+        "t": t,
+        "lang_attr": "zh-CN" if lang == "zh" else "en",
+        "data": data,
+        "disclaimer_title": disclaimer_title(data),
+        "disclaimer": disclaimer(data),
+        "cards": [(f.label, fmt_figure(f, lang), f.note) for f in data.headline],
+        "by_type_header": [label("type", lang), label("stations_total", lang),
+                           t("接入路网", "On the network")],
+        "by_type": [(r.label, f"{r.total:,}", f"{r.used:,}") for r in data.by_type.itertuples()],
+        # the map page, escaped once for the attribute (the browser unescapes it)
+        "srcdoc": Markup(_html.escape(map_html, quote=True)) if map_html else None,
+        "overview": _image(figs["overview"], t("覆盖总览", "Coverage overview")),
+        "town_share": _image(figs["town_share"], t("各镇街覆盖率", "Covered share by town")),
+        "walk_time": _image(figs["walk_time"], t("步行时间分布", "Walk times"),
+                            walk_time_caption(data)),
+        "method_notes": method_notes(data),
+        "generated": data.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def _tables(data: ReportData, figs: dict[str, bytes]) -> dict[str, Any]:
+    """The towns (with the maps of the worst), zones and stations sections."""
     tables = display_tables(data)
-    sections: list[str] = []
-    nav = [("cover", t("封面", "Cover")), ("headline", t("核心指标", "Headline figures")),
-           ("map", t("地图", "Map")), ("charts", t("图表", "Charts")),
-           ("towns", tables["towns"].title)]
-    if "zones" in tables:
-        nav.append(("zones", tables["zones"].title))
-    nav += [("stations", tables["stations"].title), ("method", t("方法说明", "Method"))]
-
-    parts = [f"<h1>{esc(data.title)}</h1>",
-             f'<p class="sub">{esc(data.job.region_name)}</p>']
-    disc = report_disclaimer(data)
-    if disc:
-        parts.append(f'<div class="warn"><b>{esc(t("示范区（合成数据）", "Synthetic demo data"))}'
-                     f"</b> — {esc(disc)}</div>")
-    parts.append("<nav>" + "".join(f'<a href="#{k}">{esc(v)}</a>' for k, v in nav) + "</nav>")
-    sections.append("".join(parts))
-
-    sections.append(
-        f'<section id="cover"><h2>{esc(t("封面信息", "Report"))}</h2>{_kv(data.cover)}'
-        f'<h3>{esc(t("数据版本", "Data versions"))}</h3>{_kv(data.versions)}'
-        f'<h3>{esc(t("参数", "Parameters"))}</h3>{_kv(data.parameters)}</section>')
-
-    cards = "".join(
-        f'<div class="card"><div class="l">{esc(f.label)}</div>'
-        f'<div class="v">{esc(fmt_figure(f, lang))}</div>'
-        f'<div class="note">{esc(f.note)}</div></div>' for f in data.headline)
-    by_type = "".join(f"<tr><td>{esc(r.label)}</td><td class=n>{r.total:,}</td>"
-                      f"<td class=n>{r.used:,}</td></tr>" for r in data.by_type.itertuples())
-    sections.append(
-        f'<section id="headline"><h2>{esc(t("核心指标", "Headline figures"))}</h2>'
-        f'<div class="cards">{cards}</div>'
-        f'<h3>{esc(t("各类型站点", "Stations by type"))}</h3><table><thead><tr>'
-        f'<th>{esc(t("类型", "Type"))}</th><th>{esc(t("站点数", "Stations"))}</th>'
-        f'<th>{esc(t("接入路网", "On the network"))}</th></tr></thead>'
-        f"<tbody>{by_type}</tbody></table></section>")
-
-    map_note = t("交互地图：可缩放、切换图层、点击站点查看详情。",
-                 "Interactive map: zoom, toggle layers, click a station for details.")
-    if map_html:
-        map_part = (f'<iframe class="map" sandbox="allow-scripts" title="'
-                    f'{esc(t("交互地图", "Interactive map"))}" srcdoc="'
-                    f'{_html.escape(map_html, quote=True)}"></iframe>'
-                    f'<p class="note">{esc(map_note)}</p>')
-    else:
-        map_part = (f'<figure>{_img(figs["overview"], t("覆盖总览", "Coverage overview"))}'
-                    f"<figcaption>{esc(t('覆盖总览（静态图）', 'Coverage overview (static)'))}"
-                    "</figcaption></figure>")
-    sections.append(f'<section id="map"><h2>{esc(t("地图", "Map"))}</h2>{map_part}</section>')
-
-    walk_caption = t("按街道长度加权：每段街道到最近站点的步行时间。",
-                     "Weighted by street length: walk time from each street point to the "
-                     "nearest station.")
-    sections.append(
-        f'<section id="charts"><h2>{esc(t("图表", "Charts"))}</h2>'
-        f'<figure>{_img(figs["town_share"], t("各镇街覆盖率", "Covered share by town"))}'
-        f'</figure><figure>{_img(figs["walk_time"], t("步行时间分布", "Walk times"))}'
-        f"<figcaption>{esc(walk_caption)}"
-        "</figcaption></figure>"
-        + (f'<figure>{_img(figs["overview"], t("覆盖总览", "Coverage overview"))}</figure>'
-           if map_html else "") + "</section>")
-
-    towns = tables["towns"]
-    unit = t("分析网格", "analysis cells") if data.job.towns.is_grid else t("镇街", "towns")
-    below = data.below
-    worst_html = []
+    towns, stations = tables["towns"], tables["stations"]
+    worst = []
     for _, r in data.worst.iterrows():
         key = f"town:{r['town_id']}"
         if key in figs:
-            cap = t(f"第{int(r['rank'])}名 {r['name']}：{r['reason_zh']}",
-                    f"Rank {int(r['rank'])} {r['name']}: {r['reason_en']}")
-            worst_html.append(f"<figure>{_img(figs[key], cap)}<figcaption>{esc(cap)}"
-                              "</figcaption></figure>")
-    thr = data.options.town_threshold
-    below_txt = t(f"覆盖率低于{thr:.0%}的{unit}：{len(below)}个（共{len(data.towns)}个）。",
-                  f"{unit.capitalize()} below {thr:.0%} covered: {len(below)} of "
-                  f"{len(data.towns)}.")
-    worst_title = t(f"最薄弱的{len(worst_html)}个{unit}",
-                    f"The {len(worst_html)} most under-served {unit}")
-    sections.append(
-        f'<section id="towns"><h2>{esc(towns.title)}</h2>'
-        + "".join(f"<p>{esc(n)}</p>" for n in data.notes)
-        + f"<p>{esc(below_txt)}</p>"
-        + _table(towns, lang, scroll=len(towns.frame) > 30)
-        + (f"<h3>{esc(worst_title)}</h3>"
-           + "".join(worst_html) if worst_html else "")
-        + "</section>")
-
-    if "zones" in tables:
-        sections.append(f'<section id="zones"><h2>{esc(tables["zones"].title)}</h2>'
-                        f"{_table(tables['zones'], lang)}</section>")
-    st = tables["stations"]
-    n_flag = int(data.stations["review_flag"].sum()) if "review_flag" in data.stations else 0
-    flag_txt = t(f"建议复核的站点：{n_flag}个。", f"Stations flagged for review: {n_flag}.")
-    sections.append(
-        f'<section id="stations"><h2>{esc(st.title)}</h2>'
-        f"<p>{esc(flag_txt)}</p>"
-        f"{_table(st, lang, scroll=len(st.frame) > 30)}</section>")
-    sections.append(
-        f'<section id="method"><h2>{esc(t("方法说明", "Method"))}</h2><ul>'
-        + "".join(f"<li>{esc(n)}</li>" for n in method_notes(data)) + "</ul></section>")
-    sections.append(f"<footer>{esc(t('驿站圈 Yizhan', 'Yizhan'))} · "
-                    f"{esc(data.generated_at.strftime('%Y-%m-%d %H:%M UTC'))}</footer>")
-    lang_attr = "zh-CN" if lang == "zh" else "en"
-    return (f'<!DOCTYPE html>\n<html lang="{lang_attr}"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{esc(data.title)} · {esc(data.job.region_name)}</title>"
-            f"<style>{CSS}</style></head><body><main>{''.join(sections)}</main></body>"
-            "</html>\n")
+            cap = worst_caption(data, r)
+            worst.append(_image(figs[key], cap, cap))
+    zones = tables.get("zones")
+    nav = [("cover", data.t("封面", "Cover")), ("headline", data.t("核心指标", "Headline figures")),
+           ("map", data.t("地图", "Map")), ("charts", data.t("图表", "Charts")),
+           ("towns", towns.title), *([("zones", zones.title)] if zones is not None else []),
+           ("stations", stations.title), ("method", data.t("方法说明", "Method"))]
+    return {
+        "nav": nav,
+        "towns_title": towns.title,
+        "below_text": below_text(data),
+        "towns": _table(towns, data, scroll=len(towns.frame) > SCROLL_ROWS),
+        "worst_title": worst_title(data, len(worst)),
+        "worst": worst,
+        "zones_title": zones.title if zones is not None else "",
+        "zones": _table(zones, data) if zones is not None else None,
+        "stations_title": stations.title,
+        "flagged_text": flagged_text(data),
+        "stations": _table(stations, data, scroll=len(stations.frame) > SCROLL_ROWS),
+    }
 
 
 def write_html(data: ReportData, path: str | os.PathLike[str], *,

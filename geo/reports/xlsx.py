@@ -19,9 +19,11 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from geo.reports.data import ReportData, fmt_figure
+from geo.io.sheetsafe import keep_text
+from geo.reports.data import ReportData
+from geo.reports.display import fmt_figure
+from geo.vocab import Lang, pick, type_label
 from geo.vocab import label as column_label
-from geo.vocab import type_label
 
 SHEET_NAMES: Final[dict[str, tuple[str, str]]] = {
     "summary": ("汇总", "summary"),
@@ -35,9 +37,9 @@ TEXT_COLUMNS: Final = frozenset({"station_id", "town_id", "code", "zone_id", "in
                                  "nearest_station_id", "overlap_top_neighbour"})
 
 
-def sheet_name(key: str, lang: str) -> str:
+def sheet_name(key: str, lang: Lang) -> str:
     zh, en = SHEET_NAMES[key]
-    return zh if lang == "zh" else en
+    return pick(zh, en, lang)
 
 
 def _number_format(col: str) -> str | None:
@@ -85,7 +87,7 @@ def _text(v: Any) -> str | None:
     return s or None
 
 
-def _write_frame(ws: Any, df: pd.DataFrame, lang: str) -> list[tuple[str, str]]:
+def _write_frame(ws: Any, df: pd.DataFrame, lang: Lang) -> list[tuple[str, str]]:
     """Header + rows; returns (header, column) pairs."""
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -153,7 +155,7 @@ def summary_rows(data: ReportData) -> list[tuple[str, str, Any, str, str]]:
         (sec, t("步行距离预算", "Walk budget"), p.budget_m, "m", ""),
         (sec, t("街道缓冲半宽", "Street buffer"), p.buffer_m, "m", ""),
         (sec, t("最大吸附距离", "Max snap distance"), p.max_snap_m, "m", ""),
-        (sec, t("需求口径", "Demand basis"),
+        (sec, column_label("demand_basis", lang),
          t("人口", "population") if s["demand_basis"] == "population"
          else t("街道长度", "street length"), "", ""),
         (sec, t("镇街覆盖率阈值", "Town threshold"), data.options.town_threshold, "share", ""),
@@ -244,8 +246,6 @@ def write_xlsx(data: ReportData, path: str | os.PathLike[str]) -> Path:
     wb.properties.title = data.title
     wb.properties.creator = "yizhan"
     out = Path(path)
-    from geo.io.sheetsafe import keep_text
-
     keep_text(wb)  # uploaded names such as '=HYPERLINK(…)' stay text
     wb.save(out)
     return out

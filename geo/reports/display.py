@@ -1,0 +1,315 @@
+"""The report as people read it, shared by the PDF and HTML writers (and the Excel
+summary's figures): formatted values, the display tables (a selection of the columns,
+in the report language, with the rows to emphasise), and the report's prose — the
+disclaimer, the section sentences and the method notes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geo.pipeline.job import BASES_NOTE_EN, BASES_NOTE_ZH
+from geo.reports.data import Figure, ReportData
+from geo.vocab import Lang, label, pick, type_label
+
+# ----------------------------------------------------------------------------- values
+
+
+def fmt_figure(f: Figure, lang: Lang) -> str:
+    """A headline figure's value as text (``—`` for missing)."""
+    v = f.value
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "—"
+    if f.kind == "share":
+        return f"{float(v):.1%}"
+    if f.kind == "km2":
+        return f"{float(v):,.2f} km²"
+    if f.kind == "km":
+        return f"{float(v):,.1f} km"
+    if f.kind == "int":
+        return f"{int(v):,}"
+    return str(v)
+
+
+def fmt_cell(value: Any, kind: str, lang: Lang) -> str:
+    """A cell as text (``—`` for missing)."""
+    if value is None or value is pd.NA:
+        return "—" if kind != "text" else ""
+    if kind == "text":
+        if isinstance(value, float) and not np.isfinite(value):
+            return ""
+        return str(value)
+    if kind == "flag":
+        return pick("复核", "review", lang) if bool(value) else ""
+    if kind == "bool":
+        return pick("是", "yes", lang) if bool(value) else pick("否", "no", lang)
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not np.isfinite(v):
+        return "—"
+    if kind == "share":
+        return f"{v:.1%}"
+    if kind in ("int", "m"):
+        return f"{v:,.0f}"
+    if kind == "min":
+        return f"{v:.1f}"
+    return f"{v:,.2f}"
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True)
+class DisplayColumn:
+    key: str
+    label: str
+    kind: str = "text"  # text | int | m | share | min | bool | flag
+    width: float = 1.0  # relative width (PDF)
+
+    @property
+    def numeric(self) -> bool:
+        """Right-aligned (everything but text, flags and yes/no)."""
+        return self.kind not in ("text", "flag", "bool")
+
+
+@dataclass(frozen=True, eq=False)
+class DisplayTable:
+    """A table as the PDF and HTML reports show it (a selection of the columns)."""
+
+    key: str
+    title: str
+    columns: list[DisplayColumn]
+    frame: pd.DataFrame
+    highlight: np.ndarray  # rows to emphasise (below threshold, flagged…)
+    note: str = ""
+    total_rows: int = 0  # rows before ``max_rows``
+
+    def cells(self, lang: Lang) -> list[list[str]]:
+        """The rows as text (:func:`fmt_cell`)."""
+        return [[fmt_cell(r.get(c.key), c.kind, lang) for c in self.columns]
+                for _, r in self.frame.iterrows()]
+
+
+def _limit(df: pd.DataFrame, priority: np.ndarray, max_rows: int | None) -> pd.DataFrame:
+    """At most ``max_rows`` rows, priority rows first kept, original order otherwise."""
+    if max_rows is None or len(df) <= max_rows:
+        return df
+    order = np.argsort(~priority, kind="stable")[:max_rows]
+    return df.iloc[np.sort(order)]
+
+
+def display_tables(data: ReportData, *, max_rows: int | None = None) -> dict[str, DisplayTable]:
+    """The towns, zones (when given) and stations tables of the PDF / HTML reports."""
+    out = {"towns": _towns_table(data, max_rows)}
+    if data.zones is not None:
+        out["zones"] = _zones_table(data, data.zones)
+    out["stations"] = _stations_table(data, max_rows)
+    return out
+
+
+def _towns_table(data: ReportData, max_rows: int | None) -> DisplayTable:
+    lang = data.lang
+    t = data.t
+    towns = data.towns
+    pop_basis = data.job.towns.demand_basis == "population"
+    cols = [DisplayColumn("rank", t("排名", "Rank"), "int", 0.55),
+            DisplayColumn("name", label("name", lang), "text", 1.5)]
+    if towns["district"].notna().any():
+        cols.append(DisplayColumn("district", label("district", lang), "text", 1.0))
+    if pop_basis:
+        cols += [DisplayColumn("population", label("population", lang), "int", 1.0),
+                 DisplayColumn("covered_population_share",
+                               label("covered_population_share", lang), "share", 0.9)]
+    cols += [DisplayColumn("covered_length_share", label("covered_length_share", lang),
+                           "share", 0.9),
+             DisplayColumn("uncovered_demand",
+                           t("未覆盖人口", "Uncovered people") if pop_basis
+                           else t("未覆盖街道（米）", "Uncovered streets (m)"), "int", 1.0),
+             DisplayColumn("stations_used", t("区内站点", "Stations"), "int", 0.7),
+             DisplayColumn("walk_time_p90_min", label("walk_time_p90_min", lang),
+                           "min", 0.8),
+             DisplayColumn("reason_zh" if lang == "zh" else "reason_en",
+                           t("排名原因", "Why this rank"), "text", 2.6)]
+    frame = towns.copy()
+    p90_note = frame["walk_time_p90_note"].astype(str)
+    frame["walk_time_p90_min"] = frame["walk_time_p90_min"].astype(object).where(
+        frame["walk_time_p90_min"].notna(), p90_note.where(p90_note != "", None))
+    below = frame["below_threshold"].to_numpy(bool)
+    lim = _limit(frame, below | (frame["rank"].to_numpy() <= 10), max_rows)
+    return DisplayTable(
+        "towns", t(f"{_unit_zh(data)}薄弱排名", "Under-served analysis cells, ranked"
+                   if data.job.towns.is_grid else "Under-served towns, ranked"),
+        cols, lim, lim["below_threshold"].to_numpy(bool),
+        note=t(f"标色行：覆盖率低于{data.options.town_threshold:.0%}。",
+               f"Shaded rows: covered share below {data.options.town_threshold:.0%}."),
+        total_rows=len(frame))
+
+
+def _zones_table(data: ReportData, z: pd.DataFrame) -> DisplayTable:
+    lang = data.lang
+    cols = [DisplayColumn("zone_id", label("zone_id", lang), "text", 0.9),
+            DisplayColumn("name", label("name", lang), "text", 1.8),
+            DisplayColumn("street_length_m", label("street_length_m", lang), "m", 0.9),
+            DisplayColumn("covered_length_share", label("covered_length_share", lang),
+                          "share", 0.9),
+            DisplayColumn("nearest_station_name", label("nearest_station_name", lang),
+                          "text", 1.8),
+            DisplayColumn("nearest_walk_time_min", label("nearest_walk_time_min", lang),
+                          "min", 1.0),
+            DisplayColumn("station_within_threshold",
+                          label("station_within_threshold", lang), "bool", 0.9)]
+    miss = ~z["station_within_threshold"].astype(bool).to_numpy()
+    minutes = data.job.params.walk_time_min
+    return DisplayTable(
+        "zones", label("zones", lang), cols, z, miss,
+        note=data.t(f"标色行：步行{minutes:g}分钟内没有站点。",
+                    f"Shaded rows: no station within {minutes:g} min."),
+        total_rows=len(z))
+
+
+def _stations_table(data: ReportData, max_rows: int | None) -> DisplayTable:
+    lang = data.lang
+    t = data.t
+    s = data.stations.copy()
+    s["type"] = [type_label(str(x), lang) if isinstance(x, str) else "" for x in s["type"]]
+    s["status"] = [data.status_label(str(x)) for x in s["status"]]
+    cols = [DisplayColumn("station_id", label("station_id", lang), "text", 1.0),
+            DisplayColumn("name", label("name", lang), "text", 2.0),
+            DisplayColumn("type", label("type", lang), "text", 1.2),
+            DisplayColumn("status", label("status", lang), "text", 0.9),
+            DisplayColumn("snap_dist_m", t("吸附距离（米）", "Snap (m)"), "m", 0.7),
+            DisplayColumn("nearest_covered_length_m", label("nearest_covered_length_m", lang),
+                          "m", 0.9)]
+    if "reach_length_m" in s:
+        cols.append(DisplayColumn("reach_length_m", label("reach_length_m", lang), "m", 0.9))
+    if "nearest_covered_population" in s:
+        cols.append(DisplayColumn("nearest_covered_population",
+                                  label("nearest_covered_population", lang), "int", 0.9))
+    flagged = np.zeros(len(s), dtype=bool)
+    if "overlap_share" in s:
+        cols += [DisplayColumn("overlap_share", t("被其他站点覆盖", "Overlapped by others"),
+                               "share", 0.8),
+                 DisplayColumn("overlap_neighbours", label("overlap_neighbours", lang),
+                               "int", 0.7),
+                 DisplayColumn("review_flag", label("review_flag", lang), "flag", 0.6)]
+        flagged = s["review_flag"].to_numpy(bool)
+    not_used = data.stations["status"].to_numpy() != "used"
+    lim = _limit(s, flagged | not_used, max_rows)
+    thr = data.options.overlap_threshold
+    return DisplayTable(
+        "stations", t("站点明细", "Stations"), cols, lim, flagged[lim.index.to_numpy()],
+        note=t(f"标色行：服务圈至少{thr:.0%}被其他站点的服务圈覆盖，"
+               "建议复核（不一定要撤并：它可能服务不同的职工群体）。",
+               f"Shaded rows: at least {thr:.0%} of the station's "
+               "service area is covered by other stations' areas — review it (not "
+               "necessarily remove it: it may serve a different group of workers)."),
+        total_rows=len(s))
+
+
+# ------------------------------------------------------------------------------ prose
+
+
+def disclaimer(data: ReportData) -> str:
+    """The synthetic-data disclaimer (empty for real data)."""
+    job = data.job
+    if not job.synthetic:
+        return ""
+    text = job.disclaimer or ""
+    if data.lang == "zh":
+        zh = text.split(" All data")[0].strip() if " All data" in text else text
+        return zh or "示范区（合成数据）：全部数据均为虚构。"
+    en = text[text.find("All data"):] if "All data" in text else text
+    return en or "Synthetic demo region: all data are fictional."
+
+
+def disclaimer_title(data: ReportData) -> str:
+    return data.t("示范区（合成数据）", "Synthetic demo data")
+
+
+def _unit_zh(data: ReportData) -> str:
+    return "分析网格" if data.job.towns.is_grid else "镇街"
+
+
+def town_unit(data: ReportData) -> str:
+    """``镇街`` / ``towns``, or ``分析网格`` / ``analysis cells`` without a town file."""
+    return data.t(_unit_zh(data), "analysis cells" if data.job.towns.is_grid else "towns")
+
+
+def below_text(data: ReportData) -> str:
+    """How many towns are below the town threshold."""
+    unit = town_unit(data)
+    thr = data.options.town_threshold
+    n, total = len(data.below), len(data.towns)
+    return data.t(f"覆盖率低于{thr:.0%}的{unit}：{n}个（共{total}个）。",
+                  f"{unit.capitalize()} below {thr:.0%} covered: {n} of {total}.")
+
+
+def worst_title(data: ReportData, n: int) -> str:
+    """The heading over the maps of the ``n`` most under-served towns."""
+    unit = town_unit(data)
+    return data.t(f"最薄弱的{n}个{unit}", f"The {n} most under-served {unit}")
+
+
+def worst_caption(data: ReportData, town: pd.Series) -> str:
+    """The caption of an under-served town's map: rank, name, why."""
+    rank = int(town["rank"])
+    return data.t(f"第{rank}名 {town['name']}：{town['reason_zh']}",
+                  f"Rank {rank} {town['name']}: {town['reason_en']}")
+
+
+def flagged_text(data: ReportData) -> str:
+    """How many stations are flagged for review."""
+    n = int(data.stations["review_flag"].sum()) if "review_flag" in data.stations else 0
+    return data.t(f"建议复核的站点：{n}个。", f"Stations flagged for review: {n}.")
+
+
+def walk_time_caption(data: ReportData) -> str:
+    return data.t("按街道长度加权：每段街道到最近站点的步行时间。",
+                  "Weighted by street length: walk time from each street point to the "
+                  "nearest station.")
+
+
+def method_notes(data: ReportData) -> list[str]:
+    """How the figures were computed (paragraphs, in the report language)."""
+    p = data.job.params
+    t = data.t
+    thr = data.options.overlap_threshold
+    notes = [
+        t(f"站点吸附到最近的可步行街道上（超过{p.max_snap_m:g}米视为未接入路网）。在无向步行路网上做一次"
+          f"多源最短路，得到每个街道点到最近站点的步行距离；步行{p.walk_time_min:g}分钟、"
+          f"速度{p.walk_speed_kmh:g}公里/小时，即{p.budget_m:,.0f}米。部分可达的街道按可达部分计。",
+          f"Stations are snapped to the nearest walkable street (farther than "
+          f"{p.max_snap_m:g} m: off the network). One multi-source shortest-path search on "
+          f"the undirected walk network gives every street point its walking distance to the "
+          f"nearest station; {p.walk_time_min:g} min at {p.walk_speed_kmh:g} km/h is "
+          f"{p.budget_m:,.0f} m. Partly reached streets count for the reached part."),
+        t(f"服务圈：可达街道段两侧各缓冲{p.buffer_m:g}米后合并（不用凸包），无街道进入的大街区保留为空洞。",
+          f"Service areas: the reached street stretches buffered by {p.buffer_m:g} m and "
+          "unioned (no hulls); large blocks no street reaches into stay holes."),
+        t(data.job.towns.ranking_rule_zh, data.job.towns.ranking_rule_en),
+        t("需求口径：各镇街都有人口时按人口（人口按街道长度分布到该镇街的街道上），否则按街道长度。",
+          "Demand basis: population when every town has one (spread over the town's streets "
+          "by length), otherwise street length."),
+        t("站点重叠：每个站点自身服务圈被其他站点服务圈合并范围覆盖的面积比例（用STRtree筛选相交站点）。"
+          f"比例≥{thr:.0%}的站点建议复核。",
+          "Station overlap: the share of a station's own service area covered by the union of "
+          "the other stations' areas (candidates found with an STRtree); at or above "
+          f"{thr:.0%} the station is flagged for review."),
+        t("最近覆盖人口：以该站点为最近站点、且在步行范围内的街道上的人口，各站点之和等于覆盖人口。",
+          "Nearest-covered population: the population on the reached streets for which the "
+          "station is the nearest; it sums to the covered population."),
+        t(BASES_NOTE_ZH, BASES_NOTE_EN),
+        t("坐标：分析在米制投影坐标系（UTM）中进行；GeoPackage与GeoJSON输出为WGS-84（EPSG:4326）。",
+          "Coordinates: the analysis runs in a metric projected CRS (UTM); the GeoPackage and "
+          "GeoJSON outputs are WGS-84 (EPSG:4326)."),
+    ]
+    town_note = t(data.job.towns.note_zh, data.job.towns.note_en)
+    if town_note:
+        notes.insert(3, town_note)
+    return notes
