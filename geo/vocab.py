@@ -91,7 +91,6 @@ _TABLES: Final[dict[str, tuple[str, str]]] = {
     "row": ("行号", "Row"),
     "source_line": ("文件行号", "Line in file"),
     "reason": ("原因", "Reason"),
-    "reason_zh": ("原因", "Reason"),
     "row_a": ("行号 A", "Row A"),
     "row_b": ("行号 B", "Row B"),
     "name_a": ("名称 A", "Name A"),

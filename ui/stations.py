@@ -156,16 +156,17 @@ def show_validation(v: StationValidation, state: AppState) -> None:
     if len(v.rejected):
         st.warning(tr("以下行被拒绝（原因见右列）：", "These rows were rejected (reason on the "
                       "right):"))
-        show = v.rejected[["row", "source_line", "station_id", "name",
-                           "reason_zh" if state.lang == "zh" else "reason"]]
+        reason = "reason_zh" if state.lang == "zh" else "reason"
+        show = v.rejected[["row", "source_line", "station_id", "name", reason]].rename(
+            columns={reason: "reason"})
         st.dataframe(display_table(show, state.lang), hide_index=True, width="stretch")
     if len(v.flagged):
         st.info(tr("疑似重复（已接受，请核对）：", "Possible duplicates (accepted; please "
                    "review):"))
-        cols = ["row_a", "row_b", "name_a", "name_b", "distance_m",
-                "reason_zh" if state.lang == "zh" else "reason"]
-        st.dataframe(display_table(v.flagged[cols], state.lang), hide_index=True,
-                     width="stretch")
+        reason = "reason_zh" if state.lang == "zh" else "reason"
+        cols = ["row_a", "row_b", "name_a", "name_b", "distance_m", reason]
+        st.dataframe(display_table(v.flagged[cols].rename(columns={reason: "reason"}),
+                                   state.lang), hide_index=True, width="stretch")
     c1, c2, c3, c4 = st.columns(4)
     c1.download_button(tr("下载被拒绝的行", "Rejected rows (CSV)"),
                        _csv(v.rejected_table()), "rejected.csv", "text/csv",
