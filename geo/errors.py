@@ -14,9 +14,24 @@ from typing import Final
 
 
 class YizhanError(Exception):
-    """Base class of every error Yizhan raises on purpose."""
+    """Base class of every error Yizhan raises on purpose.
+
+    ``YizhanError(message, zh=…)``: the message in English (what the CLI prints) and,
+    where the error reaches the app's users, in Chinese too; :meth:`message` picks the
+    language (English when no Chinese text was given).
+    """
 
     exit_code: int = 1
+
+    def __init__(self, *args: object, zh: str | None = None) -> None:
+        super().__init__(*args)
+        self.message_zh = zh
+
+    def message(self, lang: str = "en") -> str:
+        """The message in ``lang`` ("zh" or "en")."""
+        if lang == "zh" and self.message_zh:
+            return self.message_zh
+        return str(self)
 
 
 class InputFileError(YizhanError, OSError):
@@ -103,6 +118,23 @@ class WeakPasswordError(InvalidParameterError):
     """A new password is too short, too common or too close to the user name."""
 
 
+class ReadPermissionError(PermissionDeniedError):
+    """The reader may not see this (e.g. raw uploads or user names without signing in)."""
+
+
+class SignInLockedError(AuthenticationError):
+    """Too many failed sign-ins for this account or client: refused until ``retry_at``.
+
+    ``retry_at`` is a Unix time (seconds), ``retry_after_s`` the seconds left when the
+    error was raised; the message says when to try again.
+    """
+
+    def __init__(self, message: str, *, retry_at: float, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_at: float = float(retry_at)
+        self.retry_after_s: float = float(retry_after_s)
+
+
 #: Exit code → what it means, for the CLI's help (the codes are the classes' ``exit_code``).
 EXIT_CODES: Final[dict[int, str]] = {
     0: "ok",
@@ -123,3 +155,46 @@ def exit_code_help() -> str:
     """``Exit codes: 0 ok, 2 input file / usage, …`` — one line per ~88 characters."""
     items = ", ".join(f"{code} {what}" for code, what in sorted(EXIT_CODES.items()))
     return textwrap.fill(f"Exit codes: {items}.", width=88)
+
+
+# ------------------------------------------------------------------ network data, workers
+
+
+class NetworkDataError(InputFileError):
+    """A street network holds data that cannot be used (non-finite coordinates, a broken
+    geometry, an id outside the 64-bit range…); the message names the node or edge."""
+
+
+class NetworkLimitError(NetworkDataError):
+    """A network file exceeds a parsing cap (e.g. one attribute value over the size limit)."""
+
+
+class WorkerError(YizhanError, RuntimeError):
+    """A job run in a separate worker process (:mod:`geo.pipeline.isolate`) gave no result."""
+
+    exit_code = 11
+
+
+class WorkerCrashedError(WorkerError):
+    """The worker process died without a result (a signal such as SIGSEGV, or an exit).
+
+    ``signal`` is the signal number that killed it (``None`` if it exited), ``returncode``
+    the process return code.
+    """
+
+    def __init__(self, message: str, *, signal: int | None = None,
+                 returncode: int | None = None) -> None:
+        super().__init__(message)
+        self.signal: int | None = signal
+        self.returncode: int | None = returncode
+
+
+class WorkerTimeoutError(WorkerError, TimeoutError):
+    """The worker process did not finish within its time limit and was stopped."""
+
+
+class WorkerMemoryError(WorkerError, MemoryError):
+    """The worker process ran out of the memory it was allowed and was stopped."""
+
+
+EXIT_CODES[WorkerError.exit_code] = "worker process (crash, time or memory limit)"

@@ -199,7 +199,9 @@ def compute_coverage(network: WalkNetwork, stations: gpd.GeoDataFrame, *,
         raise NoStationsOnNetworkError(
             f"none of the {len(snapped)} stations is within max_snap_m={params.max_snap_m:g} m "
             "of a walkable street: check the coordinate system (WGS-84 expected) and that the "
-            "network covers the stations' area"
+            "network covers the stations' area",
+            zh=f"{len(snapped)} 个站点均不在步行路网 {params.max_snap_m:g} 米范围内："
+               "请确认已加载这些站点所在城市的路网，并核对坐标系。",
         )
     source = np.full(len(snapped), -1, dtype=np.int64)
     source[used] = np.arange(int(used.sum()))

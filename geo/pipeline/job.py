@@ -87,7 +87,8 @@ def run_coverage(
     if len(stations.accepted) == 0:
         raise NoStationsOnNetworkError(
             f"no valid station in the input ({stations.rows_in} rows, all rejected): "
-            "see the rejection reasons in stations.csv"
+            "see the rejection reasons in stations.csv",
+            zh=f"输入中没有有效站点（{stations.rows_in} 行全部被拒绝）：原因见 stations.csv。",
         )
     st_m = stations.accepted.to_crs(network.crs)
     cov = compute_coverage(network, st_m, params=params)
