@@ -443,10 +443,13 @@ def test_vrt_driver_allow_list_is_a_second_line_of_defence() -> None:
     hands the file to GDAL."""
     code = textwrap.dedent(f"""
         import os, sys
-        import pyogrio  # GDAL drivers registered before geo.io.upload sets GDAL_SKIP
+        import pyogrio  # GDAL drivers registered before geo.io.gdal sets GDAL_SKIP
+        import geo.io.csvread as c
+        import geo.io.gdal as g
         import geo.io.upload as u
+        import geo.io.vector as v
         from geo.errors import InputFileError
-        u.reject_vrt = lambda *a, **k: None
+        g.reject_vrt = c.reject_vrt = v.reject_vrt = lambda *a, **k: None
         vrt = {VRT_XML_PASSWD!r}
         try:
             u.read_upload("stations.geojson", vrt)

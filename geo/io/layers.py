@@ -19,10 +19,8 @@ import shapely
 
 from geo.crs import WGS84
 from geo.errors import CRSError, InputFileError, StationDataError, UnknownFormatError
-from geo.io.upload import read_allowed_info, reject_vrt
+from geo.io.gdal import read_allowed_info, reject_vrt
 from geo.schema import CONVALESCENCE_ALIASES, STATION_TYPES, canonical_station_type
-
-os.environ.setdefault("GDAL_SKIP", "OGR_VRT")
 
 STATION_COLUMNS: Final = ("station_id", "name", "type", "address", "city", "district")
 VECTOR_SUFFIXES: Final = (".geojson", ".json", ".gpkg", ".zip", ".shp")
@@ -174,10 +172,11 @@ def stations_from_frame(df: pd.DataFrame, geoms: np.ndarray | None = None, *,
         raw_type = _clean_str(df["type"].iloc[i])
         t = canonical_station_type(raw_type)
         types.append(t)
-        if ids[i] is None:
+        sid = ids[i]
+        if sid is None:
             reasons[i] = "empty station_id"
-        elif ids[i] in seen:
-            reasons[i] = f"duplicate station_id {ids[i]!r} (first at row {seen[ids[i]] + 1})"
+        elif sid in seen:
+            reasons[i] = f"duplicate station_id {sid!r} (first at row {seen[sid] + 1})"
         elif names[i] is None:
             reasons[i] = "empty name"
         elif raw_type is not None and raw_type in CONVALESCENCE_ALIASES:
@@ -185,8 +184,8 @@ def stations_from_frame(df: pd.DataFrame, geoms: np.ndarray | None = None, *,
         elif t is None:
             reasons[i] = (f"unknown type {raw_type!r}; use one of "
                           f"{', '.join(STATION_TYPES)}")
-        if ids[i] is not None and ids[i] not in seen:
-            seen[ids[i]] = i
+        if sid is not None and sid not in seen:
+            seen[sid] = i
     pts = _points_from_rows(df, geoms, reasons, what="stations")
     ok = np.array([r is None for r in reasons], dtype=bool)
     extra = {c: [_clean_str(v) for v in df[c]] if c in df.columns else [None] * n
@@ -256,18 +255,19 @@ def polygons_from_frame(gdf: gpd.GeoDataFrame, *, id_column: str,
     geoms = gdf.geometry.to_numpy()
     seen: set[str] = set()
     for i, g in enumerate(geoms):
-        if ids[i] is None:
+        pid = ids[i]
+        if pid is None:
             reasons[i] = f"empty {id_column}"
-        elif ids[i] in seen:
-            reasons[i] = f"duplicate {id_column} {ids[i]!r}"
+        elif pid in seen:
+            reasons[i] = f"duplicate {id_column} {pid!r}"
         elif g is None or shapely.is_empty(g):
             reasons[i] = "missing geometry"
         elif g.geom_type not in ("Polygon", "MultiPolygon"):
             reasons[i] = f"geometry is a {g.geom_type}, expected a Polygon"
         elif not shapely.is_valid(g):
             reasons[i] = f"invalid polygon: {shapely.is_valid_reason(g)} — fix it in a GIS"
-        if ids[i] is not None:
-            seen.add(ids[i])
+        if pid is not None:
+            seen.add(pid)
     ok = np.array([r is None for r in reasons], dtype=bool)
     table = df.copy()
     table[id_column] = ids
