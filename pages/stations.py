@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from geo.pipeline.fit import region_fit
 from geo.pipeline.job import summary_dict
 from geo.stations.validation import StationValidation
 from geo.webmap.maps import compare_map
@@ -114,16 +115,33 @@ def upload_tab() -> None:
     if len(v.accepted) == 0:
         st.error(tr("没有可用的站点。", "No usable station in this file."))
         return
+    fit = (region_fit(region.network, v.accepted, max_snap_m=state.params.max_snap_m)
+           if region is not None else None)
     if store is not None and city is not None:
         info = store.current(city)
         current = stored_stations(store, info) if info is not None else None
         show_diff(v, current, tr(f"{city}第 {info.version} 版", f"{city} v{info.version}")
                   if info is not None else tr(f"{city}（尚无版本）", f"{city} (no version yet)"))
         save_version(store, account, v, city)
-    elif region is not None and region.stations is not None:
+    elif region is not None and region.stations is not None and fit is not None and fit.fits:
         show_diff(v, region.stations.accepted, tr("区域自带名单", "the region's own list"))
-    if region is not None:
-        compare(v, vkey)
+    if region is None or fit is None:
+        return
+    if not fit.fits:
+        st.warning(tr(
+            f"这 {fit.n_stations} 个站点都不在当前区域（{md_text(region.label)}）的路网范围内，"
+            "无法在此比较覆盖，也不与本区域的名单比较。请在左侧加载该城市已准备的区域，"
+            "或上传 / 下载该城市的路网后再比较。",
+            f"None of the {fit.n_stations} stations lies on the loaded region's network "
+            f"({md_text(region.label)}), so coverage is not compared here and the list is "
+            "not diffed against this region's list. Load the city's prepared region in the "
+            "sidebar, or upload / download its network, then compare."))
+        return
+    if fit.n_outside:
+        st.info(tr(f"{fit.n_outside} / {fit.n_stations} 个站点在当前区域路网之外，比较时不计入。",
+                   f"{fit.n_outside} of {fit.n_stations} stations lie outside the loaded "
+                   "region's network and do not count in the comparison."))
+    compare(v, vkey)
 
 
 def compare(v: StationValidation, vkey: str) -> None:

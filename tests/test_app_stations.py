@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from geo.io.upload import read_upload
 from geo.stations.store import StationStore
 from geo.stations.validation import validate_stations
-from tests.apphelp import metric
+from tests.apphelp import metric, run_app
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -215,3 +215,25 @@ def test_admin_creates_a_new_city_in_english(tmp_path: Path,
     info = store.current("深圳市")
     assert info is not None and info.created_by == "admin@example.org"
     assert info.declared_crs == "gcj02" and info.rows_in == 4 and info.rejected == 1
+
+
+ZHAOQING_CSV = ("站点名称,经度,纬度,类型\n"
+                "端州区工会驿站,112.4721,23.0512,工会驿站\n"
+                "鼎湖区工会驿站,112.5653,23.1582,工会驿站\n"
+                "高要区职工服务中心,112.4578,23.0258,职工服务中心\n"
+                "四会市爱心妈妈小屋,112.7341,23.3270,爱心妈妈小屋\n").encode("gbk")
+
+
+def test_a_list_of_another_city_is_not_compared_on_the_loaded_region() -> None:
+    """A Zhaoqing list while the demo region is loaded: the page says so in Chinese with
+    what to do, shows no diff against the demo's list and no coverage comparison."""
+    at = run_app(page="pages/stations.py")
+    _upload(at, "肇庆.csv", ZHAOQING_CSV, "gcj02")
+    assert metric(at, "读入行数") == "4"
+    warnings = " ".join(w.value for w in at.warning)
+    assert "不在当前区域" in warnings and "路网" in warnings, warnings
+    labels = {m.label for m in at.metric}
+    assert "新增" not in labels and "删除" not in labels  # no diff with the demo's list
+    assert "覆盖街道" not in labels  # no before/after comparison
+    assert not at.error, [e.value for e in at.error]
+    assert not any("max_snap_m" in (i.value or "") for i in at.info)

@@ -205,7 +205,11 @@ def job_for(region: Region, params: CoverageParams, stations_key: str,
         return JobHandle("|".join(key), _job(*key, region, params, stations))
     with st.status(tr("正在计算步行覆盖…", "Computing walking coverage…"),
                    expanded=False) as status:
-        job = _job(*key, region, params, stations)
+        try:
+            job = _job(*key, region, params, stations)
+        except Exception:
+            status.update(label=tr("计算未完成", "Not computed"), state="error")
+            raise
         status.update(label=tr("计算完成", "Done"), state="complete")
     s.computed.add(key)
     return JobHandle("|".join(key), job)
@@ -255,6 +259,6 @@ def outputs_zip(files: dict[str, bytes]) -> bytes:
 def error_text(exc: Exception) -> str:
     """A one-paragraph message for the page (named errors carry their own advice)."""
     if isinstance(exc, YizhanError):
-        return safe_message(exc)
+        return safe_message(exc.message(app_state().lang))
     name = type(exc).__name__
     return safe_message(tr(f"意外错误：{name}: {exc}", f"Unexpected error: {name}: {exc}"))
