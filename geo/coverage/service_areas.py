@@ -16,6 +16,7 @@ larger than twice the buffer that no street reaches into stay holes.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
@@ -34,16 +35,25 @@ DEFAULT_QUAD_SEGS: Final = 4
 _MIN_PIECE_M: Final = 0.01
 _CHUNK_PIECES: Final = 100_000  # pieces cut and buffered at a time
 _UNION_TILE_M: Final = 2_000.0
+FractionFn = Callable[[float], None]  # progress of one stage, 0–1
 
 
 @dataclass(frozen=True, eq=False)
 class ServiceAreas:
-    """Polygons of one coverage run, in the network CRS."""
+    """Polygons of one coverage run, in the network CRS.
+
+    ``union_parts`` (when the union was built by tiles) are the union clipped to each
+    tile of ``tiles``: non-overlapping, summing to the union. ``per_station`` is
+    ``None`` when per-station areas were not built (:func:`service_area_of` builds any
+    of them on demand, exactly as the full computation would).
+    """
 
     buffer_m: float
     per_station: gpd.GeoDataFrame | None
     union: shapely.Geometry
     nearest_split: gpd.GeoDataFrame | None
+    union_parts: np.ndarray | None = None
+    tiles: np.ndarray | None = None
 
     @property
     def union_area_m2(self) -> float:
@@ -52,15 +62,18 @@ class ServiceAreas:
 
 def _buffer_union_groups(network: Any, pieces: pd.DataFrame, groups: np.ndarray,
                          n_groups: int, *, buffer_m: float, quad_segs: int, workers: int,
-                         group_rank: np.ndarray | None = None) -> np.ndarray:
+                         group_rank: np.ndarray | None = None,
+                         clip: np.ndarray | None = None,
+                         progress: FractionFn | None = None) -> np.ndarray:
     """Cut every piece, buffer it, union the buffers of each group: one polygon per
-    group.
+    group (intersected with ``clip[group]`` when given).
 
     Works in chunks of whole groups (bounded memory), taken in ``group_rank`` order
     (give neighbouring groups neighbouring ranks: pieces shared by groups of one chunk
     — a street reached from several stations — are cut and buffered once). With
     ``workers > 1`` chunks are buffered and unioned in worker processes while the main
-    process cuts the next one.
+    process cuts the next one. Each group's polygon is computed the same way whatever
+    ``workers`` is, so the result does not depend on it.
     """
     out = np.empty(n_groups, dtype=object)
     out[:] = shapely.Polygon()
@@ -80,42 +93,60 @@ def _buffer_union_groups(network: Any, pieces: pd.DataFrame, groups: np.ndarray,
     chunk_of = np.floor(starts / _CHUNK_PIECES).astype(np.int64)
     chunks = np.split(np.arange(present.size), np.flatnonzero(np.diff(chunk_of)) + 1)
 
-    def payload(c: np.ndarray) -> tuple[bytes, bytes, list[int], float, int]:
+    def payload(c: np.ndarray) -> _Payload:
         lo, hi = starts[c[0]], ends[c[-1]]
         key = np.column_stack([edge[lo:hi].astype(float), np.round(x0[lo:hi], 3),
                                np.round(x1[lo:hi], 3)])
         _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
         idx = first + lo
         lines = network.cut(edge[idx], x0[idx], x1[idx])
+        clip_wkb = None if clip is None else shapely.to_wkb(clip[present[c]])
         return (shapely.to_wkb(lines), inverse.reshape(-1).astype(np.int32).tobytes(),
-                (ends[c] - starts[c]).tolist(), buffer_m, quad_segs)
+                (ends[c] - starts[c]).tolist(), buffer_m, quad_segs, clip_wkb)
+
+    def report(done: int) -> None:
+        if progress is not None:
+            progress(done / len(chunks))
 
     if workers > 1 and len(chunks) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             pending: list[tuple[np.ndarray, Any]] = []
+            n_done = 0
             for c in chunks:
                 pending.append((c, pool.submit(_worker, payload(c))))
                 while len(pending) > workers * 2:
                     done_c, fut = pending.pop(0)
                     out[present[done_c]] = shapely.from_wkb(fut.result())
+                    n_done += 1
+                    report(n_done)
             for done_c, fut in pending:
                 out[present[done_c]] = shapely.from_wkb(fut.result())
+                n_done += 1
+                report(n_done)
         return out
-    for c in chunks:
+    for i, c in enumerate(chunks):
         out[present[c]] = shapely.from_wkb(_worker(payload(c)))
+        report(i + 1)
     return out
 
 
-def _worker(payload: tuple[bytes, bytes, list[int], float, int]) -> bytes:
+_Payload = tuple[Any, bytes, list[int], float, int, Any]  # WKB arrays, sizes, options
+
+
+def _worker(payload: _Payload) -> bytes:
     """Buffer unique lines once; union the buffers of consecutive groups (sizes given,
-    members given by the inverse index into the unique lines)."""
-    wkb, inverse_bytes, sizes, buffer_m, quad_segs = payload
+    members given by the inverse index into the unique lines); clip each group's union
+    to its clip polygon when given."""
+    wkb, inverse_bytes, sizes, buffer_m, quad_segs, clip_wkb = payload
     buffers = shapely.buffer(shapely.from_wkb(wkb), buffer_m, quad_segs=quad_segs)
     inverse = np.frombuffer(inverse_bytes, dtype=np.int32)
     ends = np.cumsum(sizes)
     starts = ends - np.asarray(sizes)
-    return shapely.to_wkb(np.array([shapely.union_all(buffers[inverse[a:b]])
-                                    for a, b in zip(starts, ends, strict=True)], dtype=object))
+    unions = np.array([shapely.union_all(buffers[inverse[a:b]])
+                       for a, b in zip(starts, ends, strict=True)], dtype=object)
+    if clip_wkb is not None:
+        unions = shapely.intersection(unions, shapely.from_wkb(clip_wkb))
+    return shapely.to_wkb(unions)
 
 
 def default_workers() -> int:
@@ -127,29 +158,94 @@ def default_workers() -> int:
     return max(1, min(n, 4))
 
 
+def union_parts(cov: Coverage, tiles: np.ndarray, *, buffer_m: float | None = None,
+                quad_segs: int = DEFAULT_QUAD_SEGS, workers: int | None = None,
+                progress: FractionFn | None = None) -> np.ndarray:
+    """The union of every station's service area clipped to each of ``tiles``.
+
+    ``tiles`` (polygons, network CRS) must not overlap and should cover the network
+    (the H3 analysis cells do): then the parts partition the union, their areas sum to
+    its area and the part of a tile is its covered area. Each tile's part is the union
+    of the buffers of the covered pieces that can reach it, intersected with the tile,
+    so tiles are independent (computed in parallel, the same whatever ``workers``).
+    """
+    buffer_m = cov.params.buffer_m if buffer_m is None else buffer_m
+    tiles = np.asarray(tiles, dtype=object)
+    p = cov.merged_pieces
+    p = p.loc[(p["x1"] - p["x0"]) > _MIN_PIECE_M].reset_index(drop=True)
+    if p.empty or tiles.size == 0:
+        out = np.empty(tiles.size, dtype=object)
+        out[:] = shapely.Polygon()
+        return out
+    net = cov.network
+    b = shapely.bounds(net.geometry[p["edge"].to_numpy()])
+    boxes = shapely.box(b[:, 0] - buffer_m, b[:, 1] - buffer_m, b[:, 2] + buffer_m,
+                        b[:, 3] + buffer_m)
+    piece_i, tile_i = shapely.STRtree(tiles).query(boxes, predicate="intersects")
+    c = shapely.get_coordinates(shapely.centroid(tiles))
+    block = 4.0 * max(buffer_m, 1.0) * 10.0
+    rank = np.empty(tiles.size, dtype=np.int64)
+    rank[np.lexsort((c[:, 0], np.floor(c[:, 1] / block)))] = np.arange(tiles.size)
+    return _buffer_union_groups(net, p.iloc[piece_i].reset_index(drop=True), tile_i,
+                                tiles.size, buffer_m=buffer_m, quad_segs=quad_segs,
+                                workers=default_workers() if workers is None else workers,
+                                group_rank=rank, clip=tiles, progress=progress)
+
+
+def merge_parts(parts: np.ndarray) -> shapely.Geometry:
+    """One (multi)polygon from non-overlapping parts (:func:`union_parts`).
+
+    ``shapely.coverage_union_all`` dissolves the shared tile edges cheaply; when the
+    parts' shared edges do not match vertex for vertex it can leave a result that is
+    invalid or loses area, and the parts are then unioned by overlay instead.
+    """
+    parts = np.asarray(parts, dtype=object)
+    parts = parts[~shapely.is_empty(parts)]
+    if parts.size == 0:
+        return shapely.Polygon()
+    total = float(shapely.area(parts).sum())
+    try:
+        merged = shapely.coverage_union_all(parts)
+        if shapely.is_valid(merged) and abs(float(shapely.area(merged)) - total) <= 1e-6 * total:
+            return merged
+    except shapely.errors.GEOSException:
+        pass
+    return shapely.union_all(parts)
+
+
+def area_within(parts: np.ndarray, polygons: np.ndarray) -> np.ndarray:
+    """Area (m²) of each polygon ∩ the union given as non-overlapping ``parts``."""
+    parts = np.asarray(parts, dtype=object)
+    polys = np.asarray(polygons, dtype=object)
+    out = np.zeros(polys.size)
+    live = np.flatnonzero(~shapely.is_empty(parts))
+    if live.size == 0 or polys.size == 0:
+        return out
+    poly_i, part_i = shapely.STRtree(parts[live]).query(polys, predicate="intersects")
+    inter = shapely.area(shapely.intersection(polys[poly_i], parts[live][part_i]))
+    return np.bincount(poly_i, weights=inter, minlength=polys.size)
+
+
 def union_polygon(cov: Coverage, *, buffer_m: float | None = None,
                   quad_segs: int = DEFAULT_QUAD_SEGS, workers: int | None = None,
                   tile_m: float = _UNION_TILE_M) -> shapely.Geometry:
     """The union of every station's service area (from the coverage pieces).
 
-    Pieces are unioned per square tile (in parallel), then the tiles are unioned.
+    Pieces are unioned per square tile of ``tile_m`` (clipped to the tile, in
+    parallel), then the tiles are merged (:func:`merge_parts`).
     """
-    buffer_m = cov.params.buffer_m if buffer_m is None else buffer_m
-    p = cov.merged_pieces
-    p = p.loc[(p["x1"] - p["x0"]) > _MIN_PIECE_M]
-    if p.empty:
-        return shapely.Polygon()
     net = cov.network
-    e = p["edge"].to_numpy()
-    tx = np.floor((net.node_x[net.edge_u[e]] - net.bounds[0]) / tile_m).astype(np.int64)
-    ty = np.floor((net.node_y[net.edge_u[e]] - net.bounds[1]) / tile_m).astype(np.int64)
-    _, tile = np.unique(ty * (tx.max() + 1) + tx, return_inverse=True)
-    tile = tile.reshape(-1)
-    n_tiles = int(tile.max()) + 1
-    parts = _buffer_union_groups(net, p, tile, n_tiles, buffer_m=buffer_m,
-                                 quad_segs=quad_segs,
-                                 workers=default_workers() if workers is None else workers)
-    return shapely.union_all(parts)
+    pad = (cov.params.buffer_m if buffer_m is None else buffer_m) + 1.0
+    x0, y0, x1, y1 = net.bounds
+    x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
+    nx_ = max(int(np.ceil((x1 - x0) / tile_m)), 1)
+    ny_ = max(int(np.ceil((y1 - y0) / tile_m)), 1)
+    gx, gy = np.meshgrid(np.arange(nx_), np.arange(ny_))
+    bx = x0 + gx.ravel() * tile_m
+    by = y0 + gy.ravel() * tile_m
+    tiles = shapely.box(bx, by, bx + tile_m, by + tile_m)
+    return merge_parts(union_parts(cov, tiles, buffer_m=buffer_m, quad_segs=quad_segs,
+                                   workers=workers))
 
 
 def covered_area_within(cov: Coverage, polygons: np.ndarray, *,
@@ -181,16 +277,40 @@ def covered_area_within(cov: Coverage, polygons: np.ndarray, *,
     return np.asarray(shapely.area(shapely.intersection(polys, local)), dtype=float)
 
 
+def service_area_of(cov: Coverage, station_ids: Any, *, buffer_m: float | None = None,
+                    quad_segs: int = DEFAULT_QUAD_SEGS) -> gpd.GeoDataFrame:
+    """The service areas of the used stations among ``station_ids`` (on demand).
+
+    Same rows, columns and polygons as :func:`per_station_polygons` gives for these
+    stations (the construction is per station, so computing a few of them is exact);
+    ids that are unknown or off-network are left out. Runs in this process.
+    """
+    ids = {str(i) for i in np.atleast_1d(np.asarray(station_ids, dtype=object))}
+    return per_station_polygons(cov, buffer_m=buffer_m, quad_segs=quad_segs, workers=1,
+                                station_ids=ids)
+
+
 def per_station_polygons(cov: Coverage, *, buffer_m: float | None = None,
                          quad_segs: int = DEFAULT_QUAD_SEGS,
-                         workers: int | None = None) -> gpd.GeoDataFrame:
+                         workers: int | None = None,
+                         station_ids: set[str] | None = None,
+                         progress: FractionFn | None = None) -> gpd.GeoDataFrame:
     """One service-area polygon per used station (overlapping), network CRS.
 
     Columns: ``station_id``, ``name``, ``type``, ``reach_length_m`` (street metres
     within the budget of this station, whatever other stations do), ``area_m2``.
+    ``station_ids`` restricts the result to those stations.
     """
     buffer_m = cov.params.buffer_m if buffer_m is None else buffer_m
     used = cov.used
+    if station_ids is not None:
+        used = used.loc[used["station_id"].astype(str).isin(station_ids)]
+    cols = [c for c in ("station_id", "name", "type") if c in used.columns]
+    if len(used) == 0:
+        empty = pd.DataFrame(used[cols]).reset_index(drop=True)
+        empty["reach_length_m"] = np.zeros(0)
+        empty["area_m2"] = np.zeros(0)
+        return gpd.GeoDataFrame(empty, geometry=[], crs=cov.network.crs)
     src_edge = used["snap_edge"].to_numpy(dtype=np.int64)
     src_off = used["snap_offset_m"].to_numpy(dtype=float)
     budget = cov.params.budget_m
@@ -210,7 +330,8 @@ def per_station_polygons(cov: Coverage, *, buffer_m: float | None = None,
     polys = _buffer_union_groups(cov.network, pieces, pieces["source"].to_numpy(), len(used),
                                  group_rank=rank,
                                  buffer_m=buffer_m, quad_segs=quad_segs,
-                                 workers=default_workers() if workers is None else workers)
+                                 workers=default_workers() if workers is None else workers,
+                                 progress=progress)
     cols = [c for c in ("station_id", "name", "type") if c in used.columns]
     df = pd.DataFrame(used[cols]).reset_index(drop=True)
     df["reach_length_m"] = np.round(reach_len, 1)
@@ -278,11 +399,28 @@ def nearest_split_polygons(cov: Coverage, union: shapely.Geometry, *,
 
 def build_service_areas(cov: Coverage, *, per_station: bool = True,
                         split_nearest: bool = False, quad_segs: int = DEFAULT_QUAD_SEGS,
-                        workers: int | None = None) -> ServiceAreas:
-    """All polygons of a coverage run (see the module docstring)."""
-    union = union_polygon(cov, quad_segs=quad_segs)
-    per = per_station_polygons(cov, quad_segs=quad_segs, workers=workers) if per_station \
-        else None
+                        workers: int | None = None, tiles: np.ndarray | None = None,
+                        progress: Callable[[str, float], None] | None = None
+                        ) -> ServiceAreas:
+    """All polygons of a coverage run (see the module docstring).
+
+    ``tiles`` (non-overlapping polygons covering the network, e.g. the H3 analysis
+    cells) makes the union by tiles and keeps its parts (``union_parts``); without
+    them the union is built on square tiles. ``progress(stage, fraction)`` is called
+    for the stages ``"union"`` and ``"station_areas"``.
+    """
+    def stage(name: str) -> FractionFn | None:
+        return None if progress is None else (lambda f: progress(name, f))
+
+    parts = None
+    if tiles is not None:
+        parts = union_parts(cov, tiles, quad_segs=quad_segs, workers=workers,
+                            progress=stage("union"))
+        union = merge_parts(parts)
+    else:
+        union = union_polygon(cov, quad_segs=quad_segs, workers=workers)
+    per = per_station_polygons(cov, quad_segs=quad_segs, workers=workers,
+                               progress=stage("station_areas")) if per_station else None
     split = nearest_split_polygons(cov, union) if split_nearest else None
     return ServiceAreas(buffer_m=cov.params.buffer_m, per_station=per, union=union,
-                        nearest_split=split)
+                        nearest_split=split, union_parts=parts, tiles=tiles)

@@ -14,8 +14,9 @@ Ranking rule
     the walk budget from every station), largest first; ties go to the lower covered
     share. Rank 1 is the most under-served.
 
-With no town file, the region is divided into hexagonal analysis cells
-(:func:`hex_grid`, 500 m across flats by default) and every output says so.
+With no town file, the region is divided into H3 hexagonal analysis cells
+(:mod:`geo.coverage.cells`, resolution 8 by default) and every output says so;
+:func:`hex_grid` (a plain hexagon grid) is kept for callers that want one.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.coverage.cells import cell_area_km2
 from geo.coverage.core import Coverage
 from geo.coverage.segments import clip_segments, covered_length, distance_pieces, weighted_quantile
 from geo.coverage.service_areas import covered_area_within
@@ -59,6 +61,14 @@ GRID_NOTE_EN: Final = (
     "({size:g} m across), not per town."
 )
 GRID_NOTE_ZH: Final = "未提供镇街边界：以下为六边形分析网格（对边距{size:g}米）统计，并非镇街。"
+H3_NOTE_EN: Final = (
+    "No town boundaries were given: figures are per H3 hexagonal analysis cell "
+    "(resolution {res}, ≈{area:.2f} km² each; the cell id is the H3 index), not per town."
+)
+H3_NOTE_ZH: Final = (
+    "未提供镇街边界：以下为H3六边形分析网格（分辨率{res}，每格约{area:.2f}平方公里，编号为H3索引）"
+    "统计，并非镇街。"
+)
 
 
 def _find(columns: Any, names: tuple[str, ...]) -> str | None:
@@ -188,18 +198,27 @@ class TownReport:
 
 def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *,
                 union: shapely.Geometry | None = None,
-                is_grid: bool = False, grid_size_m: float = DEFAULT_HEX_M) -> TownReport:
+                is_grid: bool = False, grid_size_m: float = DEFAULT_HEX_M,
+                parts: pd.DataFrame | None = None,
+                covered_area_m2: np.ndarray | None = None,
+                h3_resolution: int | None = None) -> TownReport:
     """Figures per town and the under-served ranking (``towns`` in network CRS).
 
-    ``union`` (the service-area union, optional) is overlaid with the towns directly
-    when that is cheap; otherwise covered areas are built locally per town.
+    ``parts`` (``part, edge, p, q``: the streets of each town, e.g. from
+    :func:`geo.coverage.cells.convex_cell_parts`) and ``covered_area_m2`` (per town)
+    may be given when already known; otherwise streets are cut at the town boundaries
+    here and ``union`` (the service-area union, optional) is overlaid with the towns
+    directly when that is cheap, else covered areas are built locally per town.
+    ``h3_resolution``: the towns are H3 cells of that resolution (implies a grid).
     """
     require_crs(towns, cov.network.crs, what="towns")
     net = cov.network
     budget = cov.params.budget_m
     t = towns.reset_index(drop=True)
     geoms = t.geometry.to_numpy()
-    parts = edge_parts(net, geoms)
+    is_grid = is_grid or h3_resolution is not None
+    if parts is None:
+        parts = edge_parts(net, geoms)
     clipped = clip_segments(cov.segments, parts)
     n = len(t)
     part_len = (parts["q"] - parts["p"]).to_numpy()
@@ -213,7 +232,10 @@ def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *,
                           else "street_length")
     covered_pop = np.where(np.isfinite(pop), pop * np.nan_to_num(share, nan=0.0), np.nan)
     area = shapely.area(geoms)
-    if union is not None and int(shapely.get_num_coordinates(union)) * max(n, 1) < _DIRECT_OVERLAY:
+    if covered_area_m2 is not None:
+        cov_area = np.asarray(covered_area_m2, dtype=float)
+    elif union is not None and \
+            int(shapely.get_num_coordinates(union)) * max(n, 1) < _DIRECT_OVERLAY:
         cov_area = shapely.area(shapely.intersection(geoms, union))
     else:  # province scale: overlay each town with the pieces near it only
         cov_area = covered_area_within(cov, geoms)
@@ -294,6 +316,10 @@ def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *,
     rule_zh = RANKING_RULE_ZH.format(basis_zh=basis_zh, minutes=cov.params.walk_time_min)
     note_en = GRID_NOTE_EN.format(size=grid_size_m) if is_grid else ""
     note_zh = GRID_NOTE_ZH.format(size=grid_size_m) if is_grid else ""
+    if h3_resolution is not None:
+        cell_km2 = cell_area_km2(h3_resolution)
+        note_en = H3_NOTE_EN.format(res=h3_resolution, area=cell_km2)
+        note_zh = H3_NOTE_ZH.format(res=h3_resolution, area=cell_km2)
     if not is_grid and basis == "street_length" and n:
         note_en = "Population is missing for some towns: demand is street length."
         note_zh = "部分镇街缺少人口数据：需求按街道长度计。"

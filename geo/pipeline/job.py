@@ -11,17 +11,26 @@ import datetime as _dt
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
+from geo.coverage.cells import (
+    DEFAULT_H3_RESOLUTION,
+    cell_area_km2,
+    convex_cell_parts,
+    h3_cells,
+    h3_tiles,
+)
 from geo.coverage.core import Coverage, compute_coverage
-from geo.coverage.service_areas import ServiceAreas, build_service_areas
-from geo.coverage.towns import DEFAULT_HEX_M, TownReport, hex_grid, town_report, zone_report
+from geo.coverage.service_areas import ServiceAreas, area_within, build_service_areas
+from geo.coverage.towns import TownReport, town_report, zone_report
 from geo.crs import WGS84
 from geo.errors import NoStationsOnNetworkError, StationDataError
 from geo.io.layers import LayerTable
@@ -58,10 +67,54 @@ class CoverageJob:
     timings_s: dict[str, float] = field(default_factory=dict)
     disclaimer: str = ""
     zones_rejected: int = 0  # zone rows rejected on input (invalid polygon, duplicate id…)
+    h3_resolution: int | None = None  # the analysis cells' resolution (None with towns)
+    station_areas_mode: StationAreasMode = "auto"
 
     def summary(self) -> Summary:
         """What ``summary.json`` holds (:func:`summary_dict`)."""
         return summary_dict(self)
+
+
+ProgressFn = Callable[[str, float], None]
+"""``progress(stage, fraction)``: ``fraction`` 0 → 1 within the stage (see :data:`STAGES`)."""
+
+#: The stages of a coverage job, in order, with their labels (zh, en).
+STAGES: dict[str, tuple[str, str]] = {
+    "coverage": ("计算步行覆盖", "walk coverage"),
+    "cells": ("划分分析网格", "analysis cells"),
+    "union": ("生成服务范围", "service-area union"),
+    "station_areas": ("生成各站点服务范围", "per-station service areas"),
+    "towns": ("统计镇街", "town figures and ranking"),
+    "zones": ("统计骑手友好场景", "rider zones"),
+}
+#: ``per_station_areas="auto"`` builds them for at most this many used stations.
+AUTO_STATION_AREAS_MAX = 500
+StationAreasMode = bool | Literal["auto"]
+
+
+def _want_station_areas(mode: StationAreasMode, n_used: int) -> bool:
+    if mode == "auto":
+        return n_used <= AUTO_STATION_AREAS_MAX
+    return bool(mode)
+
+
+def _notify(progress: ProgressFn | None, stage: str, fraction: float) -> None:
+    if progress is not None:
+        progress(stage, fraction)
+
+
+def _analysis_units(network: WalkNetwork, towns: LayerTable | None, h3_resolution: int,
+                    buffer_m: float
+                    ) -> tuple[gpd.GeoDataFrame, bool, np.ndarray, pd.DataFrame | None]:
+    """(towns or H3 cells, is_grid, union tiles, street parts of the cells or None).
+
+    The tiles are the H3 cells holding streets first (same order), then the cells
+    within ``buffer_m`` of them."""
+    cells = h3_cells(network, resolution=h3_resolution)
+    tiles = h3_tiles(network, cells, margin_m=buffer_m).geometry.to_numpy()
+    if towns is not None and len(towns.accepted):
+        return towns.accepted.to_crs(network.crs), False, tiles, None
+    return cells, True, tiles, convex_cell_parts(network, cells.geometry.to_numpy())
 
 
 def run_coverage(
@@ -76,12 +129,19 @@ def run_coverage(
     synthetic: bool = False,
     inputs: dict[str, Any] | None = None,
     timings_s: dict[str, float] | None = None,
-    per_station_areas: bool = True,
+    per_station_areas: StationAreasMode = "auto",
     split_nearest: bool = False,
-    grid_size_m: float = DEFAULT_HEX_M,
+    h3_resolution: int = DEFAULT_H3_RESOLUTION,
     disclaimer: str = "",
+    progress: ProgressFn | None = None,
 ) -> CoverageJob:
-    """Run coverage, service areas, towns and zones on loaded inputs."""
+    """Run coverage, service areas, towns and zones on loaded inputs.
+
+    Without towns the analysis units are H3 cells at ``h3_resolution``. Per-station
+    areas: ``True``, ``False`` or ``"auto"`` (built for at most
+    :data:`AUTO_STATION_AREAS_MAX` used stations; :func:`service_area_of` builds any on
+    demand). ``progress(stage, fraction)`` is called for each of :data:`STAGES` run.
+    """
     params = params or CoverageParams()
     timings = dict(timings_s or {})
     if len(stations.accepted) == 0:
@@ -90,27 +150,22 @@ def run_coverage(
             "see the rejection reasons in stations.csv",
             zh=f"输入中没有有效站点（{stations.rows_in} 行全部被拒绝）：原因见 stations.csv。",
         )
-    st_m = stations.accepted.to_crs(network.crs)
-    cov = compute_coverage(network, st_m, params=params)
+    _notify(progress, "coverage", 0.0)
+    cov = compute_coverage(network, stations.accepted.to_crs(network.crs), params=params)
     timings.update(cov.timings_s)
-    t0 = time.perf_counter()
-    areas = build_service_areas(cov, per_station=per_station_areas, split_nearest=split_nearest)
-    timings["service_areas"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    if towns is not None and len(towns.accepted):
-        town_gdf = towns.accepted.to_crs(network.crs)
-        is_grid = False
-    else:
-        town_gdf = hex_grid(network.bounds, network.crs, size_m=grid_size_m,
-                            keep=network.geometry)
-        is_grid = True
-    report = town_report(cov, town_gdf, union=areas.union, is_grid=is_grid,
-                         grid_size_m=grid_size_m)
+    _notify(progress, "coverage", 1.0)
+    areas, report, t_areas = _areas_and_towns(cov, towns, h3_resolution=h3_resolution,
+                                              per_station_areas=per_station_areas,
+                                              split_nearest=split_nearest, progress=progress)
+    timings.update(t_areas)
     zone_df = zone_layer = None
     if zones is not None:
+        t0 = time.perf_counter()
+        _notify(progress, "zones", 0.0)
         zone_layer = zones.accepted.to_crs(network.crs)
         zone_df = zone_report(cov, zone_layer)
-    timings["towns"] = time.perf_counter() - t0
+        _notify(progress, "zones", 1.0)
+        timings["zones"] = time.perf_counter() - t0
     return CoverageJob(
         params=params, network=network, coverage=cov, areas=areas, towns=report,
         station_input=stations, zones=zone_df, zones_layer=zone_layer,
@@ -118,13 +173,57 @@ def run_coverage(
         region_name=region_name, synthetic=synthetic, inputs=dict(inputs or {}),
         timings_s=timings, disclaimer=disclaimer,
         zones_rejected=len(zones.rejected) if zones is not None else 0,
+        h3_resolution=h3_resolution if report.is_grid else None,
+        station_areas_mode=per_station_areas,
     )
+
+
+def _areas_and_towns(cov: Coverage, towns: LayerTable | None, *, h3_resolution: int,
+                     per_station_areas: StationAreasMode, split_nearest: bool,
+                     progress: ProgressFn | None
+                     ) -> tuple[ServiceAreas, TownReport, dict[str, float]]:
+    """Analysis cells, the union by cells, per-station areas (if wanted) and towns."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    _notify(progress, "cells", 0.0)
+    units, is_grid, tiles, parts = _analysis_units(cov.network, towns, h3_resolution,
+                                                  cov.params.buffer_m)
+    _notify(progress, "cells", 1.0)
+    timings["cells"] = time.perf_counter() - t0
+    per = _want_station_areas(per_station_areas, cov.n_sources)
+    t0 = time.perf_counter()
+    _notify(progress, "union", 0.0)
+    if per:
+        _notify(progress, "station_areas", 0.0)
+    areas = build_service_areas(cov, per_station=per, split_nearest=split_nearest,
+                                tiles=tiles, progress=progress)
+    _notify(progress, "union", 1.0)
+    if per:
+        _notify(progress, "station_areas", 1.0)
+    timings["service_areas"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _notify(progress, "towns", 0.0)
+    union_parts = areas.union_parts if areas.union_parts is not None \
+        else np.array([areas.union], dtype=object)
+    cov_area = shapely.area(union_parts[:len(units)]) \
+        if is_grid and areas.union_parts is not None \
+        else area_within(union_parts, units.geometry.to_numpy())
+    report = town_report(cov, units, union=areas.union, parts=parts, covered_area_m2=cov_area,
+                         h3_resolution=h3_resolution if is_grid else None)
+    _notify(progress, "towns", 1.0)
+    timings["towns"] = time.perf_counter() - t0
+    return areas, report, timings
 
 
 def run_region(region: Region, *, params: CoverageParams | None = None,
                stations: LayerTable | None = None, split_nearest: bool = False,
-               per_station_areas: bool = True) -> CoverageJob:
-    """Run the job on a :class:`~geo.pipeline.region.Region` (``stations`` overrides its list)."""
+               per_station_areas: StationAreasMode = "auto",
+               h3_resolution: int = DEFAULT_H3_RESOLUTION,
+               progress: ProgressFn | None = None) -> CoverageJob:
+    """Run the job on a :class:`~geo.pipeline.region.Region` (``stations`` overrides its list).
+
+    ``progress(stage, fraction)`` is called for each stage run (:data:`STAGES`).
+    """
     stations = stations if stations is not None else region.stations
     if stations is None:
         raise StationDataError(
@@ -136,7 +235,7 @@ def run_region(region: Region, *, params: CoverageParams | None = None,
         bases=region.bases, region_name=region.label, synthetic=region.synthetic,
         inputs=region.inputs, timings_s={"load_network": region.load_s},
         split_nearest=split_nearest, per_station_areas=per_station_areas,
-        disclaimer=region.disclaimer,
+        h3_resolution=h3_resolution, disclaimer=region.disclaimer, progress=progress,
     )
 
 
@@ -163,7 +262,7 @@ def run_coverage_files(
 
 
 def run_demo(params: CoverageParams | None = None, *, split_nearest: bool = False,
-             per_station_areas: bool = True) -> CoverageJob:
+             per_station_areas: StationAreasMode = "auto") -> CoverageJob:
     """The job on the built-in synthetic demo region (no files, no internet)."""
     return run_region(demo_region(), params=params, split_nearest=split_nearest,
                       per_station_areas=per_station_areas)
@@ -242,7 +341,28 @@ class Summary(TypedDict):
     towns: TownsSummary
     zones: ZonesSummary | None
     bases: BasesSummary | None
+    analysis_cells: AnalysisCellsSummary | None
+    station_areas: StationAreasSummary
     timings_s: dict[str, float]
+
+
+class AnalysisCellsSummary(TypedDict):
+    """``summary["analysis_cells"]``: the H3 cells used instead of towns."""
+
+    system: str
+    resolution: int
+    average_cell_area_km2: float
+    count: int
+    note: str
+
+
+class StationAreasSummary(TypedDict):
+    """``summary["station_areas"]``: whether per-station polygons were built and written."""
+
+    mode: str
+    written: bool
+    count: int
+    note: str
 
 
 def summary_dict(job: CoverageJob) -> Summary:
@@ -300,8 +420,33 @@ def summary_dict(job: CoverageJob) -> Summary:
         "zones": zones_block,
         "bases": None if job.bases is None else {
             "count": len(job.bases), "note": BASES_NOTE_EN, "note_zh": BASES_NOTE_ZH},
+        "analysis_cells": _cells_block(job),
+        "station_areas": _station_areas_block(job),
         "timings_s": {k: round(v, 4) for k, v in job.timings_s.items()},
     }
+
+
+def _cells_block(job: CoverageJob) -> AnalysisCellsSummary | None:
+    if job.h3_resolution is None:
+        return None
+    return {"system": "H3", "resolution": job.h3_resolution,
+            "average_cell_area_km2": round(cell_area_km2(job.h3_resolution), 4),
+            "count": len(job.towns.towns),
+            "note": "no town boundaries were given: towns.csv / towns.geojson rows are H3 "
+                    "cells; town_id is the H3 index"}
+
+
+def _station_areas_block(job: CoverageJob) -> StationAreasSummary:
+    per = job.areas.per_station
+    mode = str(job.station_areas_mode).lower()
+    if per is not None:
+        note = "service_areas.geojson holds one exact polygon per used station"
+    else:
+        note = ("per-station service areas were not built (--station-areas all builds them; "
+                f"auto builds them for at most {AUTO_STATION_AREAS_MAX} used stations): "
+                "service_areas.geojson is not written; coverage.geojson holds the union")
+    return {"mode": mode, "written": per is not None,
+            "count": 0 if per is None else len(per), "note": note}
 
 
 def stations_output(job: CoverageJob) -> pd.DataFrame:
