@@ -25,12 +25,15 @@ from geo.cli.common import (
     cache_dir_from_args,
     params_from_args,
     parse_bbox,
+    progress_from_args,
     run_command,
     run_job_from_args,
+    station_areas_from_args,
 )
 from geo.cli.report import add_report_parser, cmd_report
 from geo.cli.stations import add_stations_parser, cmd_stations, cmd_users
 from geo.cli.suggest import add_suggest_parser, cmd_suggest
+from geo.coverage.cells import check_h3_resolution
 from geo.io.layers import read_vector
 from geo.network.loaders import download_network, load_network
 from geo.network.model import save_network
@@ -51,8 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser(
         "coverage", help="compute coverage and write summary, stations, areas, towns, zones",
         description="Compute 15-minute walking coverage and write into --out: summary.json, "
-                    "stations.csv, service_areas.geojson, coverage.geojson, towns.csv, "
-                    "towns.geojson and zones.csv (with --zones).",
+                    "stations.csv, service_areas.geojson (per-station areas, see "
+                    "--station-areas), coverage.geojson, towns.csv, towns.geojson (towns, or "
+                    "H3 cells without --towns) and zones.csv (with --zones).",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     c.add_argument("--network", required=True,
@@ -61,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CSV station_id,name,type,lon,lat[,address,city,district] (UTF-8, "
                         "WGS-84) or point GeoJSON/GPKG/zipped Shapefile")
     c.add_argument("--towns", help="town (乡镇/街道) polygons with name [, code, population]; "
-                                   "without it: 500 m hexagonal analysis cells")
+                                   "without it: H3 hexagonal analysis cells (--h3-resolution)")
     c.add_argument("--zones", help="rider-friendly zone polygons with zone_id, name")
     c.add_argument("--bases", help="convalescence bases (points; a layer, not walked)")
     c.add_argument("--bbox", help="clip the network: min_lon,min_lat,max_lon,max_lat")
@@ -123,7 +127,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
         for name, p in write_demo_inputs(args.write_inputs).items():
             print(f"wrote demo input {p}  ({name})")
-    job = run_demo(params, split_nearest=args.split_nearest)
+    job = run_demo(params, split_nearest=args.split_nearest,
+                   per_station_areas=station_areas_from_args(args),
+                   h3_resolution=check_h3_resolution(args.h3_resolution),
+                   progress=progress_from_args(args))
     paths = write_outputs(job, args.out)
     print("示范区（合成数据） — synthetic demo region; no real place, stations or population.")
     _print_result(paths, summary_dict(job))

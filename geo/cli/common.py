@@ -11,6 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
+from geo.coverage.cells import DEFAULT_H3_RESOLUTION, check_h3_resolution
 from geo.crs import validate_bbox
 from geo.errors import InvalidParameterError, YizhanError, exit_code_help
 from geo.io.layers import LayerTable
@@ -24,7 +27,14 @@ from geo.params import (
     WALK_SPEED_PRESETS_KMH,
     CoverageParams,
 )
-from geo.pipeline.job import CoverageJob, run_region
+from geo.pipeline.job import (
+    AUTO_STATION_AREAS_MAX,
+    STAGES,
+    CoverageJob,
+    ProgressFn,
+    StationAreasMode,
+    run_region,
+)
 from geo.pipeline.region import Region, region_from_files
 from geo.stations.store import StationStore, layer_table
 
@@ -64,6 +74,17 @@ def add_params(p: argparse.ArgumentParser, *, split_nearest: bool = True,
         g.add_argument("--split-nearest", action="store_true",
                        help="also write service_areas_nearest.geojson: the union split "
                             "into non-overlapping parts by nearest station")
+        g.add_argument("--station-areas", choices=("auto", "all", "none"), default="auto",
+                       help="per-station service areas (service_areas.geojson): all, none, "
+                            f"or auto = all for at most {AUTO_STATION_AREAS_MAX} used stations "
+                            "(default auto)")
+        g.add_argument("--h3-resolution", type=int, default=DEFAULT_H3_RESOLUTION,
+                       help="H3 resolution of the analysis cells used without --towns "
+                            f"(default {DEFAULT_H3_RESOLUTION}, ≈0.74 km²; 7 ≈ 5.2 km², "
+                            "9 ≈ 0.11 km²)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bars on stderr (they are off anyway when stderr is "
+                        "not a terminal)")
 
 
 def params_from_args(args: argparse.Namespace) -> CoverageParams:
@@ -175,7 +196,43 @@ def run_job_from_args(args: argparse.Namespace, params: CoverageParams) -> Cover
         towns_path=args.towns, zones_path=args.zones, bases_path=args.bases,
         bbox=parse_bbox(args.bbox), cache_dir=cache_dir_from_args(args))
     return run_region(with_db_stations(region, from_db), params=params,
-                      split_nearest=args.split_nearest)
+                      split_nearest=args.split_nearest,
+                      per_station_areas=station_areas_from_args(args),
+                      h3_resolution=check_h3_resolution(
+                          getattr(args, "h3_resolution", DEFAULT_H3_RESOLUTION)),
+                      progress=progress_from_args(args))
+
+
+def station_areas_from_args(args: argparse.Namespace) -> StationAreasMode:
+    """``--station-areas auto|all|none`` → the job's ``per_station_areas``."""
+    choice = getattr(args, "station_areas", "auto")
+    return "auto" if choice == "auto" else choice == "all"
+
+
+class StageBars:
+    """``progress(stage, fraction)`` drawing one tqdm bar per stage on stderr."""
+
+    def __init__(self) -> None:
+        self._bars: dict[str, Any] = {}
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        bar = self._bars.get(stage)
+        if bar is None:
+            label = STAGES.get(stage, (stage, stage))[1]
+            bar = tqdm(total=100, desc=f"{label:<26}", file=sys.stderr, leave=True,
+                       bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}")
+            self._bars[stage] = bar
+        bar.n = round(100 * min(max(fraction, 0.0), 1.0))
+        bar.refresh()
+        if fraction >= 1.0:
+            bar.close()
+
+
+def progress_from_args(args: argparse.Namespace) -> ProgressFn | None:
+    """Progress bars on stderr unless ``--quiet`` or stderr is not a terminal."""
+    if getattr(args, "quiet", False) or not sys.stderr.isatty():
+        return None
+    return StageBars()
 
 
 def with_db_stations(region: Region,

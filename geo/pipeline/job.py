@@ -262,10 +262,13 @@ def run_coverage_files(
 
 
 def run_demo(params: CoverageParams | None = None, *, split_nearest: bool = False,
-             per_station_areas: StationAreasMode = "auto") -> CoverageJob:
+             per_station_areas: StationAreasMode = "auto",
+             h3_resolution: int = DEFAULT_H3_RESOLUTION,
+             progress: ProgressFn | None = None) -> CoverageJob:
     """The job on the built-in synthetic demo region (no files, no internet)."""
     return run_region(demo_region(), params=params, split_nearest=split_nearest,
-                      per_station_areas=per_station_areas)
+                      per_station_areas=per_station_areas, h3_resolution=h3_resolution,
+                      progress=progress)
 
 
 # ------------------------------------------------------------------------------ outputs
