@@ -196,6 +196,24 @@ class TownReport:
     outside_length_m: float  # street length outside every town polygon
 
 
+def _p90_distance_m(clipped: pd.DataFrame, total: np.ndarray, budget: float) -> np.ndarray:
+    """90th percentile over street length of the distance to the nearest station, per
+    town (``nan`` when beyond ``budget``); street length no segment covers is unreached."""
+    n = total.size
+    p90 = np.full(n, np.nan)
+    if len(clipped):
+        lo, span = distance_pieces(clipped)
+        part_of = np.concatenate([clipped["part"].to_numpy(), clipped["part"].to_numpy()])
+        order = np.argsort(part_of, kind="stable")
+        bnd = np.searchsorted(part_of[order], np.arange(n + 1))
+        for i in range(n):
+            m = order[bnd[i]:bnd[i + 1]]
+            extra = max(total[i] - float(span[m].sum()), 0.0)
+            p90[i] = weighted_quantile(np.concatenate([lo[m], [np.inf]]),
+                                       np.concatenate([span[m], [extra]]), 0.9, cap=budget)
+    return p90
+
+
 def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *,
                 union: shapely.Geometry | None = None,
                 is_grid: bool = False, grid_size_m: float = DEFAULT_HEX_M,
@@ -239,20 +257,7 @@ def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *,
         cov_area = shapely.area(shapely.intersection(geoms, union))
     else:  # province scale: overlay each town with the pieces near it only
         cov_area = covered_area_within(cov, geoms)
-    # p90 of walk time over street length
-    p90 = np.full(n, np.nan)
-    if len(clipped):
-        lo, span = distance_pieces(clipped)
-        part_of = np.concatenate([clipped["part"].to_numpy(), clipped["part"].to_numpy()])
-        order = np.argsort(part_of, kind="stable")
-        bnd = np.searchsorted(part_of[order], np.arange(n + 1))
-        for i in range(n):
-            m = order[bnd[i]:bnd[i + 1]]
-            # street length of the town that no segment row covers is unreached
-            extra = max(total[i] - float(span[m].sum()), 0.0)
-            q = weighted_quantile(np.concatenate([lo[m], [np.inf]]),
-                                  np.concatenate([span[m], [extra]]), 0.9, cap=budget)
-            p90[i] = q
+    p90 = _p90_distance_m(clipped, total, budget)
     p90_min = distance_to_walk_time_min(p90, cov.params.walk_speed_kmh)
     # stations located in each town, by type
     st = cov.stations
