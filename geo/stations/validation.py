@@ -9,7 +9,7 @@ frozen :class:`StationValidation`:
 * ``rejected`` — ``row`` (1-based data row), ``source_line``, ``code``, ``reason``
   (English) and ``reason_zh``, plus the row's original values;
 * ``flagged`` — near-duplicate pairs among the accepted rows, for review (not rejected):
-  the same name within 50 m, or any two stations within 5 m;
+  the same name within 50 m, or any two stations within 5 m (:mod:`geo.stations.neardup`);
 * ``hints`` — when the declared coordinate system looks wrong (header says otherwise,
   or — given the walk network — the points sit systematically off the streets and
   another system puts them on): a hint, never a silent change.
@@ -21,96 +21,58 @@ Rejection codes (one row may have several; the reasons are joined with ``; ``):
 ``too_long``, ``empty_id``, ``empty_name``, ``empty_type``, ``unknown_type``,
 ``convalescence_base``, ``missing_coordinates``, ``invalid_coordinates``,
 ``projected_coordinates``, ``zero_coordinates``, ``swapped_coordinates``,
-``outside_region``, ``wrong_city``, ``duplicate_id``.
+``outside_region``, ``wrong_city``, ``duplicate_id`` (messages in
+:mod:`geo.stations.reasons`).
 
-:func:`diff_stations` compares a new list with the city's current one: added, removed,
-moved (with distance) and renamed stations.
+The steps live in their own modules: reading cells and coordinates
+(:mod:`geo.stations.cells`), the region and position checks (:mod:`geo.stations.region`),
+near-duplicates (:mod:`geo.stations.neardup`). :func:`diff_stations`
+(:mod:`geo.stations.diff`, re-exported here) compares a new list with the city's current
+one: added, removed, moved (with distance) and renamed stations.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
-from geo.crs import WGS84, utm_crs_for
+from geo.crs import WGS84, transform_xy
 from geo.errors import InvalidParameterError, StationDataError
 from geo.io.layers import LayerTable
+from geo.io.sheetsafe import csv_safe
 from geo.io.upload import RawUpload
+from geo.network.model import WalkNetwork
 from geo.schema import CONVALESCENCE_ALIASES, STATION_TYPES, canonical_station_type
-from geo.stations.columns import ColumnMapping, check_mapping
+from geo.stations.cells import (
+    CONTROL_RE,
+    clean_text,
+    norm_city,
+    parse_degrees,
+    read_positions,
+)
+from geo.stations.columns import ColumnMapping, check_mapping, guess_mapping
 from geo.stations.coords import crs_hint, guess_from_columns, normalize_coord_system
-from geo.stations.coords import to_wgs84 as _to_wgs84
-
-if TYPE_CHECKING:
-    from geo.network.model import WalkNetwork
-    from geo.stations.store import NewVersion
-
-_GEOD: Final = pyproj.Geod(ellps="WGS84")
+from geo.stations.diff import MOVED_THRESHOLD_M, StationDiff, diff_stations
+from geo.stations.neardup import NEAR_ANY_M, NEAR_SAME_NAME_M, near_duplicates
+from geo.stations.reasons import Reason, is_blank, reason
+from geo.stations.records import NewVersion
+from geo.stations.region import GUANGDONG, RegionBounds, check_positions
 
 #: Maximum characters per field (longer values are rejected, not truncated).
 MAX_CHARS: Final[dict[str, int]] = {
     "station_id": 64, "name": 200, "type": 64, "address": 500, "city": 64, "district": 64,
 }
-NEAR_SAME_NAME_M: Final = 50.0
-NEAR_ANY_M: Final = 5.0
-MOVED_THRESHOLD_M: Final = 5.0
-
-
-@dataclass(frozen=True)
-class RegionBounds:
-    """A lon/lat box (WGS-84 degrees) that accepted stations must lie in."""
-
-    min_lon: float
-    min_lat: float
-    max_lon: float
-    max_lat: float
-    label: str = ""
-
-    def __post_init__(self) -> None:
-        vals = (self.min_lon, self.min_lat, self.max_lon, self.max_lat)
-        if not all(math.isfinite(v) for v in vals):
-            raise InvalidParameterError(f"region bounds must be finite numbers, got {vals}")
-        if not (-180 <= self.min_lon < self.max_lon <= 180
-                and -90 <= self.min_lat < self.max_lat <= 90):
-            raise InvalidParameterError(
-                f"region bounds need min_lon < max_lon and min_lat < max_lat in degrees, got "
-                f"{vals}")
-
-    def contains(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-        return ((lon >= self.min_lon) & (lon <= self.max_lon)
-                & (lat >= self.min_lat) & (lat <= self.max_lat))
-
-    def text(self) -> str:
-        name = f"{self.label} " if self.label else ""
-        return (f"{name}{self.min_lon:g}–{self.max_lon:g}°E, "
-                f"{self.min_lat:g}–{self.max_lat:g}°N")
-
-    @classmethod
-    def parse(cls, text: str, *, label: str = "") -> RegionBounds:
-        """``"min_lon,min_lat,max_lon,max_lat"``."""
-        try:
-            a, b, c, d = (float(v) for v in str(text).split(","))
-        except ValueError:
-            raise InvalidParameterError(
-                f"bounds must be min_lon,min_lat,max_lon,max_lat, got {text!r}") from None
-        return cls(a, b, c, d, label=label)
-
-
-#: Guangdong province (default region bounds).
-GUANGDONG: Final = RegionBounds(109.6, 20.1, 117.4, 25.6, label="广东省 Guangdong")
+_TEXT_FIELDS: Final = ("station_id", "name", "type", "address", "city", "district")
+_CONVALESCENCE: Final = frozenset(a.lower() for a in CONVALESCENCE_ALIASES)
 
 
 @dataclass(frozen=True)
@@ -126,117 +88,6 @@ class Hint:
         return {"code": self.code, "message_zh": self.message_zh,
                 "message_en": self.message_en, "suggested_crs": self.suggested_crs}
 
-
-# --------------------------------------------------------------------------- reasons
-
-_REASONS: Final[dict[str, tuple[str, str]]] = {
-    "malformed_row": ("行格式有误：{detail}", "malformed row: {detail}"),
-    "blank_row": ("空行", "blank row"),
-    "bad_geometry": ("几何有误：{detail}", "{detail}"),
-    "bad_text": ("{field}含控制字符（{detail}）", "{field} contains a control character "
-                 "({detail})"),
-    "too_long": ("{field}过长（{detail} 字，上限 {limit}）",
-                 "{field} is too long ({detail} characters, max {limit})"),
-    "empty_id": ("编号为空", "empty station_id"),
-    "empty_name": ("名称为空", "empty name"),
-    "empty_type": ("类型为空", "empty type"),
-    "unknown_type": ("未知类型“{detail}”，可用：{limit}", "unknown type {detail!r}; use one of "
-                     "{limit}"),
-    "convalescence_base": ("疗休养基地单独成层，不计入步行站点",
-                           "convalescence bases are a separate layer (reached by car/transit), "
-                           "not walk-in stations"),
-    "missing_coordinates": ("缺少{field}", "missing {field}"),
-    "invalid_coordinates": ("{field}“{detail}”不是有效的度数", "{field} {detail!r} is not a "
-                            "valid number of degrees"),
-    "projected_coordinates": ("坐标 {detail} 像是投影坐标（米），请导出经纬度",
-                              "coordinates {detail} look like projected metres, not degrees: "
-                              "export longitude/latitude"),
-    "zero_coordinates": ("坐标为 0,0（缺失的占位值）", "coordinates are 0,0 (a placeholder for "
-                         "missing values)"),
-    "swapped_coordinates": ("经纬度疑似填反（经度 {detail}）：请交换经度、纬度两列",
-                            "longitude and latitude look swapped (lon {detail}): swap the two "
-                            "columns"),
-    "outside_region": ("位置 {detail} 不在区域范围内（{limit}）",
-                       "location {detail} is outside the region ({limit})"),
-    "wrong_city": ("该行属于“{detail}”，不是“{limit}”", "row belongs to {detail!r}, not "
-                   "{limit!r}"),
-    "duplicate_id": ("编号“{detail}”重复（与第 {limit} 行相同）",
-                     "duplicate station_id {detail!r} (same as row {limit})"),
-}
-
-_FIELD_ZH: Final = {"station_id": "编号", "name": "名称", "type": "类型", "address": "地址",
-                    "city": "城市", "district": "区县", "longitude": "经度", "latitude": "纬度",
-                    "coordinates": "经纬度"}
-
-
-def _reason(code: str, *, field: str = "", detail: object = "",
-            limit: object = "") -> tuple[str, str, str]:
-    zh, en = _REASONS[code]
-    return (code, zh.format(field=_FIELD_ZH.get(field, field), detail=detail, limit=limit),
-            en.format(field=field, detail=detail, limit=limit))
-
-
-# --------------------------------------------------------------------------- parsing
-
-_CONTROL_RE: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]")
-_NUM_RE: Final = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$",
-                            re.ASCII)
-_DMS_RE: Final = re.compile(
-    r"(?a)^(?P<deg>\d{1,3}(?:\.\d+)?)\s*[°度]\s*(?:(?P<min>\d{1,2}(?:\.\d+)?)\s*['′’分])?\s*"
-    r"(?:(?P<sec>\d{1,2}(?:\.\d+)?)\s*(?:[\"″”秒]|''|′′))?$")  # NFKC turns ″ into ′′
-_HEMI_RE: Final = re.compile(r"^(?:东经|北纬|[EN])\s*|\s*(?:[EN]|东经|北纬)$", re.IGNORECASE)
-_WS: Final = " \t\r\n\u3000\u00a0\ufeff"
-
-
-def clean_text(value: object) -> str:
-    """A cell as text without surrounding (also full-width) white space."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and math.isnan(value):
-        return ""
-    return str(value).strip(_WS)
-
-
-def parse_degrees(text: str) -> float | None:
-    """A coordinate written as ``113.95``, ``１１３．９５``, ``113.95E``, ``东经113.95`` or
-    ``113°57'00"``; ``None`` when it is not a finite number of degrees."""
-    s = unicodedata.normalize("NFKC", text).strip(_WS)
-    s = _HEMI_RE.sub("", s).strip()
-    if not s or len(s) > 40:
-        return None
-    if _NUM_RE.match(s):
-        v = float(s)
-        return v if math.isfinite(v) else None
-    m = _DMS_RE.match(s)
-    if m:
-        v = float(m["deg"]) + float(m["min"] or 0) / 60 + float(m["sec"] or 0) / 3600
-        if float(m["min"] or 0) >= 60 or float(m["sec"] or 0) >= 60:
-            return None
-        return v
-    return None
-
-
-def _split_coords(text: str) -> tuple[str, str] | None:
-    s = unicodedata.normalize("NFKC", text).strip(_WS).strip("()[]")
-    parts = [p for p in re.split(r"[,;\s]+", s) if p]
-    if len(parts) != 2:
-        return None
-    return parts[0], parts[1]
-
-
-def _norm_name(name: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).lower()
-
-
-def _norm_city(city: str) -> str:
-    s = re.sub(r"\s+", "", unicodedata.normalize("NFKC", city)).lower()
-    for suffix in ("市", "city"):
-        if s.endswith(suffix) and len(s) > len(suffix):
-            s = s[: -len(suffix)]
-    return s
-
-
-# --------------------------------------------------------------------------- result
 
 
 @dataclass(frozen=True, eq=False)
@@ -324,8 +175,6 @@ class StationValidation:
 
     def to_new_version(self, *, city: str, note: str = "") -> NewVersion:
         """What :meth:`geo.stations.store.StationStore.create_version` stores for this upload."""
-        from geo.stations.store import NewVersion
-
         stations = pd.DataFrame({
             "station_id": self.accepted["station_id"].astype(str),
             "name": self.accepted["name"], "type": self.accepted["type"],
@@ -350,8 +199,6 @@ class StationValidation:
         out.mkdir(parents=True, exist_ok=True)
         paths = {"accepted": out / "accepted.csv", "rejected": out / "rejected.csv",
                  "flagged": out / "flagged.csv", "report": out / "report.json"}
-        from geo.io.sheetsafe import csv_safe
-
         for key, df in (("accepted", self.accepted_table()), ("rejected", self.rejected_table()),
                         ("flagged", self.flagged)):
             csv_safe(df).to_csv(paths[key], index=False, encoding="utf-8-sig")
@@ -376,20 +223,21 @@ def _with_original(base: pd.DataFrame, original: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- validation
 
 
-def validate_stations(raw: RawUpload, *, mapping: ColumnMapping | None = None,
-                      crs: str, bounds: RegionBounds = GUANGDONG, city: str | None = None,
-                      default_type: str | None = None,
-                      network: WalkNetwork | None = None) -> StationValidation:
-    """Validate an uploaded station list (see the module docstring for the rules).
+@dataclass
+class _Rows:
+    """Per-row state while validating: cleaned texts, ids, types and reasons."""
 
-    ``crs`` is the declared coordinate system of the uploaded coordinates (``wgs84``,
-    ``gcj02`` or ``bd09``; aliases such as ``高德`` accepted). ``city``: the city union
-    the list is for (rows naming another city are rejected; blank city cells take it).
-    ``default_type``: the type of rows when no type column is mapped. ``network``: the
-    walk network, to check whether the declared system puts the points on the streets.
-    """
-    from geo.stations.columns import guess_mapping
+    text: dict[str, list[str]]
+    ids: list[str]
+    ids_generated: bool
+    types: list[str | None]
+    reasons: list[list[Reason]]
 
+
+def _resolve_inputs(raw: RawUpload, mapping: ColumnMapping | None, crs: str,
+                    default_type: str | None) -> tuple[str, ColumnMapping, str | None]:
+    """The declared system, the column mapping (guessed when None) and the default type,
+    checked (:class:`StationDataError` for an incomplete mapping)."""
     system = normalize_coord_system(crs)
     mp = mapping or guess_mapping(raw.columns, has_geometry=raw.has_geometry)
     dtype = None
@@ -404,81 +252,100 @@ def validate_stations(raw: RawUpload, *, mapping: ColumnMapping | None = None,
     if problems:
         raise StationDataError("column mapping is incomplete: " + "; ".join(problems)
                                + f". Columns in the file: {', '.join(raw.columns)}")
+    return system, mp, dtype
+
+
+def _text_reasons(raw: RawUpload, i: int, cells: list[object],
+                  text: dict[str, list[str]]) -> list[Reason]:
+    """Row ``i``: parse problems, blank, control characters, over-long fields."""
+    found: list[Reason] = []
+    if raw.row_issues[i]:
+        code = "bad_geometry" if raw.has_geometry else "malformed_row"
+        found.append(reason(code, detail=raw.row_issues[i]))
+    if not raw.has_geometry and all(not clean_text(v) for v in cells):
+        found.append(reason("blank_row"))
+        return found
+    for f, vals in text.items():
+        v = vals[i]
+        m = CONTROL_RE.search(v)
+        if m:
+            found.append(reason("bad_text", field=f, detail=f"U+{ord(m[0]):04X}"))
+        elif len(v) > MAX_CHARS[f]:
+            found.append(reason("too_long", field=f, detail=f"{len(v):,}",
+                                limit=MAX_CHARS[f]))
+    return found
+
+
+def _field_reasons(rows: _Rows, i: int, mp: ColumnMapping, dtype: str | None,
+                   city: str | None) -> str | None:
+    """Row ``i``: empty id / name, type, city; returns the canonical type (or None)."""
+    reasons, text = rows.reasons[i], rows.text
+    if not rows.ids[i]:
+        reasons.append(reason("empty_id"))
+    if not text["name"][i]:
+        reasons.append(reason("empty_name"))
+    raw_type = text["type"][i] if mp.type is not None else ""
+    t = canonical_station_type(raw_type) if raw_type else dtype
+    if raw_type and raw_type.lower() in _CONVALESCENCE:
+        reasons.append(reason("convalescence_base"))
+    elif t is None:
+        reasons.append(reason("unknown_type", detail=raw_type[:40], limit=", ".join(STATION_TYPES))
+                       if raw_type else reason("empty_type"))
+    if city and text["city"][i] and norm_city(text["city"][i]) != norm_city(city):
+        reasons.append(reason("wrong_city", detail=text["city"][i][:40], limit=city))
+    return t
+
+
+def _check_rows(raw: RawUpload, mp: ColumnMapping, dtype: str | None,
+                city: str | None) -> _Rows:
+    """Every check of a row that does not need its coordinates."""
     n = raw.rows_in
-    frame = raw.frame
-    reasons: list[list[tuple[str, str, str]]] = [[] for _ in range(n)]
-    cells = frame.to_numpy(dtype=object).tolist()
+    cells = raw.frame.to_numpy(dtype=object).tolist()
 
     def col(fld: str) -> list[str]:
         name = getattr(mp, fld)
         if name is None:
             return [""] * n
-        return [clean_text(v) for v in frame[name].tolist()]
+        return [clean_text(v) for v in raw.frame[name].tolist()]
 
-    text = {f: col(f) for f in ("station_id", "name", "type", "address", "city", "district")}
-    for i in range(n):
-        if raw.row_issues[i]:
-            code = "bad_geometry" if raw.has_geometry else "malformed_row"
-            reasons[i].append(_reason(code, detail=raw.row_issues[i]))
-        if not raw.has_geometry and all(not clean_text(v) for v in cells[i]):
-            reasons[i].append(_reason("blank_row"))
-            continue
-        for f, vals in text.items():
-            v = vals[i]
-            m = _CONTROL_RE.search(v)
-            if m:
-                reasons[i].append(_reason("bad_text", field=f, detail=f"U+{ord(m[0]):04X}"))
-            elif len(v) > MAX_CHARS[f]:
-                reasons[i].append(_reason("too_long", field=f, detail=f"{len(v):,}",
-                                          limit=MAX_CHARS[f]))
+    text = {f: col(f) for f in _TEXT_FIELDS}
     ids_generated = mp.station_id is None
     ids = (text["station_id"] if not ids_generated
            else [f"row-{int(r)}" for r in range(1, n + 1)])
-    types: list[str | None] = []
-    allowed = ", ".join(STATION_TYPES)
+    rows = _Rows(text=text, ids=ids, ids_generated=ids_generated, types=[],
+                 reasons=[_text_reasons(raw, i, cells[i], text) for i in range(n)])
     for i in range(n):
-        if _is_blank(reasons[i]):
-            types.append(None)
-            continue
-        if not ids[i]:
-            reasons[i].append(_reason("empty_id"))
-        if not text["name"][i]:
-            reasons[i].append(_reason("empty_name"))
-        raw_type = text["type"][i] if mp.type is not None else ""
-        t = canonical_station_type(raw_type) if raw_type else dtype
-        if raw_type and raw_type.lower() in {a.lower() for a in CONVALESCENCE_ALIASES}:
-            reasons[i].append(_reason("convalescence_base"))
-        elif t is None:
-            reasons[i].append(_reason("unknown_type", detail=raw_type[:40], limit=allowed)
-                              if raw_type else _reason("empty_type"))
-        types.append(t)
-        if city and text["city"][i] and _norm_city(text["city"][i]) != _norm_city(city):
-            reasons[i].append(_reason("wrong_city", detail=text["city"][i][:40], limit=city))
+        blank = is_blank(rows.reasons[i])
+        rows.types.append(None if blank else _field_reasons(rows, i, mp, dtype, city))
+    return rows
 
-    lon0, lat0 = _coordinates(raw, mp, reasons)
-    lon, lat = _to_wgs84_checked(lon0, lat0, system, bounds, reasons)
 
+def _check_duplicate_ids(rows: _Rows) -> None:
+    """``duplicate_id`` for each later row whose id an earlier good row already has."""
     first_row: dict[str, int] = {}
-    for i in range(n):
-        if reasons[i] or not ids[i]:
+    for i, sid in enumerate(rows.ids):
+        if rows.reasons[i] or not sid:
             continue
-        if ids[i] in first_row:
-            reasons[i].append(_reason("duplicate_id", detail=ids[i], limit=first_row[ids[i]]))
+        if sid in first_row:
+            rows.reasons[i].append(reason("duplicate_id", detail=sid, limit=first_row[sid]))
         else:
-            first_row[ids[i]] = i + 1
+            first_row[sid] = i + 1
 
-    ok = np.array([not r for r in reasons], dtype=bool)
-    rows = np.arange(1, n + 1)
-    sel = np.flatnonzero(ok)
-    cities = [text["city"][i] or (city or "") for i in range(n)]
-    accepted = gpd.GeoDataFrame(
+
+def _accepted_frame(rows: _Rows, sel: np.ndarray, system: str, city: str | None,
+                    positions: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+                    ) -> gpd.GeoDataFrame:
+    lon0, lat0, lon, lat = positions
+    text = rows.text
+    cities = [text["city"][i] or (city or "") for i in sel]
+    return gpd.GeoDataFrame(
         {
-            "row": rows[sel],
-            "station_id": pd.array([ids[i] for i in sel], dtype=object),
+            "row": sel + 1,
+            "station_id": pd.array([rows.ids[i] for i in sel], dtype=object),
             "name": [text["name"][i] for i in sel],
-            "type": [types[i] for i in sel],
+            "type": [rows.types[i] for i in sel],
             "address": [text["address"][i] or None for i in sel],
-            "city": [cities[i] or None for i in sel],
+            "city": [c or None for c in cities],
             "district": [text["district"][i] or None for i in sel],
             "lon": lon[sel], "lat": lat[sel],
             "orig_crs": [system] * sel.size,
@@ -486,138 +353,78 @@ def validate_stations(raw: RawUpload, *, mapping: ColumnMapping | None = None,
         },
         geometry=gpd.points_from_xy(lon[sel], lat[sel]), crs=WGS84,
     )
-    bad = np.flatnonzero(~ok)
-    rejected = pd.DataFrame({
-        "row": rows[bad].astype(int),
-        "source_line": np.asarray(raw.source_lines, dtype=int)[bad] if n else
+
+
+def _rejected_frame(raw: RawUpload, rows: _Rows, bad: np.ndarray) -> pd.DataFrame:
+    reasons = rows.reasons
+    return pd.DataFrame({
+        "row": (bad + 1).astype(int),
+        "source_line": np.asarray(raw.source_lines, dtype=int)[bad] if raw.rows_in else
         np.zeros(0, dtype=int),
         "code": [";".join(dict.fromkeys(c for c, _z, _e in reasons[i])) for i in bad],
         "reason": ["; ".join(e for _c, _z, e in reasons[i]) for i in bad],
         "reason_zh": ["；".join(z for _c, z, _e in reasons[i]) for i in bad],
-        "station_id": [ids[i] or None for i in bad],
-        "name": [text["name"][i] or None for i in bad],
+        "station_id": [rows.ids[i] or None for i in bad],
+        "name": [rows.text["name"][i] or None for i in bad],
     })
-    flagged = near_duplicates(accepted)
-    used = set(mp.used_columns())
-    keep = [(j, c) for j, c in enumerate(raw.columns) if c not in used]
-    extra = tuple({c: cells[i][j] for j, c in keep} for i in sel)
-    hints = _hints(raw, system, lon0[sel], lat0[sel], network)
+
+
+def _notes(rows: _Rows, mp: ColumnMapping, dtype: str | None) -> tuple[str, ...]:
     notes: list[str] = []
-    if ids_generated:
+    if rows.ids_generated:
         notes.append("no station_id column: ids are 'row-N'; the diff matches stations by name")
     if mp.type is None and dtype:
         notes.append(f"no type column: every row is typed {dtype}")
+    return tuple(notes)
+
+
+def validate_stations(raw: RawUpload, *, mapping: ColumnMapping | None = None,
+                      crs: str, bounds: RegionBounds = GUANGDONG, city: str | None = None,
+                      default_type: str | None = None,
+                      network: WalkNetwork | None = None) -> StationValidation:
+    """Validate an uploaded station list (see the module docstring for the rules).
+
+    ``crs`` is the declared coordinate system of the uploaded coordinates (``wgs84``,
+    ``gcj02`` or ``bd09``; aliases such as ``高德`` accepted). ``city``: the city union
+    the list is for (rows naming another city are rejected; blank city cells take it).
+    ``default_type``: the type of rows when no type column is mapped. ``network``: the
+    walk network, to check whether the declared system puts the points on the streets.
+    """
+    system, mp, dtype = _resolve_inputs(raw, mapping, crs, default_type)
+    rows = _check_rows(raw, mp, dtype, city)
+    lon0, lat0 = read_positions(raw, mp, rows.reasons)
+    lon, lat = check_positions(lon0, lat0, system, bounds, rows.reasons)
+    _check_duplicate_ids(rows)
+    return _result(raw, mp, system, bounds, city, dtype, rows, (lon0, lat0, lon, lat),
+                   network)
+
+
+def _result(raw: RawUpload, mp: ColumnMapping, system: str, bounds: RegionBounds,
+            city: str | None, dtype: str | None, rows: _Rows,
+            positions: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+            network: WalkNetwork | None) -> StationValidation:
+    """Accepted / rejected tables, near-duplicates, original columns, hints and notes."""
+    ok = np.array([not r for r in rows.reasons], dtype=bool)
+    sel = np.flatnonzero(ok)
+    accepted = _accepted_frame(rows, sel, system, city, positions)
+    flagged = near_duplicates(accepted)
+    used = set(mp.used_columns())
+    keep = [(j, c) for j, c in enumerate(raw.columns) if c not in used]
+    cells = raw.frame.to_numpy(dtype=object)
+    extra = tuple({c: cells[i, j] for j, c in keep} for i in sel)
+    lon0, lat0 = positions[0], positions[1]
+    hints = _hints(raw, system, lon0[sel], lat0[sel], network)
     return StationValidation(raw=raw, mapping=mp, declared_crs=system, bounds=bounds,
-                             accepted=accepted, rejected=rejected, flagged=flagged,
-                             hints=tuple(hints), notes=tuple(notes), city=city,
-                             ids_generated=ids_generated, _extra=extra)
-
-
-def _is_blank(r: list[tuple[str, str, str]]) -> bool:
-    return any(c == "blank_row" for c, _z, _e in r)
-
-
-def _coordinates(raw: RawUpload, mp: ColumnMapping,
-                 reasons: list[list[tuple[str, str, str]]]) -> tuple[np.ndarray, np.ndarray]:
-    """Original lon/lat per row (NaN where unusable, with a reason added)."""
-    n = raw.rows_in
-    lon = np.full(n, np.nan)
-    lat = np.full(n, np.nan)
-    if raw.has_geometry:
-        assert raw.geom_lon is not None and raw.geom_lat is not None
-        x, y = raw.geom_lon.astype(float), raw.geom_lat.astype(float)
-        crs = raw.geom_crs
-        if crs is not None and not crs.is_geographic:
-            tr = pyproj.Transformer.from_crs(crs, WGS84, always_xy=True)
-            x, y = tr.transform(x, y)
-            x, y = np.asarray(x, float), np.asarray(y, float)
-        for i in range(n):
-            if reasons[i]:
-                continue
-            if not (np.isfinite(x[i]) and np.isfinite(y[i])):
-                reasons[i].append(_reason("missing_coordinates", field="coordinates"))
-            else:
-                lon[i], lat[i] = x[i], y[i]
-        return lon, lat
-    unsplit = [False] * n  # a lon,lat cell that is not two values (reason already added)
-    if mp.coords is not None:
-        cells = [clean_text(v) for v in raw.frame[mp.coords].tolist()]
-        pairs: list[tuple[str, str]] = []
-        for i, c in enumerate(cells):
-            if not c:
-                pairs.append(("", ""))
-                continue
-            sp = _split_coords(c)
-            if sp is None:
-                if not _is_blank(reasons[i]):
-                    reasons[i].append(_reason("invalid_coordinates", field="coordinates",
-                                              detail=c[:40]))
-                pairs.append(("", ""))
-                unsplit[i] = True
-            else:
-                pairs.append(sp)
-        xs = [p[0] for p in pairs]
-        ys = [p[1] for p in pairs]
-    else:
-        assert mp.lon is not None and mp.lat is not None
-        xs = [clean_text(v) for v in raw.frame[mp.lon].tolist()]
-        ys = [clean_text(v) for v in raw.frame[mp.lat].tolist()]
-    for i in range(n):
-        if _is_blank(reasons[i]) or unsplit[i]:
-            continue
-        vals = []
-        for fld, s in (("longitude", xs[i]), ("latitude", ys[i])):
-            if not s:
-                reasons[i].append(_reason("missing_coordinates", field=fld))
-                vals.append(None)
-                continue
-            v = parse_degrees(s)
-            if v is None:
-                reasons[i].append(_reason("invalid_coordinates", field=fld, detail=s[:40]))
-            vals.append(v)
-        if vals[0] is not None and vals[1] is not None:
-            lon[i], lat[i] = vals
-    return lon, lat
-
-
-def _to_wgs84_checked(lon0: np.ndarray, lat0: np.ndarray, system: str, bounds: RegionBounds,
-                      reasons: list[list[tuple[str, str, str]]]) -> tuple[np.ndarray, np.ndarray]:
-    """Range, projection, swap and region checks; WGS-84 positions of the good rows."""
-    n = lon0.size
-    good = np.isfinite(lon0) & np.isfinite(lat0)
-    for i in np.flatnonzero(good):
-        x, y = lon0[i], lat0[i]
-        where = f"{x:.6f}, {y:.6f}"
-        if x == 0 and y == 0:
-            reasons[i].append(_reason("zero_coordinates"))
-        elif abs(x) > 180 or abs(y) > 90:
-            if abs(x) > 1000 or abs(y) > 1000:
-                reasons[i].append(_reason("projected_coordinates", detail=where))
-            elif abs(y) <= 180 and abs(x) <= 90:
-                reasons[i].append(_reason("swapped_coordinates", detail=f"{x:g}"))
-            else:
-                reasons[i].append(_reason("invalid_coordinates", field="coordinates",
-                                          detail=where))
-        if reasons[i]:
-            good[i] = False
-    lon = np.full(n, np.nan)
-    lat = np.full(n, np.nan)
-    if good.any():
-        gx, gy = _to_wgs84(lon0[good], lat0[good], system)
-        lon[good], lat[good] = gx, gy
-    inside = bounds.contains(lon, lat)
-    swapped_inside = bounds.contains(lat0, lon0)
-    for i in np.flatnonzero(good & ~inside):
-        if swapped_inside[i]:
-            reasons[i].append(_reason("swapped_coordinates", detail=f"{lon0[i]:g}"))
-        else:
-            reasons[i].append(_reason("outside_region", detail=f"{lon[i]:.5f}, {lat[i]:.5f}",
-                                      limit=bounds.text()))
-    return lon, lat
+                             accepted=accepted, rejected=_rejected_frame(raw, rows,
+                                                                         np.flatnonzero(~ok)),
+                             flagged=flagged, hints=tuple(hints),
+                             notes=_notes(rows, mp, dtype), city=city,
+                             ids_generated=rows.ids_generated, _extra=extra)
 
 
 def _hints(raw: RawUpload, system: str, lon0: np.ndarray,
            lat0: np.ndarray, network: WalkNetwork | None) -> list[Hint]:
+    """Advice when the declared system looks wrong: by the headers, by the streets."""
     hints: list[Hint] = []
     guessed = guess_from_columns(raw.columns)
     if guessed is not None and guessed != system:
@@ -639,8 +446,6 @@ def _hints(raw: RawUpload, system: str, lon0: np.ndarray,
 
 def street_distance_fn(network: WalkNetwork) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """A callback: WGS-84 lon/lat arrays → metres to the nearest street of ``network``."""
-    from geo.crs import transform_xy
-
     def dist(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         x, y = transform_xy(np.asarray(lon, float), np.asarray(lat, float), WGS84, network.crs)
         out = np.full(x.size, np.inf)
@@ -657,124 +462,7 @@ def street_distance_fn(network: WalkNetwork) -> Callable[[np.ndarray, np.ndarray
     return dist
 
 
-# --------------------------------------------------------------------------- near-duplicates
-
-
-def near_duplicates(stations: gpd.GeoDataFrame, *, same_name_m: float = NEAR_SAME_NAME_M,
-                    any_m: float = NEAR_ANY_M) -> pd.DataFrame:
-    """Pairs of stations to review: same name within ``same_name_m`` or any two within
-    ``any_m`` (metres, measured in the local UTM zone). Needs ``row``, ``station_id``,
-    ``name`` and EPSG:4326 points."""
-    from scipy.spatial import cKDTree
-
-    cols = ["row_a", "row_b", "station_id_a", "station_id_b", "name_a", "name_b",
-            "distance_m", "reason", "reason_zh"]
-    if len(stations) < 2:
-        return pd.DataFrame(columns=cols)
-    g = stations.geometry
-    cx, cy = float(np.nanmedian(g.x)), float(np.nanmedian(g.y))
-    metric = g.to_crs(utm_crs_for(cx, cy))
-    xy = np.column_stack([metric.x.to_numpy(), metric.y.to_numpy()])
-    tree = cKDTree(xy)
-    pairs = tree.query_pairs(r=max(same_name_m, any_m), output_type="ndarray")
-    names = [_norm_name(str(v)) for v in stations["name"]]
-    out = []
-    rows = stations["row"].to_numpy()
-    sid = stations["station_id"].to_numpy()
-    nm = stations["name"].to_numpy()
-    for a, b in pairs:
-        d = float(np.hypot(*(xy[a] - xy[b])))
-        if d <= any_m:
-            why, why_zh = f"two stations within {any_m:g} m", f"两站相距不足 {any_m:g} 米"
-        elif names[a] == names[b] and d <= same_name_m:
-            why, why_zh = (f"same name within {same_name_m:g} m",
-                           f"同名站点相距不足 {same_name_m:g} 米")
-        else:
-            continue
-        a, b = (a, b) if rows[a] < rows[b] else (b, a)
-        out.append((int(rows[a]), int(rows[b]), sid[a], sid[b], nm[a], nm[b], round(d, 2),
-                    why, why_zh))
-    df = pd.DataFrame(out, columns=cols)
-    return df.sort_values(["row_a", "row_b"]).reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------- diff
-
-
-@dataclass(frozen=True, eq=False)
-class StationDiff:
-    """A new list against the current one."""
-
-    added: pd.DataFrame      # station_id, name, lon, lat
-    removed: pd.DataFrame    # station_id, name, lon, lat
-    moved: pd.DataFrame      # station_id, name, distance_m, old_lon, old_lat, lon, lat
-    renamed: pd.DataFrame    # station_id, old_name, name
-    unchanged: int
-    matched_by: str          # "station_id" | "name"
-
-    def counts(self) -> dict[str, int]:
-        return {"added": len(self.added), "removed": len(self.removed),
-                "moved": len(self.moved), "renamed": len(self.renamed),
-                "unchanged": self.unchanged}
-
-
-def diff_stations(current: gpd.GeoDataFrame | None, new: gpd.GeoDataFrame, *,
-                  match: str = "station_id",
-                  moved_threshold_m: float = MOVED_THRESHOLD_M) -> StationDiff:
-    """Compare two station lists (EPSG:4326; ``station_id``, ``name`` columns).
-
-    ``match="station_id"`` pairs stations by id; ``"name"`` by normalised name (for
-    lists without ids; a name used twice is paired in order of appearance). A pair is
-    *moved* when its positions differ by more than ``moved_threshold_m`` (geodesic
-    metres) and *renamed* when its names differ (both can hold).
-    """
-    if match not in ("station_id", "name"):
-        raise InvalidParameterError("match must be 'station_id' or 'name'")
-    for what, g in (("current", current), ("new", new)):
-        if g is not None and (g.crs is None or not pyproj.CRS(g.crs).equals(WGS84)):
-            raise InvalidParameterError(f"{what} station list must be in EPSG:4326")
-    empty = gpd.GeoDataFrame({"station_id": [], "name": []}, geometry=[], crs=WGS84)
-    old = current if current is not None else empty
-
-    def keyed(g: gpd.GeoDataFrame) -> pd.DataFrame:
-        df = pd.DataFrame({"station_id": g["station_id"].astype(str).to_numpy(),
-                           "name": g["name"].astype(str).to_numpy(),
-                           "lon": g.geometry.x.to_numpy() if len(g) else [],
-                           "lat": g.geometry.y.to_numpy() if len(g) else []})
-        if match == "station_id":
-            df["key"] = df["station_id"]
-        else:
-            base = df["name"].map(_norm_name)
-            df["key"] = base + "#" + base.groupby(base).cumcount().astype(str)
-        return df
-
-    a, b = keyed(old), keyed(new)
-    m = a.merge(b, on="key", how="outer", suffixes=("_old", ""), indicator=True)
-    added = m.loc[m["_merge"] == "right_only", ["station_id", "name", "lon", "lat"]]
-    removed = m.loc[m["_merge"] == "left_only", ["station_id_old", "name_old", "lon_old",
-                                                 "lat_old"]]
-    removed = removed.set_axis(["station_id", "name", "lon", "lat"], axis=1)
-    both = m.loc[m["_merge"] == "both"].copy()
-    if len(both):
-        _f, _b, dist = _GEOD.inv(both["lon_old"].to_numpy(float), both["lat_old"].to_numpy(float),
-                                 both["lon"].to_numpy(float), both["lat"].to_numpy(float))
-        both["distance_m"] = np.round(np.asarray(dist, float), 2)
-    else:
-        both["distance_m"] = []
-    mv = both["distance_m"] > moved_threshold_m
-    rn = both["name_old"].map(_norm_name) != both["name"].map(_norm_name)
-    moved = both.loc[mv, ["station_id", "name", "distance_m", "lon_old", "lat_old", "lon",
-                          "lat"]].rename(columns={"lon_old": "old_lon", "lat_old": "old_lat"})
-    renamed = both.loc[rn, ["station_id", "name_old", "name"]].rename(
-        columns={"name_old": "old_name"})
-    return StationDiff(added=added.reset_index(drop=True),
-                       removed=removed.reset_index(drop=True),
-                       moved=moved.sort_values("distance_m", ascending=False)
-                       .reset_index(drop=True),
-                       renamed=renamed.reset_index(drop=True),
-                       unchanged=int((~mv & ~rn).sum()), matched_by=match)
-
-
-__all__ = ["GUANGDONG", "Hint", "RegionBounds", "StationDiff",
-           "StationValidation", "clean_text", "diff_stations", "near_duplicates",
+__all__ = ["GUANGDONG", "MAX_CHARS", "MOVED_THRESHOLD_M", "NEAR_ANY_M", "NEAR_SAME_NAME_M",
+           "Hint", "RegionBounds", "StationDiff", "StationValidation",
+           "clean_text", "diff_stations", "near_duplicates",
            "parse_degrees", "street_distance_fn", "validate_stations"]

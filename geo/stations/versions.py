@@ -1,0 +1,266 @@
+"""The versions part of the station store: writing and reading immutable versions.
+
+Each city's station list is a sequence of immutable versions 1, 2, 3, … Every upload
+(:meth:`VersionStore.create_version`) or rollback (a copy of an older version) adds a
+version; nothing is ever updated or deleted (triggers refuse it). A version keeps the
+uploaded bytes verbatim, their SHA-256, the validation report and the accepted rows.
+
+Writes check the writer in the write transaction (:mod:`geo.stations.access`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from typing import Any, Final
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.errors import InvalidParameterError, StoreError, UnknownVersionError
+from geo.stations.access import require_writer
+from geo.stations.db import Database
+from geo.stations.records import (
+    STATION_COLUMNS,
+    NewVersion,
+    VersionInfo,
+    check_new_version,
+    target_city,
+    user_name_arg,
+    utc_now_iso,
+    version_arg,
+)
+
+_VERSION_FIELDS: Final = (
+    "city, version, created_at, created_by, action, parent_version, source_name, sha256, "
+    "declared_crs, rows_in, accepted, rejected, flagged, note"
+)
+_VERSION_INSERT: Final = (
+    f"INSERT INTO versions ({_VERSION_FIELDS}, report_json, raw) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_STATION_INSERT: Final = (
+    "INSERT INTO stations (city, version, seq, station_id, name, type, address, "
+    "station_city, district, lon, lat, orig_lon, orig_lat, source_row, extra_json) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_STATION_SELECT: Final = (
+    "SELECT station_id, name, type, address, station_city, district, lon, lat, "
+    "orig_lon, orig_lat, source_row, extra_json FROM stations "
+    "WHERE city = ? AND version = ? ORDER BY seq"
+)
+_ROLLBACK_VERSION: Final = (
+    f"INSERT INTO versions ({_VERSION_FIELDS}, report_json, raw) "
+    "SELECT city, ?, ?, ?, 'rollback', version, source_name, sha256, "
+    "declared_crs, rows_in, accepted, rejected, flagged, ?, report_json, raw "
+    "FROM versions WHERE city = ? AND version = ?"
+)
+_ROLLBACK_STATIONS: Final = (
+    "INSERT INTO stations (city, version, seq, station_id, name, type, address, "
+    "station_city, district, lon, lat, orig_lon, orig_lat, source_row, "
+    "extra_json) SELECT city, ?, seq, station_id, name, type, address, "
+    "station_city, district, lon, lat, orig_lon, orig_lat, source_row, "
+    "extra_json FROM stations WHERE city = ? AND version = ? ORDER BY seq"
+)
+
+
+def _station_frame(rows: list[tuple[Any, ...]]) -> gpd.GeoDataFrame:
+    """Stored station rows (``_STATION_SELECT`` order) as an EPSG:4326 GeoDataFrame."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(STATION_COLUMNS)
+    data = dict(zip(STATION_COLUMNS, columns, strict=True))
+    frame = pd.DataFrame({
+        "station_id": pd.Series(data["station_id"], dtype=object),
+        "name": pd.Series(data["name"], dtype=object),
+        "type": pd.Series(data["type"], dtype=object),
+        "address": pd.Series(data["address"], dtype=object),
+        "city": pd.Series(data["city"], dtype=object),
+        "district": pd.Series(data["district"], dtype=object),
+        "lon": pd.Series(data["lon"], dtype="float64"),
+        "lat": pd.Series(data["lat"], dtype="float64"),
+        "orig_lon": pd.Series(data["orig_lon"], dtype="float64"),
+        "orig_lat": pd.Series(data["orig_lat"], dtype="float64"),
+        "source_row": pd.Series(data["source_row"], dtype="Int64"),
+        "extra": pd.Series([json.loads(x) if x else {} for x in data["extra"]],
+                           dtype=object),
+    })
+    geometry = gpd.points_from_xy(frame["lon"], frame["lat"], crs="EPSG:4326")
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
+
+
+class VersionStore(Database):
+    """Versioned station lists (a part of :class:`~geo.stations.store.StationStore`)."""
+
+    # ---------------------------------------------------------------- lookups
+
+    @staticmethod
+    def _next_version(conn: sqlite3.Connection, city: str) -> int:
+        row = conn.execute("SELECT coalesce(max(version), 0) + 1 FROM versions WHERE city = ?",
+                           (city,)).fetchone()
+        return int(row[0])
+
+    @staticmethod
+    def _info(row: tuple[Any, ...]) -> VersionInfo:
+        return VersionInfo(*row)
+
+    def _get_info(self, conn: sqlite3.Connection, city: str, version: int) -> VersionInfo:
+        row = conn.execute(
+            f"SELECT {_VERSION_FIELDS} FROM versions WHERE city = ? AND version = ?",
+            (city, version),
+        ).fetchone()
+        if row is None:
+            latest = conn.execute("SELECT max(version) FROM versions WHERE city = ?",
+                                  (city,)).fetchone()[0]
+            have = f"versions 1–{latest}" if latest else "no versions yet"
+            raise UnknownVersionError(
+                f"{city} has no station list version {version} ({have}): see "
+                "`yizhan stations history`"
+            )
+        return self._info(row)
+
+    @staticmethod
+    def _latest(conn: sqlite3.Connection, city: str) -> int | None:
+        latest = conn.execute("SELECT max(version) FROM versions WHERE city = ?",
+                              (city,)).fetchone()[0]
+        return None if latest is None else int(latest)
+
+    def _resolve(self, conn: sqlite3.Connection, city: str,
+                 version: int | None) -> VersionInfo:
+        if version is None:
+            latest = self._latest(conn, city)
+            if latest is None:
+                raise UnknownVersionError(
+                    f"{city} has no station list yet: upload one first"
+                )
+            version = latest
+        return self._get_info(conn, city, version_arg(version))
+
+    # ---------------------------------------------------------------- writing
+
+    def create_version(self, new: NewVersion, *, user: str) -> VersionInfo:
+        """Store ``new`` as the next version of its city, by user name ``user``.
+
+        Validates ``new`` first (:class:`StoreError`), then in one write transaction
+        checks that ``user`` exists (:class:`UnknownUserError`) and may write the city
+        (:class:`PermissionDeniedError`), numbers the version max+1 and writes the
+        version row and all station rows.
+        """
+        if not isinstance(new, NewVersion):
+            raise StoreError(f"create_version needs a NewVersion, got {type(new).__name__}")
+        user = user_name_arg(user)
+        checked = check_new_version(new)
+        city = checked.city
+        with self._write() as conn:
+            require_writer(conn, user, city)
+            version = self._next_version(conn, city)
+            info = VersionInfo(
+                city=city, version=version, created_at=utc_now_iso(), created_by=user,
+                action="import", parent_version=None, source_name=checked.source_name,
+                sha256=checked.sha256, declared_crs=checked.declared_crs,
+                rows_in=checked.rows_in, accepted=checked.accepted,
+                rejected=checked.rejected, flagged=checked.flagged, note=checked.note,
+            )
+            conn.execute(
+                _VERSION_INSERT,
+                (*dataclasses.astuple(info), checked.report_json, checked.raw),
+            )
+            conn.executemany(
+                _STATION_INSERT,
+                ((city, version, seq, *r) for seq, r in enumerate(checked.rows)),
+            )
+        return info
+
+    def rollback(self, city: str, *, to_version: int, user: str, note: str = "") -> VersionInfo:
+        """Add a NEW version of ``city`` that copies version ``to_version``.
+
+        Rows, raw bytes, report and counts are copied; ``action='rollback'`` and
+        ``parent_version=to_version``. Same permission rules as :meth:`create_version`;
+        :class:`UnknownVersionError` if ``to_version`` does not exist.
+        """
+        user = user_name_arg(user)
+        city = target_city(city)
+        to_version = version_arg(to_version)
+        if not isinstance(note, str):
+            raise InvalidParameterError(f"note must be text, got {type(note).__name__}")
+        with self._write() as conn:
+            require_writer(conn, user, city)
+            source = self._get_info(conn, city, to_version)
+            version = self._next_version(conn, city)
+            created_at = utc_now_iso()
+            conn.execute(_ROLLBACK_VERSION, (version, created_at, user, note, city, to_version))
+            conn.execute(_ROLLBACK_STATIONS, (version, city, to_version))
+        return dataclasses.replace(source, version=version, created_at=created_at,
+                                   created_by=user, action="rollback",
+                                   parent_version=to_version, note=note)
+
+    # ---------------------------------------------------------------- reading
+
+    def history(self, city: str) -> list[VersionInfo]:
+        """All versions of ``city``, oldest first (empty if it has none)."""
+        city = target_city(city)
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_VERSION_FIELDS} FROM versions WHERE city = ? ORDER BY version",
+                (city,),
+            ).fetchall()
+        return [self._info(r) for r in rows]
+
+    def cities(self) -> list[str]:
+        """Cities that have at least one version, sorted."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT DISTINCT city FROM versions ORDER BY city").fetchall()
+        return [r[0] for r in rows]
+
+    def current(self, city: str) -> VersionInfo | None:
+        """The newest version of ``city``, or None if it has none."""
+        city = target_city(city)
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT {_VERSION_FIELDS} FROM versions WHERE city = ? "
+                "ORDER BY version DESC LIMIT 1",
+                (city,),
+            ).fetchone()
+        return None if row is None else self._info(row)
+
+    def stations(self, city: str, *, version: int | None = None) -> gpd.GeoDataFrame:
+        """The station rows of one version (default: the current one), EPSG:4326 points.
+
+        Columns :data:`STATION_COLUMNS` + ``geometry``; ``station_id`` is text exactly
+        as uploaded, ``extra`` a dict per row, ``source_row`` nullable Int64. Raises
+        :class:`UnknownVersionError` for a version that does not exist.
+        """
+        city = target_city(city)
+        with self._read() as conn:
+            info = self._resolve(conn, city, version)
+            rows = conn.execute(_STATION_SELECT, (city, info.version)).fetchall()
+        if len(rows) != info.accepted:
+            raise StoreError(
+                f"{city} version {info.version} has {len(rows)} station rows but recorded "
+                f"{info.accepted}: the database was changed outside Yizhan; restore a backup"
+            )
+        return _station_frame(rows)
+
+    def raw(self, city: str, *, version: int) -> tuple[str, bytes]:
+        """``(source_name, uploaded bytes)`` of one version, bytes exactly as uploaded."""
+        city = target_city(city)
+        version = version_arg(version)
+        with self._read() as conn:
+            info = self._get_info(conn, city, version)
+            blob = conn.execute("SELECT raw FROM versions WHERE city = ? AND version = ?",
+                                (city, version)).fetchone()[0]
+        return info.source_name, bytes(blob)
+
+    def report(self, city: str, *, version: int) -> dict[str, Any]:
+        """The validation report of one version (JSON round trip: keys become text)."""
+        city = target_city(city)
+        version = version_arg(version)
+        with self._read() as conn:
+            self._get_info(conn, city, version)
+            text = conn.execute(
+                "SELECT report_json FROM versions WHERE city = ? AND version = ?",
+                (city, version),
+            ).fetchone()[0]
+        return dict(json.loads(text))
+
+
+__all__ = ["VersionStore"]
