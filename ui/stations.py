@@ -141,6 +141,25 @@ def _csv(df: pd.DataFrame) -> bytes:
     return csv_safe(df).to_csv(index=False).encode("utf-8-sig")
 
 
+_DELIMITERS = {",": ("逗号", "comma"), ";": ("分号", "semicolon"), "\t": ("制表符", "tab"),
+               "|": ("竖线", "pipe")}
+
+
+def _file_facts(raw: RawUpload) -> list[str]:
+    """Format, encoding, delimiter and sheet in the UI language, then the reader's other
+    notes (its encoding/delimiter notes are replaced by these)."""
+    facts = [raw.format.upper()]
+    if raw.encoding:
+        facts.append(tr(f"编码 {raw.encoding}", f"encoding {raw.encoding}"))
+    if raw.delimiter:
+        zh, en = _DELIMITERS.get(raw.delimiter, (repr(raw.delimiter), repr(raw.delimiter)))
+        facts.append(tr(f"分隔符：{zh}", f"delimiter: {en}"))
+    if raw.sheet:
+        facts.append(tr(f"工作表 {raw.sheet}", f"sheet {raw.sheet}"))
+    facts += [n for n in raw.notes if not n.startswith(("encoding ", "delimiter "))]
+    return facts
+
+
 def show_validation(v: StationValidation, state: AppState) -> None:
     a, b, c, d = st.columns(4)
     a.metric(tr("读入行数", "Rows in"), v.rows_in)
@@ -148,8 +167,7 @@ def show_validation(v: StationValidation, state: AppState) -> None:
     c.metric(tr("拒绝", "Rejected"), len(v.rejected))
     d.metric(tr("疑似重复", "Flagged"), v.n_flagged)
     raw = v.raw
-    st.caption(" · ".join(md_text(x) for x in (raw.format.upper(), *raw.notes, *v.notes)
-                          if x))
+    st.caption(" · ".join(md_text(x) for x in (*_file_facts(raw), *v.notes) if x))
     for h in v.hints:
         st.warning(tr("坐标系提示：", "Coordinate system hint: ")
                    + (h.message_zh if state.lang == "zh" else h.message_en))
