@@ -14,6 +14,7 @@ station service area of one station on demand, and the command's peak RSS.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import resource
 import subprocess
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_coverage import FUTIAN, random_stations, tiled_network  # noqa: E402
+from bench_coverage import FUTIAN, random_stations, tiled_network
 
 
 def _bare_pass_s(net, stations, budget_m: float) -> float:
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['coverage_over_bare']}× | {t.get('coverage')} | {t.get('cells')} | "
               f"{t.get('service_areas')} | {t.get('towns')} | {r['cells']:,} | "
               f"{r['on_demand_area_s']} |")
-    for a, b in zip(rows, rows[1:], strict=False):
+    for a, b in itertools.pairwise(rows):
         print(f"doubling {a['stations']:,} → {b['stations']:,} stations: "
               f"×{float(b['e2e_s']) / float(a['e2e_s']):.2f} end to end")
     return 0
