@@ -26,13 +26,14 @@ from geo.errors import InputFileError, YizhanError
 from geo.io.layers import LayerTable
 from geo.network.loaders import default_cache_dir, download_network
 from geo.params import CoverageParams
-from geo.pipeline.job import CoverageJob, run_region, write_outputs
+from geo.pipeline.job import STAGES, CoverageJob, ProgressFn, run_region, write_outputs
 from geo.pipeline.region import Region, demo_region, list_region_folders, region_from_files
 from geo.pipeline.region import region_from_folder as _region_from_folder
 from geo.stations.store import StationStore, layer_table
 from geo.webmap.maps import MapData, map_data
 from ui.auth import open_store
 from ui.config import settings
+from ui.jobcache import LruStore
 from ui.state import AppState, StationList, app_state, tr
 from ui.text import safe_message
 
@@ -125,10 +126,17 @@ def _params_key(p: CoverageParams) -> str:
     return f"{p.walk_time_min:g}|{p.walk_speed_kmh:g}|{p.buffer_m:g}|{p.max_snap_m:g}"
 
 
-@st.cache_resource(show_spinner=False, max_entries=24)
-def _job(region_key: str, params_key: str, stations_key: str, _region: Region,
-         _params: CoverageParams, _stations: LayerTable | None) -> CoverageJob:
-    return run_region(_region, params=_params, stations=_stations)
+@st.cache_resource(show_spinner=False)
+def _jobs() -> LruStore[CoverageJob]:
+    return LruStore(max_entries=24)
+
+
+def _job(region_key: str, params_key: str, stations_key: str, region: Region,
+         params: CoverageParams, stations: LayerTable | None,
+         progress: ProgressFn | None = None) -> CoverageJob:
+    return _jobs().get_or_compute(
+        (region_key, params_key, stations_key),
+        lambda: run_region(region, params=params, stations=stations, progress=progress))
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -204,9 +212,15 @@ def job_for(region: Region, params: CoverageParams, stations_key: str,
     if key in s.computed:
         return JobHandle("|".join(key), _job(*key, region, params, stations))
     with st.status(tr("正在计算步行覆盖…", "Computing walking coverage…"),
-                   expanded=False) as status:
+                   expanded=True) as status:
+        bar = st.progress(0.0)
+
+        def progress(stage: str, fraction: float) -> None:
+            zh, en = STAGES.get(stage, (stage, stage))
+            bar.progress(min(max(float(fraction), 0.0), 1.0), text=tr(zh, en))
+
         try:
-            job = _job(*key, region, params, stations)
+            job = _job(*key, region, params, stations, progress)
         except Exception:
             status.update(label=tr("计算未完成", "Not computed"), state="error")
             raise
