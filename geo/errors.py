@@ -129,8 +129,9 @@ class SignInLockedError(AuthenticationError):
     error was raised; the message says when to try again.
     """
 
-    def __init__(self, message: str, *, retry_at: float, retry_after_s: float) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, retry_at: float, retry_after_s: float,
+                 zh: str | None = None) -> None:
+        super().__init__(message, zh=zh)
         self.retry_at: float = float(retry_at)
         self.retry_after_s: float = float(retry_after_s)
 
@@ -183,8 +184,8 @@ class WorkerCrashedError(WorkerError):
     """
 
     def __init__(self, message: str, *, signal: int | None = None,
-                 returncode: int | None = None) -> None:
-        super().__init__(message)
+                 returncode: int | None = None, zh: str | None = None) -> None:
+        super().__init__(message, zh=zh)
         self.signal: int | None = signal
         self.returncode: int | None = returncode
 

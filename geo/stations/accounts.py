@@ -8,8 +8,10 @@ Roles
     ``reviewer`` may read every city and never writes (city or province level);
     ``admin``    is province-level and may change every city's station list.
 
-Everyone may read every city. Passwords are hashed with Argon2id (``argon2-cffi``),
-salted per hash.
+Every signed-in user (any role) may read every city; what readers who are not signed in
+see is decided by the store (:mod:`geo.stations.access`). Passwords are hashed with
+Argon2id (``argon2-cffi``), salted per hash; failed sign-ins are throttled by the store
+(:mod:`geo.stations.throttle`).
 """
 
 from __future__ import annotations
@@ -175,7 +177,7 @@ class Account:
         return self.city == PROVINCE
 
     def can_read(self, city: str) -> bool:
-        """Everyone may read every city's station list."""
+        """Every signed-in user may read every city's station list."""
         return True
 
     def can_write(self, city: str) -> bool:

@@ -8,9 +8,10 @@ Concurrency and crash safety (measured on this machine, see
 by threads and Streamlit sessions.
 
 Schema versions (``PRAGMA user_version``): 1 — users, versions, stations and the
-immutability triggers. A file of an older schema is upgraded in place when opened (one
-``BEGIN IMMEDIATE`` transaction per :data:`MIGRATIONS`, safe when several processes open
-it at once); a file of a newer schema is refused.
+immutability triggers; 2 — ``sign_in_throttle`` (failed sign-ins per account and per
+client). A file of an older schema is upgraded in place when opened (one
+``BEGIN IMMEDIATE`` transaction, safe when several processes open it at once); a file of
+a newer schema is refused.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Final
 from geo.errors import InvalidParameterError, StoreError
 
 #: ``PRAGMA user_version`` of the schema this module writes.
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 #: ``PRAGMA application_id`` marking a Yizhan database ("YZH1").
 APPLICATION_ID: Final = 0x595A4831
 
@@ -125,7 +126,26 @@ SCHEMA_V1: Final[tuple[str, ...]] = (
 )
 
 #: Statements that bring a schema ``v - 1`` file to schema ``v``.
-MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {}
+MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
+    2: (
+        # Failed sign-ins per account name (kind 'user', also for names without an
+        # account, so a lockout says nothing about which names exist) and per client.
+        """
+        CREATE TABLE IF NOT EXISTS sign_in_throttle (
+            kind TEXT NOT NULL CHECK (kind IN ('user', 'client')),
+            key TEXT NOT NULL CHECK (length(key) BETWEEN 1 AND 256),
+            failures INTEGER NOT NULL CHECK (failures >= 1),
+            last_failure_at REAL NOT NULL,
+            locked_until REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (kind, key)
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE INDEX IF NOT EXISTS sign_in_throttle_last
+        ON sign_in_throttle (last_failure_at)
+        """,
+    ),
+}
 if sorted(MIGRATIONS) != list(range(2, SCHEMA_VERSION + 1)):  # pragma: no cover
     raise AssertionError("MIGRATIONS must hold every schema version 2…SCHEMA_VERSION")
 

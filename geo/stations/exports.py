@@ -16,25 +16,24 @@ import pandas as pd
 from geo.errors import InputFileError, StoreError
 from geo.io.layers import LayerTable
 from geo.io.sheetsafe import csv_safe, excel_bytes
+from geo.stations.access import OPERATOR, Reader
 from geo.stations.db import Database
-from geo.stations.records import VersionInfo, target_city
+from geo.stations.records import VersionInfo
 from geo.stations.versions import VersionStore
 
 EXPORT_SUFFIXES: tuple[str, ...] = (".csv", ".geojson", ".json", ".gpkg", ".xlsx")
 
 
-def layer_table(store: VersionStore, city: str, *,
-                version: int | None = None) -> tuple[LayerTable, VersionInfo]:
+def layer_table(store: VersionStore, city: str, *, version: int | None = None,
+                user: Reader = OPERATOR) -> tuple[LayerTable, VersionInfo]:
     """A stored version (default: the current one) as the station
     :class:`~geo.io.layers.LayerTable` coverage runs on, with its :class:`VersionInfo`.
 
     Rejected rows were never stored (they are in the version's report), so the table
     has ``rows_in == accepted`` and its source names the database, city and version.
+    ``user``: who reads (read rules of :meth:`StationStore.stations`).
     """
-    city = target_city(city)
-    with store._read() as conn:
-        info = store._resolve(conn, city, version)
-    gdf = store.stations(city, version=info.version)
+    gdf, info = store.stations_with_info(city, version=version, user=user)
     cols = ["station_id", "name", "type", "address", "city", "district", "geometry"]
     accepted = gpd.GeoDataFrame(gdf[cols].copy(), geometry="geometry", crs="EPSG:4326")
     empty = pd.DataFrame({"row": pd.Series([], dtype=int), "id": [], "name": [],
@@ -45,15 +44,16 @@ def layer_table(store: VersionStore, city: str, *,
 
 
 def export_version(store: VersionStore, city: str, *, version: int | None,
-                   out: str | os.PathLike[str]) -> Path:
+                   out: str | os.PathLike[str], user: Reader = OPERATOR) -> Path:
     """Write a stored version (default: the current one) to ``out``: ``.csv`` (UTF-8 with
     BOM, formula-looking text quoted), ``.geojson``, ``.gpkg`` or ``.xlsx`` (text kept as
-    text); ``extra`` (the original columns) becomes a JSON text column."""
+    text); ``extra`` (the original columns) becomes a JSON text column. ``user``: who
+    reads (read rules of :meth:`StationStore.stations`)."""
     p = Path(out)
     suffix = p.suffix.lower()
     if suffix not in EXPORT_SUFFIXES:
         raise InputFileError(f"--out {p.name}: use .csv, .geojson, .gpkg or .xlsx")
-    gdf = store.stations(city, version=version)
+    gdf = store.stations(city, version=version, user=user)
     flat = gdf.assign(extra=[json.dumps(x or {}, ensure_ascii=False) for x in gdf["extra"]])
     table = pd.DataFrame(flat.drop(columns="geometry"))
     p.parent.mkdir(parents=True, exist_ok=True)

@@ -17,20 +17,43 @@ The store is put together from parts, one job each:
 
 * :mod:`geo.stations.db` — the file: opening, schema, upgrades (``user_version``);
 * :mod:`geo.stations.versions` — writing and reading versions;
-* :mod:`geo.stations.users` — accounts and sign-in;
-* :mod:`geo.stations.access` — who may write what;
+* :mod:`geo.stations.users` — accounts, throttled sign-in, unlocking;
+* :mod:`geo.stations.access` — who may read and write what;
 * :mod:`geo.stations.records` — the values (:class:`NewVersion`, :class:`VersionInfo`);
 * :mod:`geo.stations.exports` — :func:`layer_table`, :func:`export_version`, backups.
 
-Permissions are enforced here, inside the write transaction, from the ``users`` table:
-callers pass the user *name*, never an :class:`~geo.stations.accounts.Account` object.
+Permissions are enforced here, inside the transaction, from the ``users`` table: callers
+pass the user *name*, never an :class:`~geo.stations.accounts.Account` object.
+
+* Writing (``create_version``, ``rollback``: ``user=`` required): editors their own
+  city, admins every city, reviewers never.
+* Reading (``cities``, ``history``, ``current``, ``version_info``, ``stations``,
+  ``stations_with_info``, ``raw``, ``report``, ``users``, ``get_user``, and
+  :func:`layer_table` / :func:`export_version`) takes ``user=``:
+
+  - :data:`OPERATOR` — the default, meaning the server operator (library and CLI on the
+    machine that holds the file): everything;
+  - a user name — a signed-in user of any role: everything;
+  - ``None`` — not signed in (what the app must pass then): the current station list of
+    each city (``extra``, the original columns, left empty) and version numbers, dates
+    and counts (``created_by`` and ``source_name`` shown as ``"—"``, ``note`` empty).
+    Older versions' rows, raw uploads, reports and accounts raise
+    :class:`~geo.errors.ReadPermissionError`.
+
+* Sign-in (:meth:`StationStore.authenticate`) is throttled per account name and per
+  client id (:class:`ThrottleConfig`; lockouts in the database, so they hold across
+  processes); :meth:`StationStore.unlock_user` lets an admin lift a lockout.
 """
 
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+from geo.errors import InvalidParameterError
+from geo.stations.access import ANONYMOUS_TEXT, OPERATOR, Operator, Reader
 from geo.stations.db import APPLICATION_ID, SCHEMA_VERSION
 from geo.stations.exports import (
     backup_database,
@@ -48,19 +71,25 @@ from geo.stations.records import (
     VersionInfo,
     utc_now_iso,
 )
+from geo.stations.throttle import ThrottleConfig
 from geo.stations.users import UserStore
 from geo.stations.versions import VersionStore
 
 __all__ = [
+    "ANONYMOUS_TEXT",
     "APPLICATION_ID",
     "DECLARED_CRS_VALUES",
     "MAX_SOURCE_NAME_LENGTH",
+    "OPERATOR",
     "OPTIONAL_STATION_COLUMNS",
     "REQUIRED_STATION_COLUMNS",
     "SCHEMA_VERSION",
     "STATION_COLUMNS",
     "NewVersion",
+    "Operator",
+    "Reader",
     "StationStore",
+    "ThrottleConfig",
     "VersionInfo",
     "export_version",
     "layer_table",
@@ -75,7 +104,25 @@ class StationStore(VersionStore, UserStore):
     raises :class:`StoreError` instead. ``timeout_s`` is how long a write waits for
     another writer's transaction before giving up. A file that is not a Yizhan database
     raises :class:`StoreError`; one of an older schema is upgraded.
+
+    ``throttle``: the sign-in throttling rule (default :class:`ThrottleConfig()`);
+    ``clock``: the time in Unix seconds (default :func:`time.time`; tests pass a fake).
+    Read permissions: see the module docstring (``user=`` of the reading methods,
+    default :data:`OPERATOR`).
     """
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout_s: float = 30.0,
+                 create: bool = True, throttle: ThrottleConfig | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        if throttle is not None and not isinstance(throttle, ThrottleConfig):
+            raise InvalidParameterError(
+                f"throttle must be a ThrottleConfig, got {type(throttle).__name__}"
+            )
+        if not callable(clock):
+            raise InvalidParameterError("clock must be a function returning Unix seconds")
+        self.throttle = throttle if throttle is not None else ThrottleConfig()
+        self.clock = clock
+        super().__init__(path, timeout_s=timeout_s, create=create)
 
     # ---------------------------------------------------------------- maintenance
 

@@ -9,7 +9,8 @@ frozen :class:`StationValidation`:
 * ``rejected`` — ``row`` (1-based data row), ``source_line``, ``code``, ``reason``
   (English) and ``reason_zh``, plus the row's original values;
 * ``flagged`` — near-duplicate pairs among the accepted rows, for review (not rejected):
-  the same name within 50 m, or any two stations within 5 m (:mod:`geo.stations.neardup`);
+  the same name within 50 m, or any two stations within 5 m (:mod:`geo.stations.neardup`;
+  at most 10,000 pairs listed, the counts stay exact and a note says so);
 * ``hints`` — when the declared coordinate system looks wrong (header says otherwise,
   or — given the walk network — the points sit systematically off the streets and
   another system puts them on): a hint, never a silent change.
@@ -62,7 +63,13 @@ from geo.stations.cells import (
 from geo.stations.columns import ColumnMapping, check_mapping, guess_mapping
 from geo.stations.coords import crs_hint, guess_from_columns, normalize_coord_system
 from geo.stations.diff import MOVED_THRESHOLD_M, StationDiff, diff_stations
-from geo.stations.neardup import NEAR_ANY_M, NEAR_SAME_NAME_M, near_duplicates
+from geo.stations.neardup import (
+    NEAR_ANY_M,
+    NEAR_SAME_NAME_M,
+    NearDuplicates,
+    find_near_duplicates,
+    near_duplicates,
+)
 from geo.stations.reasons import Reason, is_blank, reason
 from geo.stations.records import NewVersion
 from geo.stations.region import GUANGDONG, RegionBounds, check_positions
@@ -106,6 +113,8 @@ class StationValidation:
     city: str | None = None
     ids_generated: bool = False
     _extra: tuple[dict[str, str], ...] = field(default=(), repr=False)
+    #: The near-duplicate search behind ``flagged`` (exact counts when the table is capped).
+    near: NearDuplicates | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.accepted) + len(self.rejected) != self.rows_in:
@@ -118,6 +127,8 @@ class StationValidation:
     @property
     def n_flagged(self) -> int:
         """Accepted rows in at least one near-duplicate pair."""
+        if self.near is not None:
+            return self.near.flagged_rows
         if self.flagged.empty:
             return 0
         return int(pd.unique(pd.concat([self.flagged["row_a"], self.flagged["row_b"]])).size)
@@ -128,9 +139,15 @@ class StationValidation:
             c.update(str(codes).split(";"))
         return dict(c.most_common())
 
+    @property
+    def n_flagged_pairs(self) -> int:
+        """Near-duplicate pairs (``len(flagged)`` unless the table was capped)."""
+        return self.near.total_pairs if self.near is not None else len(self.flagged)
+
     def report_dict(self) -> dict[str, Any]:
-        """``report.json``: counts, inputs, mapping, hints and every rejected row."""
-        return {
+        """``report.json``: counts, inputs, mapping, hints and every rejected row
+        (``flagged_pairs_listed`` too when the pair table was capped)."""
+        report = {
             "file": self.raw.name, "sha256": self.raw.sha256, "format": self.raw.format,
             "encoding": self.raw.encoding, "sheet": self.raw.sheet,
             "declared_crs": self.declared_crs, "city": self.city,
@@ -139,7 +156,7 @@ class StationValidation:
             "mapping": self.mapping.as_dict(), "ids_generated": self.ids_generated,
             "rows_in": self.rows_in, "accepted": len(self.accepted),
             "rejected": len(self.rejected), "flagged": self.n_flagged,
-            "flagged_pairs": len(self.flagged),
+            "flagged_pairs": self.n_flagged_pairs,
             "rejected_by_code": self.reason_counts(),
             "hints": [h.as_dict() for h in self.hints],
             "notes": list(self.raw.notes) + list(self.notes),
@@ -149,6 +166,9 @@ class StationValidation:
                 for r in self.rejected[["row", "source_line", "code", "reason",
                                         "reason_zh"]].itertuples(index=False)],
         }
+        if self.n_flagged_pairs > len(self.flagged):
+            report["flagged_pairs_listed"] = len(self.flagged)
+        return report
 
     def accepted_table(self) -> pd.DataFrame:
         """``accepted.csv``: row, WGS-84 ``lon``/``lat``, the cleaned fields, then the
@@ -369,12 +389,16 @@ def _rejected_frame(raw: RawUpload, rows: _Rows, bad: np.ndarray) -> pd.DataFram
     })
 
 
-def _notes(rows: _Rows, mp: ColumnMapping, dtype: str | None) -> tuple[str, ...]:
+def _notes(rows: _Rows, mp: ColumnMapping, dtype: str | None,
+           near: NearDuplicates) -> tuple[str, ...]:
     notes: list[str] = []
     if rows.ids_generated:
         notes.append("no station_id column: ids are 'row-N'; the diff matches stations by name")
     if mp.type is None and dtype:
         notes.append(f"no type column: every row is typed {dtype}")
+    capped = near.note()
+    if capped:
+        notes.append(capped)
     return tuple(notes)
 
 
@@ -407,7 +431,7 @@ def _result(raw: RawUpload, mp: ColumnMapping, system: str, bounds: RegionBounds
     ok = np.array([not r for r in rows.reasons], dtype=bool)
     sel = np.flatnonzero(ok)
     accepted = _accepted_frame(rows, sel, system, city, positions)
-    flagged = near_duplicates(accepted)
+    near = find_near_duplicates(accepted)
     used = set(mp.used_columns())
     keep = [(j, c) for j, c in enumerate(raw.columns) if c not in used]
     cells = raw.frame.to_numpy(dtype=object)
@@ -417,9 +441,9 @@ def _result(raw: RawUpload, mp: ColumnMapping, system: str, bounds: RegionBounds
     return StationValidation(raw=raw, mapping=mp, declared_crs=system, bounds=bounds,
                              accepted=accepted, rejected=_rejected_frame(raw, rows,
                                                                          np.flatnonzero(~ok)),
-                             flagged=flagged, hints=tuple(hints),
-                             notes=_notes(rows, mp, dtype), city=city,
-                             ids_generated=rows.ids_generated, _extra=extra)
+                             flagged=near.pairs, hints=tuple(hints),
+                             notes=_notes(rows, mp, dtype, near), city=city,
+                             ids_generated=rows.ids_generated, _extra=extra, near=near)
 
 
 def _hints(raw: RawUpload, system: str, lon0: np.ndarray,
@@ -463,6 +487,6 @@ def street_distance_fn(network: WalkNetwork) -> Callable[[np.ndarray, np.ndarray
 
 
 __all__ = ["GUANGDONG", "MAX_CHARS", "MOVED_THRESHOLD_M", "NEAR_ANY_M", "NEAR_SAME_NAME_M",
-           "Hint", "RegionBounds", "StationDiff", "StationValidation",
-           "clean_text", "diff_stations", "near_duplicates",
+           "Hint", "NearDuplicates", "RegionBounds", "StationDiff", "StationValidation",
+           "clean_text", "diff_stations", "find_near_duplicates", "near_duplicates",
            "parse_degrees", "street_distance_fn", "validate_stations"]

@@ -5,7 +5,8 @@ Each city's station list is a sequence of immutable versions 1, 2, 3, … Every 
 version; nothing is ever updated or deleted (triggers refuse it). A version keeps the
 uploaded bytes verbatim, their SHA-256, the validation report and the accepted rows.
 
-Writes check the writer in the write transaction (:mod:`geo.stations.access`).
+Writes check the writer in the write transaction; reads take ``user=`` and apply the
+read rules of :mod:`geo.stations.access` in the read transaction.
 """
 
 from __future__ import annotations
@@ -18,8 +19,20 @@ from typing import Any, Final
 import geopandas as gpd
 import pandas as pd
 
-from geo.errors import InvalidParameterError, StoreError, UnknownVersionError
-from geo.stations.access import require_writer
+from geo.errors import (
+    InvalidParameterError,
+    ReadPermissionError,
+    StoreError,
+    UnknownVersionError,
+)
+from geo.stations.access import (
+    ANONYMOUS_TEXT,
+    OPERATOR,
+    Reader,
+    full_reader,
+    require_full_reader,
+    require_writer,
+)
 from geo.stations.db import Database
 from geo.stations.records import (
     STATION_COLUMNS,
@@ -65,10 +78,18 @@ _ROLLBACK_STATIONS: Final = (
 )
 
 
-def _station_frame(rows: list[tuple[Any, ...]]) -> gpd.GeoDataFrame:
+def _anonymous(info: VersionInfo) -> VersionInfo:
+    """What an anonymous reader sees of a version: no user name, file name or note."""
+    return dataclasses.replace(info, created_by=ANONYMOUS_TEXT, source_name=ANONYMOUS_TEXT,
+                               note="")
+
+
+def _station_frame(rows: list[tuple[Any, ...]], *, with_extra: bool) -> gpd.GeoDataFrame:
     """Stored station rows (``_STATION_SELECT`` order) as an EPSG:4326 GeoDataFrame."""
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(STATION_COLUMNS)
     data = dict(zip(STATION_COLUMNS, columns, strict=True))
+    extra = ([json.loads(x) if x else {} for x in data["extra"]] if with_extra
+             else [{} for _ in data["extra"]])
     frame = pd.DataFrame({
         "station_id": pd.Series(data["station_id"], dtype=object),
         "name": pd.Series(data["name"], dtype=object),
@@ -81,8 +102,7 @@ def _station_frame(rows: list[tuple[Any, ...]]) -> gpd.GeoDataFrame:
         "orig_lon": pd.Series(data["orig_lon"], dtype="float64"),
         "orig_lat": pd.Series(data["orig_lat"], dtype="float64"),
         "source_row": pd.Series(data["source_row"], dtype="Int64"),
-        "extra": pd.Series([json.loads(x) if x else {} for x in data["extra"]],
-                           dtype=object),
+        "extra": pd.Series(extra, dtype=object),
     })
     geometry = gpd.points_from_xy(frame["lon"], frame["lat"], crs="EPSG:4326")
     return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
@@ -195,66 +215,112 @@ class VersionStore(Database):
 
     # ---------------------------------------------------------------- reading
 
-    def history(self, city: str) -> list[VersionInfo]:
-        """All versions of ``city``, oldest first (empty if it has none)."""
+    def cities(self, *, user: Reader = OPERATOR) -> list[str]:
+        """Cities that have at least one version, sorted (every reader)."""
+        with self._read() as conn:
+            full_reader(conn, user)
+            rows = conn.execute("SELECT DISTINCT city FROM versions ORDER BY city").fetchall()
+        return [r[0] for r in rows]
+
+    def history(self, city: str, *, user: Reader = OPERATOR) -> list[VersionInfo]:
+        """All versions of ``city``, oldest first (empty if it has none).
+
+        Anonymous readers (``user=None``) get numbers, dates and counts; ``created_by``,
+        ``source_name`` are ``"—"`` and ``note`` is empty.
+        """
         city = target_city(city)
         with self._read() as conn:
+            full = full_reader(conn, user)
             rows = conn.execute(
                 f"SELECT {_VERSION_FIELDS} FROM versions WHERE city = ? ORDER BY version",
                 (city,),
             ).fetchall()
-        return [self._info(r) for r in rows]
+        infos = [self._info(r) for r in rows]
+        return infos if full else [_anonymous(i) for i in infos]
 
-    def cities(self) -> list[str]:
-        """Cities that have at least one version, sorted."""
-        with self._read() as conn:
-            rows = conn.execute("SELECT DISTINCT city FROM versions ORDER BY city").fetchall()
-        return [r[0] for r in rows]
-
-    def current(self, city: str) -> VersionInfo | None:
-        """The newest version of ``city``, or None if it has none."""
+    def current(self, city: str, *, user: Reader = OPERATOR) -> VersionInfo | None:
+        """The newest version of ``city``, or None if it has none (anonymous readers:
+        as in :meth:`history`)."""
         city = target_city(city)
         with self._read() as conn:
+            full = full_reader(conn, user)
             row = conn.execute(
                 f"SELECT {_VERSION_FIELDS} FROM versions WHERE city = ? "
                 "ORDER BY version DESC LIMIT 1",
                 (city,),
             ).fetchone()
-        return None if row is None else self._info(row)
+        if row is None:
+            return None
+        return self._info(row) if full else _anonymous(self._info(row))
 
-    def stations(self, city: str, *, version: int | None = None) -> gpd.GeoDataFrame:
-        """The station rows of one version (default: the current one), EPSG:4326 points.
-
-        Columns :data:`STATION_COLUMNS` + ``geometry``; ``station_id`` is text exactly
-        as uploaded, ``extra`` a dict per row, ``source_row`` nullable Int64. Raises
-        :class:`UnknownVersionError` for a version that does not exist.
-        """
+    def version_info(self, city: str, *, version: int | None = None,
+                     user: Reader = OPERATOR) -> VersionInfo:
+        """One version's metadata (default: the current one); :class:`UnknownVersionError`
+        if it does not exist (anonymous readers: as in :meth:`history`)."""
         city = target_city(city)
         with self._read() as conn:
+            full = full_reader(conn, user)
             info = self._resolve(conn, city, version)
+        return info if full else _anonymous(info)
+
+    def stations_with_info(self, city: str, *, version: int | None = None,
+                           user: Reader = OPERATOR) -> tuple[gpd.GeoDataFrame, VersionInfo]:
+        """:meth:`stations` and :meth:`version_info` of one version, from one snapshot."""
+        city = target_city(city)
+        with self._read() as conn:
+            full = full_reader(conn, user)
+            info = self._resolve(conn, city, version)
+            if not full and info.version != self._latest(conn, city):
+                latest = self._latest(conn, city)
+                raise ReadPermissionError(
+                    f"sign in to see older versions of {city}'s station list: without "
+                    f"signing in only the current one (v{latest}) is shown",
+                    zh=f"登录后才能查看{city}站点名单的旧版本；未登录时只显示当前版本"
+                       f"（第 {latest} 版）",
+                )
             rows = conn.execute(_STATION_SELECT, (city, info.version)).fetchall()
         if len(rows) != info.accepted:
             raise StoreError(
                 f"{city} version {info.version} has {len(rows)} station rows but recorded "
                 f"{info.accepted}: the database was changed outside Yizhan; restore a backup"
             )
-        return _station_frame(rows)
+        frame = _station_frame(rows, with_extra=full)
+        return frame, info if full else _anonymous(info)
 
-    def raw(self, city: str, *, version: int) -> tuple[str, bytes]:
-        """``(source_name, uploaded bytes)`` of one version, bytes exactly as uploaded."""
+    def stations(self, city: str, *, version: int | None = None,
+                 user: Reader = OPERATOR) -> gpd.GeoDataFrame:
+        """The station rows of one version (default: the current one), EPSG:4326 points.
+
+        Columns :data:`STATION_COLUMNS` + ``geometry``; ``station_id`` is text exactly
+        as uploaded, ``extra`` a dict per row, ``source_row`` nullable Int64. Raises
+        :class:`UnknownVersionError` for a version that does not exist. Anonymous
+        readers (``user=None``) may read the current version only
+        (:class:`~geo.errors.ReadPermissionError` otherwise), with ``extra`` empty.
+        """
+        frame, _info = self.stations_with_info(city, version=version, user=user)
+        return frame
+
+    def raw(self, city: str, *, version: int,
+            user: Reader = OPERATOR) -> tuple[str, bytes]:
+        """``(source_name, uploaded bytes)`` of one version, bytes exactly as uploaded
+        (not for anonymous readers: :class:`~geo.errors.ReadPermissionError`)."""
         city = target_city(city)
         version = version_arg(version)
         with self._read() as conn:
+            require_full_reader(conn, user, "uploaded files", "原始上传文件")
             info = self._get_info(conn, city, version)
             blob = conn.execute("SELECT raw FROM versions WHERE city = ? AND version = ?",
                                 (city, version)).fetchone()[0]
         return info.source_name, bytes(blob)
 
-    def report(self, city: str, *, version: int) -> dict[str, Any]:
-        """The validation report of one version (JSON round trip: keys become text)."""
+    def report(self, city: str, *, version: int,
+               user: Reader = OPERATOR) -> dict[str, Any]:
+        """The validation report of one version (JSON round trip: keys become text; not
+        for anonymous readers, it lists rejected rows)."""
         city = target_city(city)
         version = version_arg(version)
         with self._read() as conn:
+            require_full_reader(conn, user, "validation reports", "校验报告")
             self._get_info(conn, city, version)
             text = conn.execute(
                 "SELECT report_json FROM versions WHERE city = ? AND version = ?",
