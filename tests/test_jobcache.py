@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from ui.jobcache import LruStore
 
 
@@ -43,9 +45,7 @@ def test_a_failed_computation_is_not_cached() -> None:
         raise ValueError("bad input")
 
     for _ in range(2):
-        try:
+        with pytest.raises(ValueError):
             store.get_or_compute("k", boom)
-        except ValueError:
-            pass
     assert store.get("k") is None
     assert store.get_or_compute("k", lambda: 7) == 7
