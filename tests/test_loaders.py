@@ -25,8 +25,10 @@ from geo.errors import (
     InputFileError,
     UnknownFormatError,
 )
+from geo.network.fromgraph import raw_from_graph
+from geo.network.graphml import read_graphml
 from geo.network.loaders import download_network, load_network, network_format
-from tests.osm_fixtures import pyrosm_test_pbf, write_osm_xml
+from tests.osm_fixtures import edges_with, pyrosm_test_pbf, write_graphml, write_osm_xml
 
 ox = pytest.importorskip("osmnx")
 
@@ -222,6 +224,84 @@ def test_projected_graphml_same_length(tmp_path: Path, small_graphml: Path) -> N
     ox.save_graphml(gp, nolen)
     c = load_network(nolen)
     assert c.total_length_m == pytest.approx(a.total_length_m, rel=0.005)
+
+
+# -------------------------------------------- GraphML: streamed reader == osmnx.load_graphml
+
+
+def _same_raw(p: Path) -> None:
+    """The streaming reader gives exactly what osmnx.load_graphml + raw_from_graph give."""
+    a = raw_from_graph(ox.load_graphml(p), source="x")
+    b = read_graphml(p, source="x")
+    np.testing.assert_array_equal(a.node_id, b.node_id)
+    np.testing.assert_array_equal(a.node_lon, b.node_lon)
+    np.testing.assert_array_equal(a.node_lat, b.node_lat)
+    assert list(a.edges.columns) == list(b.edges.columns)
+    for c in a.edges.columns:
+        x, y = a.edges[c].to_numpy(), b.edges[c].to_numpy()
+        if c == "geometry":
+            assert all(shapely.equals_exact(x, y, tolerance=0.0)), c
+        elif c == "length_m":
+            np.testing.assert_array_equal(x, y)
+        else:
+            assert list(x) == list(y), c
+
+
+def _variant(tmp_path: Path, name: str) -> Path:
+    base = write_graphml(tmp_path / "base.graphml")
+    s = base.read_text(encoding="utf-8")
+    i, j, k = s.index("    <node"), s.index("    <edge"), s.index("  </graph>")
+    extra = {
+        "edges_before_nodes": s[:i] + s[j:k] + s[i:j] + s[k:],
+        "repeated_node": s.replace("    <edge", '    <node id="2"><data key="nx">113.302'
+                                   "</data></node>\n    <edge", 1),
+        "repeated_edge_id": s[:k] + '    <edge source="1" target="2" id="0"><data key="e3">'
+                            "改名路</data></edge>\n" + s[k:],
+        "no_edge_ids": s.replace(' id="0">', ">"),
+        "undirected": s.replace('edgedefault="directed"', 'edgedefault="undirected"'),
+        "parallel_edges": s[:k] + '    <edge source="2" target="1" id="1"><data key="e4">99'
+                          '</data><data key="e1">footway</data></edge>\n' + s[k:],
+    }
+    if name in extra:
+        out = tmp_path / f"{name}.graphml"
+        out.write_text(extra[name], encoding="utf-8")
+        return out
+    return write_graphml(tmp_path / "values.graphml", edges=edges_with({
+        0: {"name": " 东 路 ", "highway": "['residential', 'footway']"},
+        1: {"name": "['a, b', \"O'Brien\", 'x\\\\y', 'tab\\t']"},
+        2: {"osmid": "[12, 12]", "length": " 110.8 "}, 3: {"name": "{'a': 1}"},
+        4: {"name": "[1, 2.5, True, None]"}, 5: {"name": "[01]"}, 6: {"name": ""}}))
+
+
+@pytest.mark.parametrize("name", ["edges_before_nodes", "repeated_node", "repeated_edge_id",
+                                  "no_edge_ids", "undirected", "parallel_edges", "values"])
+def test_streamed_graphml_equals_osmnx(tmp_path: Path, name: str) -> None:
+    _same_raw(_variant(tmp_path, name))
+
+
+def test_streamed_graphml_equals_osmnx_on_osmnx_files(tmp_path: Path,
+                                                      small_graphml: Path) -> None:
+    _same_raw(small_graphml)
+    proj = tmp_path / "projected.graphml"
+    ox.save_graphml(ox.project_graph(small_graph()), proj)
+    _same_raw(proj)
+    # a simplified osmnx graph: merged edges carry list values (osmid, highway, name…)
+    xml = write_osm_xml(pyrosm_test_pbf(), tmp_path / "test.osm")
+    g = ox.graph_from_xml(xml, simplify=True, retain_all=True)
+    simplified = tmp_path / "simplified.graphml"
+    ox.save_graphml(g, simplified)
+    assert "[" in simplified.read_text(encoding="utf-8")
+    _same_raw(simplified)
+    undirected = tmp_path / "undirected.graphml"
+    ox.save_graphml(ox.convert.to_undirected(g), undirected)
+    _same_raw(undirected)
+
+
+@pytest.mark.realdata
+def test_streamed_graphml_equals_osmnx_on_futian() -> None:
+    if not FUTIAN.is_file():
+        pytest.skip(f"real data not available: {FUTIAN}")
+    _same_raw(FUTIAN)
 
 
 # ---------------------------------------------------------------------------- OSM XML

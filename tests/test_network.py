@@ -140,6 +140,36 @@ def test_missing_geometry_becomes_straight_line() -> None:
     assert net.length_m[0] == pytest.approx(110.8, abs=0.5)
 
 
+def test_non_linestring_geometry_refused_and_empty_repaired() -> None:
+    from geo.errors import NetworkDataError
+    from geo.network.validate import REPAIR_GEOMETRY
+
+    nodes = {1: (LON0, LAT0), 2: (LON0, LAT0 + 0.001)}
+    raw = raw_streets(nodes, [{"u": 1, "v": 2, "highway": "path"}])
+    raw.edges.at[0, "geometry"] = shapely.Point(LON0, LAT0)
+    with pytest.raises(NetworkDataError, match=r"test: edge 1→2: geometry is Point"):
+        prepare_network(raw)
+    raw.edges.at[0, "geometry"] = shapely.LineString()
+    net = prepare_network(raw)
+    assert net.length_m[0] == pytest.approx(110.8, abs=0.5)
+    assert net.summary()["repairs"][REPAIR_GEOMETRY]["count"] == 1
+
+
+def test_network_pickles_without_caches(two_streets: RawStreets) -> None:
+    import pickle
+
+    net = prepare_network(two_streets)
+    _ = net.csr, net.edge_tree, net.cutter  # caches are not pickled, but rebuilt
+    back = pickle.loads(pickle.dumps(net))
+    assert not {"csr", "edge_tree", "cutter"} & set(back.__dict__)
+    for name in ("node_id", "node_x", "node_y", "edge_u", "edge_v", "length_m"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(net, name), err_msg=name)
+    assert all(shapely.equals_exact(back.geometry, net.geometry, tolerance=0.0))
+    assert back.crs == net.crs and back.edge_attrs.equals(net.edge_attrs)
+    assert back.filter_report == net.filter_report and back.meta == net.meta
+    assert (back.csr != net.csr).nnz == 0
+
+
 def test_empty_network_errors() -> None:
     nodes = {1: (LON0, LAT0), 2: (LON0 + 0.01, LAT0), 3: (LON0 + 0.02, LAT0)}
     raw = raw_streets(nodes, [

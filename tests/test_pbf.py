@@ -395,6 +395,39 @@ def test_corrupt_file(tmp_path: Path, name: str) -> None:
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize(("node", "message"), [
+    ('<node id="2" lat="nan" lon="1"/>', "coordinate"),
+    ('<node id="100000000000000000000000000000" lat="0" lon="1"/>', "illegal id"),
+])
+def test_hostile_xml_node_is_input_error(tmp_path: Path, node: str, message: str) -> None:
+    """A coordinate that is not a number / an id outside int64: a named error, no traceback."""
+    nid = node.split('"')[1]
+    path = tmp_path / "hostile.osm"
+    path.write_text(
+        f'<osm version="0.6"><node id="1" lat="0" lon="0"/>{node}<way id="5"><nd ref="1"/>'
+        f'<nd ref="{nid}"/><tag k="highway" v="path"/></way></osm>', encoding="utf-8")
+    with pytest.raises(InputFileError, match=message) as info:
+        read_osm_file(path)
+    assert "fix or remove" in str(info.value)
+
+
+def test_out_of_range_location_refused_when_prepared(tmp_path: Path) -> None:
+    """pyosmium keeps a location outside lon/lat range; preparing the network refuses it."""
+    from geo.errors import NetworkDataError
+    from geo.network.model import prepare_network
+
+    path = tmp_path / "far.osm"
+    path.write_text(
+        '<osm version="0.6"><node id="1" lat="23.1" lon="113.3"/>'
+        '<node id="2" lat="23.1" lon="213.3"/><way id="5"><nd ref="1"/><nd ref="2"/>'
+        '<tag k="highway" v="path"/></way></osm>', encoding="utf-8")
+    raw = read_osm_file(path)
+    assert raw.node_lon.max() == pytest.approx(213.3)
+    with pytest.raises(NetworkDataError, match=r"node 2: coordinates \(213.3, 23.1\) lie "
+                                               r"outside lon"):
+        prepare_network(raw)
+
+
 def test_file_without_highways(tmp_path: Path) -> None:
     path = tmp_path / "nohighway.osm"
     path.write_text(

@@ -1,4 +1,5 @@
 """Walk networks.
 
-Raw arrays, the pedestrian filter, loaders (PBF, XML, GraphML, online), the prepared model.
+Raw arrays, the pedestrian filter, loaders (PBF, XML, GraphML streamed, online), the
+validation every loader applies (:mod:`geo.network.validate`), the prepared model.
 """

@@ -4,12 +4,20 @@ Sources
 -------
 * ``.osm.pbf`` — streamed with pyosmium (:mod:`geo.network.pbf`), clipped to a bbox/polygon.
 * ``.osm`` / ``.xml`` — osmnx :func:`osmnx.graph_from_xml`.
-* ``.graphml`` — written by osmnx 1.x or 2.x (:func:`osmnx.load_graphml`).
+* ``.graphml`` — written by osmnx 1.x or 2.x, streamed by :mod:`geo.network.graphml`
+  (only the attributes the network needs, each capped in size; same result as
+  :func:`osmnx.load_graphml`).
 * a directory written by :func:`geo.network.model.save_network` (a *prepared network*).
 * online — :func:`download_network` through osmnx (place name, bbox or polygon).
 
 Every file source is cached as a prepared network keyed by the file's sha256, the
 filter version and the clip, so the second load skips parsing and filtering.
+
+Every source is validated on load — ids, coordinates, geometries, lengths; what is refused
+with :class:`~geo.errors.NetworkDataError` and what is repaired and reported is listed in
+:mod:`geo.network.validate`. A cache entry that fails validation is rebuilt. For untrusted
+files run the loader in a worker process with memory and time limits
+(:func:`geo.pipeline.isolate.load_network_isolated`).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,14 +38,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.crs import WGS84, as_crs, transform_geometries, transform_xy, validate_bbox
+from geo.crs import validate_bbox
 from geo.errors import (
-    CRSError,
     DownloadError,
     EmptyNetworkError,
     InputFileError,
     UnknownFormatError,
 )
+from geo.network.fromgraph import raw_from_graph
+from geo.network.graphml import read_graphml
 from geo.network.model import (
     WalkNetwork,
     is_prepared_network,
@@ -44,7 +54,8 @@ from geo.network.model import (
     prepare_network,
     save_network,
 )
-from geo.network.raw import OSMNX_WAY_TAGS, RAW_TAG_COLUMNS, RawStreets, tag_to_str
+from geo.network.pbf import read_osm_file
+from geo.network.raw import OSMNX_WAY_TAGS, RawStreets
 from geo.network.walkfilter import FILTER_VERSION
 
 CACHE_LAYOUT: Final = "prepared-v1"
@@ -119,15 +130,12 @@ def load_network(
                 net = load_prepared_network(cache_path)
                 return _with_meta(net, cache="hit", cache_path=str(cache_path))
     if fmt == "pbf":
-        from geo.network.pbf import read_osm_file
-
         raw = read_osm_file(p, bbox=bbox, polygon=polygon)
     elif fmt == "osm_xml":
         raw = _clip_raw(raw_from_graph(_graph_from_xml(p), source=f"OSM XML {p.name}"),
                         bbox, polygon)
     else:
-        raw = _clip_raw(raw_from_graph(_load_graphml(p), source=f"GraphML {p.name}"),
-                        bbox, polygon)
+        raw = _clip_raw(read_graphml(p, source=f"GraphML {p.name}"), bbox, polygon)
     net = prepare_network(raw, source_sha256=sha, meta={"format": fmt, "clip": clip})
     if cache_path is not None:
         with contextlib.suppress(OSError):
@@ -137,8 +145,6 @@ def load_network(
 
 
 def _with_meta(net: WalkNetwork, **extra: Any) -> WalkNetwork:
-    from dataclasses import replace
-
     return replace(net, meta={**net.meta, **extra})
 
 
@@ -212,86 +218,6 @@ def _graph_from_xml(path: Path) -> nx.MultiDiGraph:
         raise
 
 
-def _load_graphml(path: Path) -> nx.MultiDiGraph:
-    import osmnx as ox
-
-    try:
-        return ox.load_graphml(path)
-    except Exception as exc:  # networkx/ElementTree/osmnx raise many types
-        raise InputFileError(
-            f"cannot read GraphML {path.name} ({type(exc).__name__}: {exc}); "
-            "expected a file written by osmnx.save_graphml"
-        ) from None
-
-
-def raw_from_graph(graph: nx.MultiDiGraph, *, source: str = "") -> RawStreets:
-    """Convert an osmnx-style graph (any CRS declared in ``graph.graph['crs']``)."""
-    if graph.number_of_edges() == 0:
-        raise EmptyNetworkError(f"{source or 'the graph'} has no edges")
-    crs_value = graph.graph.get("crs")
-    if crs_value is None:
-        raise CRSError(
-            f"{source or 'the graph'} declares no CRS (graph attribute 'crs'); "
-            "save it with osmnx so the CRS is recorded"
-        )
-    crs = as_crs(crs_value)
-    nodes = list(graph.nodes)
-    try:
-        node_ids = np.asarray(nodes, dtype=np.int64)
-    except (TypeError, ValueError):
-        node_ids = np.arange(len(nodes), dtype=np.int64)
-    pos = {n: i for i, n in enumerate(nodes)}
-    nx_ = np.array([float(graph.nodes[n]["x"]) for n in nodes])
-    ny_ = np.array([float(graph.nodes[n]["y"]) for n in nodes])
-    us, vs, geoms, lengths = [], [], [], []
-    tags: dict[str, list[str | None]] = {c: [] for c in RAW_TAG_COLUMNS}
-    for u, v, data in graph.edges(data=True):
-        iu, iv = pos[u], pos[v]
-        us.append(iu)
-        vs.append(iv)
-        g = data.get("geometry")
-        if isinstance(g, str):
-            g = shapely.from_wkt(g)
-        if g is None or shapely.is_empty(g):
-            g = shapely.LineString([(nx_[iu], ny_[iu]), (nx_[iv], ny_[iv])])
-        else:
-            g = _orient(g, nx_[iu], ny_[iu])
-        geoms.append(g)
-        length = data.get("length")
-        try:
-            lengths.append(float(length) if length is not None else np.nan)
-        except (TypeError, ValueError):
-            lengths.append(np.nan)
-        for c in RAW_TAG_COLUMNS:
-            tags[c].append(tag_to_str(data.get(c)))
-    geo_arr = np.empty(len(geoms), dtype=object)
-    geo_arr[:] = geoms
-    lon, lat = nx_, ny_
-    if not crs.equals(WGS84):
-        lon, lat = transform_xy(nx_, ny_, crs, WGS84)
-        geo_arr = transform_geometries(geo_arr, crs, WGS84)
-        lengths = list(np.asarray(lengths))  # metres stay metres
-    edges = pd.DataFrame({
-        "u": node_ids[np.asarray(us, dtype=np.int64)],
-        "v": node_ids[np.asarray(vs, dtype=np.int64)],
-        "geometry": geo_arr,
-        "length_m": np.asarray(lengths, dtype=float),
-        **{c: pd.Series(tags[c], dtype=object) for c in RAW_TAG_COLUMNS},
-    })
-    return RawStreets(node_id=node_ids, node_lon=np.asarray(lon), node_lat=np.asarray(lat),
-                      edges=edges, source=source)
-
-
-def _orient(line: shapely.LineString, x0: float, y0: float) -> shapely.LineString:
-    """Reverse ``line`` if its end, not its start, is at (x0, y0)."""
-    coords = shapely.get_coordinates(line)
-    if coords.shape[0] < 2:
-        return line
-    d0 = (coords[0, 0] - x0) ** 2 + (coords[0, 1] - y0) ** 2
-    d1 = (coords[-1, 0] - x0) ** 2 + (coords[-1, 1] - y0) ** 2
-    return shapely.reverse(line) if d1 < d0 else line
-
-
 def _clip_raw(raw: RawStreets, bbox: BBox | None, polygon: Any) -> RawStreets:
     """Keep edges whose two end nodes lie inside the bbox and the polygon."""
     if bbox is None and polygon is None:
@@ -348,6 +274,8 @@ def download_network(
     given = [x is not None for x in (place, bbox, polygon)]
     if sum(given) != 1:
         raise InputFileError("download_network needs exactly one of place=, bbox= or polygon=")
+    query: Any
+    qkey: Any
     if place is not None:
         kind, query, qkey = "place", place, place.strip()
     elif bbox is not None:

@@ -5,6 +5,12 @@ A :class:`WalkNetwork` is built once from a :class:`~geo.network.raw.RawStreets`
 ``length_m``) and then only read. It holds flat numpy arrays (node coordinates, edge
 end indices, lengths) plus one shapely ``LineString`` per edge; the scipy CSR matrix
 used by every shortest-path call is derived lazily. No networkx graph is kept.
+
+Every input is validated on the way in (:mod:`geo.network.validate`: what is refused with a
+:class:`~geo.errors.NetworkDataError`, what is repaired and reported under
+``meta["repairs"]`` / ``summary()["repairs"]``): :func:`prepare_network` checks the raw
+table, :func:`load_prepared_network` the stored arrays. A network pickles compactly (its
+geometries as one coordinate array), so a worker process can hand it back.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
@@ -24,11 +31,14 @@ import pandas as pd
 import pyproj
 import scipy.sparse as sp
 import shapely
+from pyproj.exceptions import CRSError as ProjCRSError
+from shapely.errors import GEOSException
 
 from geo.crs import WGS84, transform_geometries, transform_xy, utm_crs_for
 from geo.errors import EmptyNetworkError, InputFileError
 from geo.network.linecut import LineCutter
 from geo.network.raw import RawStreets
+from geo.network.validate import RepairLog, check_prepared, check_projected, check_raw
 from geo.network.walkfilter import FILTER_VERSION, FilterReport, apply_walk_filter
 from geo.params import kmh_to_m_per_s
 
@@ -60,6 +70,33 @@ class WalkNetwork:
     source: str = ""
     source_sha256: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the fields only (derived caches are rebuilt), geometries as flat arrays
+        (vectorised: a worker process sends a large network back quickly)."""
+        state = {f.name: getattr(self, f.name) for f in fields(self)}
+        geoms = self.geometry
+        if (geoms.size and bool((shapely.get_type_id(geoms) == 1).all())
+                and not bool(shapely.is_empty(geoms).any())
+                and not bool(shapely.has_z(geoms).any())):
+            coords, index = shapely.get_coordinates(geoms, return_index=True)
+            state["geometry"] = ("lines", coords, index.astype(np.int64), int(geoms.size))
+        else:
+            state["geometry"] = ("wkb", shapely.to_wkb(geoms))
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        packed = state["geometry"]
+        if packed[0] == "lines":
+            _, coords, index, n = packed
+            geoms = np.asarray(shapely.linestrings(coords, indices=index), dtype=object)
+            if geoms.size != n:
+                raise ValueError("pickled WalkNetwork geometry is incomplete")
+        else:
+            geoms = np.asarray(shapely.from_wkb(packed[1]), dtype=object)
+        state["geometry"] = geoms
+        self.__dict__.update(state)
 
     @property
     def n_nodes(self) -> int:
@@ -136,6 +173,7 @@ class WalkNetwork:
             "dropped_edges": self.filter_report.dropped_edges,
             "dropped_length_m": round(self.filter_report.dropped_length_m, 1),
             "filter": self.filter_report.to_dict(),
+            "repairs": self.meta.get("repairs") or {},
         }
 
 
@@ -176,36 +214,23 @@ def prepare_network(raw: RawStreets, *, crs: Any = None, source_sha256: str | No
     """
     if len(raw.edges) == 0 or len(raw.node_id) == 0:
         raise EmptyNetworkError(f"{raw.source or 'the network'} contains no streets")
-    lon = np.asarray(raw.node_lon, dtype=float)
-    lat = np.asarray(raw.node_lat, dtype=float)
+    checked = check_raw(raw)  # refuses bad ids / coordinates / geometries, repairs lengths
     if crs is None:
-        crs = utm_crs_for(float(np.median(lon)), float(np.median(lat)))
+        crs = utm_crs_for(float(np.median(checked.lon)), float(np.median(checked.lat)))
     crs = pyproj.CRS.from_user_input(crs)
     if not crs.is_projected:
         raise InputFileError(f"the analysis CRS must be metric (projected), got {crs.to_string()}")
 
     edges = raw.edges
-    geoms = np.asarray(edges["geometry"].to_numpy(), dtype=object)
-    bad_geom = shapely.is_missing(geoms) | (shapely.get_type_id(geoms) != 1)
-    node_pos = pd.Index(np.asarray(raw.node_id, dtype=np.int64))
-    u_idx = node_pos.get_indexer(edges["u"].to_numpy(dtype=np.int64))
-    v_idx = node_pos.get_indexer(edges["v"].to_numpy(dtype=np.int64))
-    if (u_idx < 0).any() or (v_idx < 0).any():
-        raise InputFileError(
-            f"{raw.source}: {int(((u_idx < 0) | (v_idx < 0)).sum())} edges refer to unknown nodes"
-        )
-    x, y = transform_xy(lon, lat, WGS84, crs)
-    # Edges without a geometry become straight lines between their end nodes.
-    if bad_geom.any():
-        geoms = geoms.copy()
-        geoms[bad_geom] = shapely.linestrings(
-            np.stack([np.column_stack([lon[u_idx[bad_geom]], lat[u_idx[bad_geom]]]),
-                      np.column_stack([lon[v_idx[bad_geom]], lat[v_idx[bad_geom]]])], axis=1)
-        )
-    geoms_m = transform_geometries(geoms, WGS84, crs)
-    raw_len = pd.to_numeric(edges["length_m"], errors="coerce").to_numpy(dtype=float)
+    u_idx, v_idx = checked.u_idx, checked.v_idx
+    node_ids = checked.node_id
+    x, y = transform_xy(checked.lon, checked.lat, WGS84, crs)
+    geoms_m = transform_geometries(checked.geometry, WGS84, crs)
+    check_projected(node_ids, x, y, geoms_m, source=raw.source, crs_name=crs.to_string(),
+                    label=lambda i: f"edge {node_ids[u_idx[i]]}→{node_ids[v_idx[i]]}")
     geom_len = shapely.length(geoms_m)
-    length_m = np.where(np.isfinite(raw_len) & (raw_len >= 0), raw_len, geom_len)
+    # a missing (or repaired) length is the length of the geometry in the metric CRS
+    length_m = np.where(np.isnan(checked.length_m), geom_len, checked.length_m)
 
     # Undirected de-duplication first (so the filter report counts streets, not
     # directions): the two directions of one street share their end nodes and
@@ -226,13 +251,13 @@ def prepare_network(raw: RawStreets, *, crs: Any = None, source_sha256: str | No
             "check that the file covers a built-up area and holds highway=* ways"
         )
     used = np.unique(np.concatenate([u_idx[sel], v_idx[sel]]))
-    remap = np.full(len(node_pos), -1, dtype=np.int64)
+    remap = np.full(len(node_ids), -1, dtype=np.int64)
     remap[used] = np.arange(used.size)
     attrs = edges.loc[sel, list(_ATTR_COLUMNS)].reset_index(drop=True).astype(object)
     attrs = attrs.where(attrs.notna(), None)
     return WalkNetwork(
         crs=crs,
-        node_id=np.asarray(raw.node_id, dtype=np.int64)[used],
+        node_id=node_ids[used],
         node_x=x[used],
         node_y=y[used],
         edge_u=remap[u_idx[sel]].astype(np.int32 if used.size < 2**31 else np.int64),
@@ -243,8 +268,15 @@ def prepare_network(raw: RawStreets, *, crs: Any = None, source_sha256: str | No
         filter_report=report,
         source=raw.source,
         source_sha256=source_sha256,
-        meta={**raw.meta, **(meta or {})},
+        meta=_with_repairs({**raw.meta, **(meta or {})}, checked.repairs),
     )
+
+
+def _with_repairs(meta: dict[str, Any], repairs: RepairLog) -> dict[str, Any]:
+    out = {k: v for k, v in meta.items() if k != "repairs"}
+    if repairs:
+        out["repairs"] = repairs.to_dict()
+    return out
 
 
 # --------------------------------------------------------------------------- storage
@@ -290,34 +322,46 @@ def is_prepared_network(path: str | os.PathLike[str]) -> bool:
 
 
 def load_prepared_network(directory: str | os.PathLike[str]) -> WalkNetwork:
-    """Read a network written by :func:`save_network`."""
+    """Read a network written by :func:`save_network`; its arrays are validated
+    (:func:`geo.network.validate.check_prepared`)."""
     d = Path(directory)
     try:
         meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
-        if meta.get("format") != PREPARED_FORMAT:
+        if not isinstance(meta, dict) or meta.get("format") != PREPARED_FORMAT:
             raise InputFileError(
                 f"{d} is not a Yizhan prepared network of format {PREPARED_FORMAT}; "
                 "prepare it again from the OSM source"
             )
-        arrays = np.load(d / "arrays.npz")
+        with np.load(d / "arrays.npz", allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in ("node_id", "node_x", "node_y", "edge_u", "edge_v",
+                                          "length_m")}
         edges = pd.read_parquet(d / "edges.parquet")
+        with warnings.catch_warnings():  # a broken geometry is named by check_prepared
+            warnings.simplefilter("ignore", RuntimeWarning)
+            geometry = np.asarray(shapely.from_wkb(edges.pop("wkb").to_numpy()), dtype=object)
+        fr = meta["filter_report"]
+        report = FilterReport(
+            version=fr["filter"], kept_edges=fr["kept_edges"],
+            dropped_edges=fr["dropped_edges"], dropped_length_m=float(fr["dropped_length_m"]),
+            by_reason=tuple((str(r), int(n), float(length))
+                            for r, n, length in meta.get("filter_report_raw", [])),
+        )
+        crs = pyproj.CRS.from_wkt(meta["crs"])
     except InputFileError:
         raise
-    except (OSError, ValueError, KeyError) as exc:
-        raise InputFileError(f"cannot read prepared network {d}: {exc}") from None
-    geometry = shapely.from_wkb(edges.pop("wkb").to_numpy())
+    except (OSError, ValueError, KeyError, TypeError, GEOSException, ProjCRSError) as exc:
+        raise InputFileError(f"cannot read prepared network {d}: {exc}; prepare it again "
+                             "from the OSM source") from None
+    check_prepared(**arrays, geometry=geometry, n_attr_rows=len(edges),
+                   source=f"prepared network {d}")
     attrs = edges.astype(object).where(edges.notna(), None)
-    fr = meta["filter_report"]
-    report = FilterReport(
-        version=fr["filter"], kept_edges=fr["kept_edges"], dropped_edges=fr["dropped_edges"],
-        dropped_length_m=float(fr["dropped_length_m"]),
-        by_reason=tuple((str(r), int(n), float(length))
-                        for r, n, length in meta.get("filter_report_raw", [])),
-    )
     return WalkNetwork(
-        crs=pyproj.CRS.from_wkt(meta["crs"]),
-        node_id=arrays["node_id"], node_x=arrays["node_x"], node_y=arrays["node_y"],
-        edge_u=arrays["edge_u"], edge_v=arrays["edge_v"], length_m=arrays["length_m"],
+        crs=crs,
+        node_id=arrays["node_id"].astype(np.int64, copy=False),
+        node_x=arrays["node_x"].astype(np.float64, copy=False),
+        node_y=arrays["node_y"].astype(np.float64, copy=False),
+        edge_u=arrays["edge_u"], edge_v=arrays["edge_v"],
+        length_m=arrays["length_m"].astype(np.float64, copy=False),
         geometry=geometry, edge_attrs=attrs, filter_report=report,
         source=meta.get("source", ""), source_sha256=meta.get("source_sha256"),
         meta=meta.get("meta", {}),

@@ -31,6 +31,11 @@ How the file is processed
   becomes a junction too. This always succeeds because such a loop has at least one
   interior node.
 
+Validation: ids are 64-bit by the PBF format and coordinates fixed-point numbers, so they
+are always finite; an id outside the 64-bit range or a coordinate that is not a number in
+``.osm`` XML makes pyosmium fail (:class:`~geo.errors.InputFileError`). Coordinates outside
+lon/lat range are refused when the network is prepared (:mod:`geo.network.validate`).
+
 Measured cost (synthetic 9 M-node / 600 k-way / 18 M-node-ref PBF, 2 cores): ~2 µs
 per way-node reference of Python work (reading itself ~4 s); clipped to a small bbox
 42 s and 1.1 GB peak RSS; unclipped worst case (every node a junction, 18 M edges)
@@ -378,8 +383,11 @@ def read_osm_file(
         )
         for way in processor:
             acc.add_way(way)
-    except (RuntimeError, OSError) as exc:
-        raise InputFileError(f"Cannot read OSM file {p}: {_one_line(exc)}") from exc
+    except (RuntimeError, OSError, ValueError, osmium.InvalidLocationError) as exc:
+        # ValueError: an id outside the 64-bit range ("illegal id"); InvalidLocationError:
+        # a coordinate that is not a number (XML input)
+        raise InputFileError(f"Cannot read OSM file {p}: {_one_line(exc)}; fix or remove the "
+                             "element, or export the extract again") from exc
     acc.flush()
 
     fmt = _file_format(p)

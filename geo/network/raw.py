@@ -51,6 +51,9 @@ class RawStreets:
         builder de-duplicates.
     source:
         Human-readable description of where the data came from.
+    meta:
+        Reader details; ``meta["repairs"]`` lists the repairs made while reading
+        (:class:`geo.network.validate.RepairLog`), carried into the prepared network.
     """
 
     node_id: np.ndarray
