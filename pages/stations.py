@@ -118,8 +118,9 @@ def upload_tab() -> None:
     fit = (region_fit(region.network, v.accepted, max_snap_m=state.params.max_snap_m)
            if region is not None else None)
     if store is not None and city is not None:
-        info = store.current(city)
-        current = stored_stations(store, info) if info is not None else None
+        user = account.name if account is not None else None
+        info = store.current(city, user=user)
+        current = stored_stations(store, info, user=user) if info is not None else None
         show_diff(v, current, tr(f"{city}第 {info.version} 版", f"{city} v{info.version}")
                   if info is not None else tr(f"{city}（尚无版本）", f"{city} (no version yet)"))
         save_version(store, account, v, city)

@@ -68,6 +68,24 @@ def _oidc_identity() -> tuple[str | None, str | None]:
     return (str(ident) if ident else None), None
 
 
+def reader(state: AppState, store: StationStore | None) -> str | None:
+    """Who reads the store in this session: the signed-in account's name, or ``None``
+    (not signed in: current lists and version counts only — no raw uploads, no user
+    names; the store enforces it)."""
+    account = current_account(state, store)
+    return account.name if account is not None else None
+
+
+def client_id() -> str:
+    """The browser's address for per-client sign-in throttling (``unknown`` behind a
+    proxy that hides it; per-account throttling still applies)."""
+    try:
+        ip = st.context.ip_address
+    except Exception:  # not running under a Streamlit server (AppTest, bare mode)
+        ip = None
+    return f"ip:{ip}" if ip else "ip:unknown"
+
+
 def current_account(state: AppState, store: StationStore | None) -> Account | None:
     """The signed-in account, fresh from the database (``None``: nobody signed in)."""
     if store is None:
@@ -120,9 +138,9 @@ def login_panel(state: AppState, store: StationStore) -> Account | None:
         st.login()
     if submitted:
         try:
-            acc = store.authenticate(name.strip(), password)
+            acc = store.authenticate(name.strip(), password, client=client_id())
         except YizhanError as exc:
-            st.error(safe_message(exc))
+            st.error(safe_message(exc.message(state.lang)))
             return None
         state.login_name = acc.name
         st.rerun()

@@ -29,9 +29,9 @@ from geo.params import CoverageParams
 from geo.pipeline.job import STAGES, CoverageJob, ProgressFn, run_region, write_outputs
 from geo.pipeline.region import Region, demo_region, list_region_folders, region_from_files
 from geo.pipeline.region import region_from_folder as _region_from_folder
-from geo.stations.store import StationStore, layer_table
+from geo.stations.store import OPERATOR, Reader, StationStore, layer_table
 from geo.webmap.maps import MapData, map_data
-from ui.auth import open_store
+from ui.auth import open_store, reader
 from ui.config import settings
 from ui.jobcache import LruStore
 from ui.state import AppState, StationList, app_state, tr
@@ -139,23 +139,35 @@ def _job(region_key: str, params_key: str, stations_key: str, region: Region,
         lambda: run_region(region, params=params, stations=stations, progress=progress))
 
 
+def _as_reader(signed_in: bool) -> Reader:
+    # every signed-in account reads everything, as the operator does; the cache key
+    # says which of the two views an entry holds, so an anonymous session never gets
+    # an entry read for a signed-in one
+    return OPERATOR if signed_in else None
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _db_table(path: str, city: str, version: int, sha256: str, created_at: str) -> LayerTable:
+def _db_table(path: str, city: str, version: int, sha256: str, created_at: str,
+              signed_in: bool) -> LayerTable:
     # versions are immutable: (path, city, version, sha256, created_at) names the content
-    table, _info = layer_table(StationStore(path, create=False), city, version=version)
+    table, _info = layer_table(StationStore(path, create=False), city, version=version,
+                               user=_as_reader(signed_in))
     return table
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _db_stations(path: str, city: str, version: int, sha256: str, created_at: str) -> Any:
-    return StationStore(path, create=False).stations(city, version=version)
+def _db_stations(path: str, city: str, version: int, sha256: str, created_at: str,
+                 signed_in: bool) -> Any:
+    return StationStore(path, create=False).stations(city, version=version,
+                                                     user=_as_reader(signed_in))
 
 
-def stored_stations(store: Any, info: Any) -> Any:
-    """The stations of a stored version (a read-only GeoDataFrame; cached — versions
-    are immutable, so path, city, version, sha256 and time name the content)."""
+def stored_stations(store: Any, info: Any, *, user: str | None) -> Any:
+    """The stations of a stored version as ``user`` (``None``: not signed in) may see
+    them (a read-only GeoDataFrame; cached — versions are immutable, so path, city,
+    version, sha256 and time name the content)."""
     return _db_stations(str(store.path), info.city, info.version, info.sha256,
-                        info.created_at)
+                        info.created_at, user is not None)
 
 
 def base_stations(region: Region, state: AppState) -> tuple[str, LayerTable | None]:
@@ -163,11 +175,12 @@ def base_stations(region: Region, state: AppState) -> tuple[str, LayerTable | No
     (``$YIZHAN_DB``), else the region's own list."""
     if state.db_city:
         store = open_store()
-        info = store.current(state.db_city) if store is not None else None
+        user = reader(state, store)
+        info = store.current(state.db_city, user=user) if store is not None else None
         if store is not None and info is not None:
             key = f"db:{info.city}:v{info.version}:{info.sha256[:16]}"
             return key, _db_table(str(store.path), info.city, info.version, info.sha256,
-                                  info.created_at)
+                                  info.created_at, user is not None)
     return "region", region.stations
 
 

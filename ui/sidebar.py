@@ -15,7 +15,7 @@ from geo.params import (
     walk_budget_m,
 )
 from geo.webmap.maps import TILE_SOURCES
-from ui.auth import open_store
+from ui.auth import open_store, reader
 from ui.config import NETWORK_UPLOAD_MB, TABLE_UPLOAD_MB
 from ui.data import available_region_folders, regions_dir
 from ui.state import AppState, app_state, tr
@@ -95,7 +95,8 @@ def station_source(state: AppState) -> None:
     """With ``$YIZHAN_DB``: use the region's own list or a city's current stored version."""
     try:
         store = open_store()
-        cities = store.cities() if store is not None else []
+        user = reader(state, store)
+        cities = store.cities(user=user) if store is not None else []
     except YizhanError as exc:
         st.sidebar.error(safe_message(exc))
         return
@@ -105,7 +106,7 @@ def station_source(state: AppState) -> None:
     options = ["", *cities]
     if state.db_city not in options:
         state.db_city = None
-    current = {c: store.current(c) for c in cities}
+    current = {c: store.current(c, user=user) for c in cities}
 
     labels = {"": tr("区域自带名单", "The region's own list")}
     for c in cities:

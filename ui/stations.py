@@ -221,7 +221,7 @@ def show_diff(v: StationValidation, current: Any, label: str) -> None:
 def target_city(store: StationStore, account: Account | None, state: AppState) -> str | None:
     """The city whose list an upload is for (all cities are listed; writing is checked
     by the store)."""
-    cities = set(store.cities())
+    cities = set(store.cities(user=account.name if account is not None else None))
     if account is not None and not account.is_province:
         cities.add(account.city)
     options = sorted(cities)
@@ -270,31 +270,25 @@ def save_version(store: StationStore, account: Account | None, v: StationValidat
                       "coverage from it."))
 
 
-def _export_bytes(store: StationStore, city: str, version: int, suffix: str) -> bytes:
+def _export_bytes(store: StationStore, city: str, version: int, suffix: str,
+                  user: str | None) -> bytes:
     with tempfile.TemporaryDirectory(prefix="yizhan-export-") as tmp:
-        p = export_version(store, city, version=version, out=Path(tmp) / f"stations{suffix}")
+        p = export_version(store, city, version=version, out=Path(tmp) / f"stations{suffix}",
+                           user=user)
         return p.read_bytes()
 
 
-def _exporter(store: StationStore, city: str, version: int,
-              suffix: str) -> Callable[[], bytes]:
-    return lambda: _export_bytes(store, city, version, suffix)
+def _exporter(store: StationStore, city: str, version: int, suffix: str,
+              user: str | None) -> Callable[[], bytes]:
+    return lambda: _export_bytes(store, city, version, suffix, user)
 
 
-def _raw_bytes(store: StationStore, city: str, version: int) -> Callable[[], bytes]:
-    return lambda: store.raw(city, version=version)[1]
+def _raw_bytes(store: StationStore, city: str, version: int,
+               user: str) -> Callable[[], bytes]:
+    return lambda: store.raw(city, version=version, user=user)[1]
 
 
-def history(store: StationStore, account: Account | None, state: AppState) -> None:
-    cities = store.cities()
-    if not cities:
-        st.info(tr("数据库里还没有站点名单版本。", "No station list version stored yet."))
-        return
-    default = state.db_city if state.db_city in cities else (
-        account.city if account is not None and account.city in cities else cities[0])
-    city = st.selectbox(tr("城市", "City"), cities, index=cities.index(default),
-                        key="hist_city")
-    hist = store.history(city)
+def _history_table(hist: list[Any]) -> None:
     table = pd.DataFrame([{
         tr("版本", "Version"): h.version, tr("时间（UTC）", "When (UTC)"): h.created_at,
         tr("操作者", "By"): h.created_by,
@@ -306,13 +300,11 @@ def history(store: StationStore, account: Account | None, state: AppState) -> No
         tr("说明", "Note"): h.note,
     } for h in reversed(hist)])
     st.dataframe(table, hide_index=True, width="stretch")
-    versions = [h.version for h in reversed(hist)]
-    ver = st.selectbox(tr("查看版本", "Version"), versions, key="hist_version")
-    info = next(h for h in hist if h.version == ver)
-    with st.expander(tr(f"第 {ver} 版的站点", f"Stations of v{ver}")):
-        gdf = stored_stations(store, info)
-        st.dataframe(display_table(gdf.drop(columns=["extra"], errors="ignore"), state.lang),
-                     hide_index=True, width="stretch")
+
+
+def _downloads(store: StationStore, city: str, ver: int, info: Any,
+               user: str | None) -> None:
+    """Exports of version ``ver``; the original upload only for a signed-in reader."""
     c = st.columns(5)
     for col, (label, suffix, mime) in zip(c, (
             ("CSV", ".csv", "text/csv"), ("GeoJSON", ".geojson", "application/geo+json"),
@@ -321,12 +313,46 @@ def history(store: StationStore, account: Account | None, state: AppState) -> No
                                "spreadsheetml.sheet")), strict=False):
         col.download_button(
             tr(f"导出 {label}", f"Export {label}"),
-            _exporter(store, city, ver, suffix),
+            _exporter(store, city, ver, suffix, user),
             f"{city}_v{ver}{suffix}", mime, key=f"export_{suffix}")
-    raw_name = info.source_name
-    c[4].download_button(tr("原始上传文件", "Original upload"),
-                         _raw_bytes(store, city, ver),
-                         raw_name, "application/octet-stream", key="export_raw")
+    if user is not None:
+        c[4].download_button(tr("原始上传文件", "Original upload"),
+                             _raw_bytes(store, city, ver, user),
+                             info.source_name, "application/octet-stream", key="export_raw")
+
+
+def history(store: StationStore, account: Account | None, state: AppState) -> None:
+    """Versions of a city's list. Without signing in: the current version only, no user
+    names, no original uploads (the store enforces it; the page says so)."""
+    user = account.name if account is not None else None
+    cities = store.cities(user=user)
+    if not cities:
+        st.info(tr("数据库里还没有站点名单版本。", "No station list version stored yet."))
+        return
+    default = state.db_city if state.db_city in cities else (
+        account.city if account is not None and account.city in cities else cities[0])
+    city = st.selectbox(tr("城市", "City"), cities, index=cities.index(default),
+                        key="hist_city")
+    hist = store.history(city, user=user)
+    _history_table(hist)
+    if user is None:
+        st.info(tr("未登录：只能查看和导出各城市的当前版本；历史版本、操作者和原始上传文件需登录后查看。",
+                   "Not signed in: only each city's current version can be viewed and "
+                   "exported; older versions, who made them and the original uploads need a "
+                   "sign-in."))
+        current = store.current(city, user=None)
+        versions = [current.version] if current is not None else []
+    else:
+        versions = [h.version for h in reversed(hist)]
+    if not versions:
+        return
+    ver = st.selectbox(tr("查看版本", "Version"), versions, key="hist_version")
+    info = next(h for h in hist if h.version == ver)
+    with st.expander(tr(f"第 {ver} 版的站点", f"Stations of v{ver}")):
+        gdf = stored_stations(store, info, user=user)
+        st.dataframe(display_table(gdf.drop(columns=["extra"], errors="ignore"), state.lang),
+                     hide_index=True, width="stretch")
+    _downloads(store, city, ver, info, user)
     if account is None:
         return
     allowed = account.can_write(city)
