@@ -23,7 +23,7 @@ from geo.errors import InvalidParameterError, StationDataError
 from geo.io.upload import read_upload_file
 from geo.network.loaders import load_network
 from geo.stations.columns import FIELDS, guess_mapping
-from geo.stations.store import StationStore, export_version
+from geo.stations.store import OPERATOR, StationStore, export_version
 from geo.stations.validation import GUANGDONG, RegionBounds, diff_stations, validate_stations
 
 CRS_HELP = ("coordinate system of the uploaded coordinates: wgs84 (GPS/OSM), gcj02 "
@@ -127,6 +127,15 @@ def add_stations_parser(sub: Any) -> None:
                     "write the database file (users change theirs through an admin).")
     pw.add_argument("name")
     pw.add_argument("--db", required=True)
+    ul = us.add_parser(
+        "unlock", help="lift a sign-in lockout (after repeated wrong passwords)",
+        description="Sign-in is throttled: after 5 wrong passwords an account (or a client "
+                    "address after 20) is locked for 30 s, doubling with each further "
+                    "failure up to 15 min; a right password resets it. This lifts the lock "
+                    "now (an operator's command, run on the server).")
+    ul.add_argument("name", nargs="?", help="the account to unlock")
+    ul.add_argument("--client", help="unlock a client address instead, e.g. ip:10.0.0.5")
+    ul.add_argument("--db", required=True)
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -299,6 +308,18 @@ def _export_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unlock(store: StationStore, args: argparse.Namespace) -> None:
+    if bool(args.name) == bool(args.client):
+        raise InvalidParameterError("give an account NAME or --client ADDRESS (one of them)")
+    if args.client:
+        lifted = store.unlock_client(args.client, by_admin=OPERATOR)
+        what = f"client {args.client}"
+    else:
+        lifted = store.unlock_user(args.name, by_admin=OPERATOR)
+        what = args.name
+    print(f"{what}: lockout lifted" if lifted else f"{what}: was not locked")
+
+
 def cmd_users(args: argparse.Namespace) -> int:
     if args.users_command == "add":
         store = StationStore(args.db)
@@ -308,6 +329,8 @@ def cmd_users(args: argparse.Namespace) -> int:
     elif args.users_command == "list":
         for acc in StationStore(args.db, create=False).users():
             print(f"{acc.name}\t{acc.role}\t{acc.city}\t{acc.created_at}")
+    elif args.users_command == "unlock":
+        _unlock(StationStore(args.db, create=False), args)
     else:
         store = StationStore(args.db, create=False)
         store.get_user(args.name)
