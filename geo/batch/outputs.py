@@ -1,0 +1,226 @@
+"""Figures and files shared by a partition's own outputs and the merged batch outputs.
+
+Towns are finalised from *sums* (street length, covered length, covered area) and the
+90th-percentile walk distance, with the ranking rule of
+:func:`geo.coverage.towns.town_report`, so a merged table equals a whole-network run's.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from pathlib import Path
+from typing import Any, Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.coverage.cells import cell_area_km2
+from geo.coverage.towns import H3_NOTE_EN, H3_NOTE_ZH, RANKING_RULE_EN, RANKING_RULE_ZH
+from geo.crs import WGS84
+from geo.io.sheetsafe import csv_safe
+from geo.params import CoverageParams, distance_to_walk_time_min
+from geo.pipeline.job import BASES_NOTE_EN, __version__
+from geo.schema import STATION_TYPES
+
+#: the per-town sums a partition reports (besides the identifying columns)
+SUM_COLUMNS: Final = ("total_m", "covered_m", "covered_area_m2")
+TOWN_ID_COLUMNS: Final = ("town_id", "name", "code", "district", "population")
+_ = BASES_NOTE_EN  # bases are not part of a batch run (see summary["bases"])
+
+
+def station_counts(town_geoms: np.ndarray, stations: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Stations located in each town (total, used, by type); a station on a shared
+    border counts once (first town) — as :func:`town_report` counts them."""
+    n = len(town_geoms)
+    sidx, tidx = shapely.STRtree(town_geoms).query(stations.geometry.to_numpy(),
+                                                    predicate="within")
+    _, first = np.unique(sidx, return_index=True)
+    sidx, tidx = sidx[first], tidx[first]
+    types = stations["type"].to_numpy()
+    status = stations["status"].to_numpy()
+    out = {"stations_total": np.bincount(tidx, minlength=n),
+           "stations_used": np.bincount(tidx[status[sidx] == "used"], minlength=n)}
+    for ty in STATION_TYPES:
+        out[f"stations_{ty}"] = np.bincount(tidx[types[sidx] == ty], minlength=n)
+    return pd.DataFrame(out)
+
+
+def finalize_towns(sums: gpd.GeoDataFrame, counts: pd.DataFrame, p90_m: np.ndarray, *,
+                   params: CoverageParams, is_grid: bool) -> tuple[gpd.GeoDataFrame, str]:
+    """The ranked town table (as ``towns.csv``) and its demand basis, from per-town sums.
+
+    ``sums`` has :data:`TOWN_ID_COLUMNS`, :data:`SUM_COLUMNS` and the geometry (network
+    CRS); ``counts`` is :func:`station_counts`; ``p90_m`` the 90th-percentile distance.
+    """
+    n = len(sums)
+    total = sums["total_m"].to_numpy(dtype=float)
+    cov_len = sums["covered_m"].to_numpy(dtype=float)
+    share = np.divide(cov_len, total, out=np.full(n, np.nan), where=total > 0)
+    pop = pd.to_numeric(sums["population"], errors="coerce").to_numpy(dtype=float)
+    basis = "population" if n and np.isfinite(pop).all() and not is_grid else "street_length"
+    covered_pop = np.where(np.isfinite(pop), pop * np.nan_to_num(share, nan=0.0), np.nan)
+    geoms = sums.geometry.to_numpy()
+    area = shapely.area(geoms)
+    cov_area = sums["covered_area_m2"].to_numpy(dtype=float)
+    out = pd.DataFrame({c: sums[c].to_numpy() for c in ("town_id", "name", "code", "district")})
+    out["population"] = pop
+    out["total_length_m"] = np.round(total, 1)
+    out["covered_length_m"] = np.round(cov_len, 1)
+    out["covered_length_share"] = np.round(share, 4)
+    out["covered_population"] = np.round(covered_pop, 0)
+    out["covered_population_share"] = np.round(share, 4) if basis == "population" else np.nan
+    out["area_m2"] = np.round(area, 0)
+    out["covered_area_m2"] = np.round(cov_area, 0)
+    out["covered_area_share"] = np.round(np.divide(cov_area, area, out=np.full(n, np.nan),
+                                                   where=area > 0), 4)
+    for c in counts.columns:
+        out[c] = counts[c].to_numpy()
+    p90_min = distance_to_walk_time_min(p90_m, params.walk_speed_kmh)
+    out["walk_time_p90_min"] = np.round(p90_min, 2)
+    out["walk_time_p90_note"] = np.where(
+        np.isfinite(p90_min), "",
+        np.where(total > 0, f"> {params.walk_time_min:g} min", "no streets"))
+    _rank(out, pop, covered_pop, total, cov_len, share, basis=basis, params=params)
+    gdf = gpd.GeoDataFrame(out, geometry=list(geoms), crs=sums.crs).sort_values("rank")
+    return gdf.reset_index(drop=True), basis
+
+
+def _rank(out: pd.DataFrame, pop: np.ndarray, covered_pop: np.ndarray, total: np.ndarray,
+          cov_len: np.ndarray, share: np.ndarray, *, basis: str,
+          params: CoverageParams) -> None:
+    """Uncovered demand, rank and the reasons (in place), as ``town_report`` ranks."""
+    if basis == "population":
+        uncovered = pop - covered_pop
+        unit_en, unit_zh = "people", "人"
+    else:
+        uncovered = total - cov_len
+        unit_en, unit_zh = "m of street", "米街道"
+    out["demand_basis"] = basis
+    out["uncovered_demand"] = np.round(uncovered, 1)
+    order = np.lexsort((np.nan_to_num(share, nan=1.0), -np.nan_to_num(uncovered, nan=-1.0)))
+    rank = np.empty(len(out), dtype=np.int64)
+    rank[order] = np.arange(1, len(out) + 1)
+    out["rank"] = rank
+    minutes = params.walk_time_min
+    out["reason_en"] = [
+        f"uncovered {u:,.0f} {unit_en}; {s:.0%} of streets within {minutes:g} "
+        f"min; {k} station(s) in the area" if np.isfinite(s) else "no walkable streets"
+        for u, s, k in zip(uncovered, share, out["stations_used"], strict=True)]
+    out["reason_zh"] = [
+        f"未覆盖{u:,.0f}{unit_zh}；{minutes:g}分钟覆盖街道{s:.0%}；区内站点{k}个"
+        if np.isfinite(s) else "无可步行街道"
+        for u, s, k in zip(uncovered, share, out["stations_used"], strict=True)]
+
+
+def towns_block(towns: pd.DataFrame, *, basis: str, is_grid: bool, params: CoverageParams,
+                h3_resolution: int | None, outside_length_m: float) -> dict[str, Any]:
+    """``summary["towns"]`` as ``yizhan coverage`` writes it."""
+    minutes = params.walk_time_min
+    basis_en = "population" if basis == "population" else "street length"
+    basis_zh = "人口" if basis == "population" else "街道长度"
+    note_en = note_zh = ""
+    if is_grid and h3_resolution is not None:
+        note_en = H3_NOTE_EN.format(res=h3_resolution, area=cell_area_km2(h3_resolution))
+        note_zh = H3_NOTE_ZH.format(res=h3_resolution, area=cell_area_km2(h3_resolution))
+    elif basis == "street_length" and len(towns):
+        note_en = "Population is missing for some towns: demand is street length."
+        note_zh = "部分镇街缺少人口数据：需求按街道长度计。"
+    return {
+        "count": len(towns), "is_grid": is_grid,
+        "ranking_rule": RANKING_RULE_EN.format(basis=basis_en, minutes=minutes),
+        "ranking_rule_zh": RANKING_RULE_ZH.format(basis_zh=basis_zh, minutes=minutes),
+        "note": note_en or None, "note_zh": note_zh or None,
+        "street_length_outside_towns_m": round(max(outside_length_m, 0.0), 1),
+        "most_underserved": towns.sort_values("rank").head(5)["name"].tolist(),
+    }
+
+
+def station_block(stations: pd.DataFrame, *, rows_in: int, rejected: int) -> dict[str, Any]:
+    """``summary["stations"]`` from a ``stations.csv`` table."""
+    status = stations["status"]
+    return {"input": int(rows_in), "rejected": int(rejected),
+            "used": int((status == "used").sum()),
+            "off_network": int((status == "off_network").sum()),
+            "by_type": {t: int(((stations["type"] == t) & (status != "rejected")).sum())
+                        for t in STATION_TYPES}}
+
+
+def summary_base(*, region: str, params: CoverageParams, inputs: dict[str, Any],
+                 network: dict[str, Any], stations: dict[str, Any], covered_m: float,
+                 total_m: float, covered_area_m2: float, towns: pd.DataFrame, basis: str,
+                 towns_summary: dict[str, Any], h3_resolution: int | None,
+                 timings_s: dict[str, float]) -> dict[str, Any]:
+    """The keys of ``yizhan coverage``'s ``summary.json`` (see :class:`~geo.pipeline.job.Summary`)."""
+    pop = pd.to_numeric(towns["population"], errors="coerce")
+    pop_share = None
+    if basis == "population" and pop.sum() > 0:
+        pop_share = round(float(towns["covered_population"].sum() / pop.sum()), 6)
+    cells = None
+    if h3_resolution is not None:
+        cells = {"system": "H3", "resolution": h3_resolution,
+                 "average_cell_area_km2": round(cell_area_km2(h3_resolution), 4),
+                 "count": len(towns),
+                 "note": "no town boundaries were given: towns.csv / towns.geojson rows are "
+                         "H3 cells; town_id is the H3 index"}
+    return {
+        "yizhan_version": __version__,
+        "generated_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "region": region, "synthetic_data": False, "disclaimer": None,
+        "params": {**params.to_dict(), "travel_mode": "walk",
+                   "service_area_construction":
+                       f"reached street stretches buffered by {params.buffer_m:g} m, unioned"},
+        "inputs": inputs, "network": network, "stations": stations,
+        "covered_length_m": round(covered_m, 1), "total_length_m": round(total_m, 1),
+        "covered_length_share": round(covered_m / total_m, 6) if total_m else None,
+        "covered_area_m2": round(covered_area_m2, 1),
+        "covered_population_share": pop_share, "demand_basis": basis,
+        "towns": towns_summary, "zones": None, "bases": None, "analysis_cells": cells,
+        "station_areas": {"mode": "false", "written": False, "count": 0,
+                          "note": "a batch run builds the service-area union only: "
+                                  "coverage.geojson holds it; service_areas.geojson is not "
+                                  "written"},
+        "timings_s": {k: round(v, 4) for k, v in timings_s.items()},
+    }
+
+
+def _num(x: Any) -> Any:
+    if isinstance(x, (float, np.floating)):
+        return None if not np.isfinite(x) else round(float(x), 3)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return str(x)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """JSON (UTF-8, numpy numbers converted), written atomically."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=_num),
+                   encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_files(out: Path, *, summary: dict[str, Any], stations: pd.DataFrame,
+                towns: gpd.GeoDataFrame, union: shapely.Geometry, crs: Any,
+                params: CoverageParams) -> dict[str, Path]:
+    """``summary.json``, ``stations.csv``, ``towns.csv``/``.geojson`` and ``coverage.geojson``."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"stations.csv": out / "stations.csv", "towns.csv": out / "towns.csv",
+             "towns.geojson": out / "towns.geojson", "coverage.geojson": out / "coverage.geojson"}
+    csv_safe(stations).to_csv(paths["stations.csv"], index=False, encoding="utf-8")
+    csv_safe(pd.DataFrame(towns.drop(columns="geometry"))).to_csv(
+        paths["towns.csv"], index=False, encoding="utf-8")
+    towns.to_crs(WGS84).to_file(paths["towns.geojson"], driver="GeoJSON", engine="pyogrio")
+    cov = gpd.GeoDataFrame({
+        "covered_area_m2": [round(float(shapely.area(union)), 1)],
+        "walk_time_min": [params.walk_time_min], "walk_speed_kmh": [params.walk_speed_kmh],
+        "buffer_m": [params.buffer_m]}, geometry=[union], crs=crs)
+    cov.to_crs(WGS84).to_file(paths["coverage.geojson"], driver="GeoJSON", engine="pyogrio")
+    write_json(out / "summary.json", summary)
+    paths["summary.json"] = out / "summary.json"
+    return paths

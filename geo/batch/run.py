@@ -1,0 +1,321 @@
+"""``run_batch``: the partitions of a network (or a folder of region folders) run as
+Dask distributed tasks, then merged.
+
+The engine is Dask distributed: ``workers=N`` starts a ``distributed.LocalCluster`` of
+``N`` single-threaded worker processes on 127.0.0.1 (default: one per core);
+``scheduler="tcp://host:port"`` uses an existing cluster; ``client=`` an existing
+``distributed.Client``. Tasks are submitted with ``client.submit`` under their content
+key (the same content submitted twice is one task) with ``retries`` (a killed worker's
+task is rescheduled by the scheduler; Dask also retries it), collected with
+``as_completed``. The output folder must be reachable by the workers under the same
+path (one machine, or a shared file system on a cluster).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.batch.merge import merge_partitions
+from geo.batch.outputs import station_block, summary_base, towns_block, write_files
+from geo.batch.partition import (
+    PartitionCut,
+    content_key,
+    cut_partition,
+    prepare_whole,
+    read_partitions,
+)
+from geo.batch.tasks import BATCH_FORMAT, PartitionOutcome, PartitionSpec, read_marker
+from geo.batch.tasks import run_partition
+from geo.coverage.cells import DEFAULT_H3_RESOLUTION, check_h3_resolution, h3_cells, h3_tiles
+from geo.coverage.towns import read_towns
+from geo.crs import WGS84
+from geo.errors import InvalidParameterError, YizhanError
+from geo.io.layers import LayerTable, read_stations
+from geo.network.loaders import file_sha256, load_network
+from geo.network.model import WalkNetwork, save_network
+from geo.params import CoverageParams
+
+TaskFn = Callable[[Any], PartitionOutcome]
+DEFAULT_RETRIES = 2
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """A finished batch run: the merged ``summary.json`` content and the files written."""
+
+    out_dir: Path
+    summary: dict[str, Any]
+    paths: dict[str, Path]
+    failed: tuple[str, ...]
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed
+
+
+def default_workers() -> int:
+    """One worker per core available to this process."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def dask_client(*, workers: int | None = None, scheduler: str | None = None,
+                client: Any = None) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """(a ``distributed.Client``, the ``engine`` block) — closed on exit if opened here."""
+    from distributed import Client, LocalCluster
+
+    if client is not None:
+        yield client, _engine(client, "client")
+        return
+    if scheduler is not None and workers is not None:
+        raise InvalidParameterError("give either --workers N or --scheduler ADDRESS, not both")
+    if scheduler is not None:
+        with Client(scheduler, timeout="30s") as c:
+            yield c, _engine(c, "existing cluster")
+        return
+    n = default_workers() if workers is None else int(workers)
+    if n < 1:
+        raise InvalidParameterError(f"--workers must be ≥ 1, got {n}")
+    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as c:
+        yield c, _engine(c, "LocalCluster")
+
+
+def _engine(client: Any, kind: str) -> dict[str, Any]:
+    import distributed
+
+    info = client.scheduler_info()
+    workers = info.get("workers", {})
+    return {"kind": kind, "scheduler": client.scheduler.address, "workers": len(workers),
+            "worker_addresses": sorted(workers), "threads": sum(
+                int(w.get("nthreads", 1)) for w in workers.values()),
+            "distributed_version": distributed.__version__}
+
+
+def collect(client: Any, submitted: dict[Any, tuple[str, str, str]]
+            ) -> list[PartitionOutcome]:
+    """Outcomes of submitted futures (``future → (name, folder, key)``) as they finish;
+    a task that raised (after Dask's retries) is a failed outcome with the error."""
+    from distributed import as_completed
+
+    out = []
+    for fut in as_completed(list(submitted)):
+        name, folder, key = submitted[fut]
+        if fut.status == "finished":
+            out.append(fut.result())
+        else:
+            exc = fut.exception()
+            out.append(PartitionOutcome(name=name, folder=folder, key=key, status="failed",
+                                        reason=f"{type(exc).__name__}: {exc}"))
+        fut.release()
+    return out
+
+
+def submit(client: Any, task: TaskFn, spec: Any, *, retries: int) -> Any:
+    """``client.submit`` under the spec's content key (pure: same content, same task)."""
+    return client.submit(task, spec, key=f"yizhan-partition-{spec.key}", pure=True,
+                         retries=retries)
+
+
+def reused(name: str, folder: str, key: str, out_dir: Path) -> PartitionOutcome | None:
+    """The outcome recorded by a finished partition with this content key, or ``None``."""
+    marker = read_marker(out_dir)
+    if marker is None or marker.get("key") != key or marker.get("status") != "done":
+        return None
+    return PartitionOutcome(name=name, folder=folder, key=key, status="reused",
+                            figures=marker.get("figures") or {},
+                            wall_s=float(marker.get("wall_s") or 0.0),
+                            worker=marker.get("worker"))
+
+
+def partition_entry(o: PartitionOutcome, *, region_folder: str | None) -> dict[str, Any]:
+    """One ``summary["partitions"]`` entry."""
+    f = o.figures
+    total = f.get("total_length_m")
+    covered = f.get("covered_length_m")
+    return {"name": o.name, "folder": o.folder, "status": o.status, "reason": o.reason,
+            "covered_length_m": covered, "total_length_m": total,
+            "covered_length_share": round(covered / total, 6) if total and covered is not None
+            else None,
+            "covered_area_m2": f.get("covered_area_m2"), "stations": f.get("stations"),
+            "wall_s": round(o.wall_s, 3), "worker": o.worker, "key": o.key,
+            "region_folder": region_folder}
+
+
+# ------------------------------------------------------------------- one network, cut
+
+
+@dataclass(frozen=True, eq=False)
+class _Inputs:
+    network: WalkNetwork
+    stations: LayerTable
+    towns: LayerTable | None
+    polygons: gpd.GeoDataFrame
+    inputs: dict[str, Any]
+    load_s: float
+
+
+def _entry(path: str | os.PathLike[str] | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    p = Path(path)
+    return {"path": str(p), "sha256": file_sha256(p) if p.is_file() else None}
+
+
+def _load_inputs(network: str | os.PathLike[str], stations: str | os.PathLike[str],
+                 partitions: str | os.PathLike[str], partition_field: str,
+                 towns: str | os.PathLike[str] | None,
+                 cache_dir: str | os.PathLike[str] | None) -> _Inputs:
+    t0 = time.perf_counter()
+    net = load_network(network, cache_dir=cache_dir)
+    load_s = time.perf_counter() - t0
+    inputs = {"network": {"path": str(network), "sha256": net.source_sha256
+                          or (_entry(network) or {}).get("sha256")},
+              "stations": _entry(stations), "towns": _entry(towns), "zones": None,
+              "bases": None, "partitions": {**(_entry(partitions) or {}),
+                                            "field": partition_field}}
+    return _Inputs(network=net, stations=read_stations(stations),
+                   towns=read_towns(towns) if towns else None,
+                   polygons=read_partitions(partitions, partition_field).to_crs(net.crs),
+                   inputs=inputs, load_s=load_s)
+
+
+def _write_region_folder(cut: PartitionCut, folder: Path) -> None:
+    """``<partition>/region``: its halo network (prepared), stations and towns — a
+    region folder the app can open."""
+    region = folder / "region"
+    save_network(cut.network, region / "network")
+    st = cut.stations.to_crs(WGS84)
+    cols = [c for c in ("station_id", "name", "type", "address", "city", "district")
+            if c in st.columns]
+    table = pd.DataFrame(st[cols])
+    table.insert(3, "lon", st.geometry.x.round(8).to_numpy())
+    table.insert(4, "lat", st.geometry.y.round(8).to_numpy())
+    table.to_csv(region / "stations.csv", index=False, encoding="utf-8")
+    if cut.towns is not None and len(cut.towns):
+        towns = cut.towns.drop(columns=["_town"]).to_crs(WGS84)
+        towns.to_file(region / "towns.geojson", driver="GeoJSON", engine="pyogrio")
+
+
+def _specs(data: _Inputs, out: Path, params: CoverageParams, h3_resolution: int
+           ) -> Iterator[PartitionSpec | PartitionOutcome]:
+    """Each partition as a spec to run, or as an outcome (reused or failed on cutting)."""
+    net = data.network
+    tiles = h3_tiles(net, h3_cells(net, resolution=h3_resolution), margin_m=params.buffer_m)
+    towns = data.towns.accepted.to_crs(net.crs) if data.towns is not None else None
+    whole = prepare_whole(net, data.polygons, data.stations.accepted.to_crs(net.crs), tiles,
+                          towns=towns, params=params)
+    for i in range(len(data.polygons)):
+        name = str(data.polygons["name"].iloc[i])
+        folder = str(data.polygons["folder"].iloc[i])
+        try:
+            cut = cut_partition(whole, data.polygons, i)
+        except YizhanError as exc:
+            yield PartitionOutcome(name=name, folder=folder, key="", status="failed",
+                                   reason=" ".join(str(exc).split()))
+            continue
+        key = content_key(cut, params=params, h3_resolution=h3_resolution,
+                          version=BATCH_FORMAT)
+        done = reused(name, folder, key, out / folder)
+        if done is not None:
+            yield done
+            continue
+        _write_region_folder(cut, out / folder)
+        yield PartitionSpec(name=name, folder=folder, out_dir=str(out / folder), key=key,
+                            owned_edges=cut.owned_edges, stations=cut.stations,
+                            tiles=cut.tiles, towns=cut.towns, polygon=cut.polygon,
+                            params=params, h3_resolution=h3_resolution)
+
+
+def run_batch(*, network: str | os.PathLike[str], stations: str | os.PathLike[str],
+              partitions: str | os.PathLike[str], partition_field: str,
+              out_dir: str | os.PathLike[str], towns: str | os.PathLike[str] | None = None,
+              params: CoverageParams | None = None,
+              h3_resolution: int = DEFAULT_H3_RESOLUTION, workers: int | None = None,
+              scheduler: str | None = None, client: Any = None,
+              cache_dir: str | os.PathLike[str] | None = None,
+              retries: int = DEFAULT_RETRIES, task: TaskFn | None = None) -> BatchResult:
+    """Cut ``network`` by the ``partitions`` polygons (named by ``partition_field``), run
+    each on the Dask cluster and merge: the merged figures equal one whole-network run.
+
+    Finished partitions with the same content are reused. A partition that fails is
+    listed with its reason (``BatchResult.failed``); the others complete.
+    """
+    params = params or CoverageParams()
+    res = check_h3_resolution(h3_resolution)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    data = _load_inputs(network, stations, partitions, partition_field, towns, cache_dir)
+    with dask_client(workers=workers, scheduler=scheduler, client=client) as (c, engine):
+        outcomes, submitted = [], {}
+        for item in _specs(data, out, params, res):
+            if isinstance(item, PartitionOutcome):
+                outcomes.append(item)
+            else:
+                fut = submit(c, task or run_partition, item, retries=retries)
+                submitted[fut] = (item.name, item.folder, item.key)
+        outcomes += collect(c, submitted)
+    return _finish_cut(data, out, outcomes, engine, params, res,
+                       {"load_network": data.load_s, "total": time.perf_counter() - t0})
+
+
+def _finish_cut(data: _Inputs, out: Path, outcomes: list[PartitionOutcome],
+                engine: dict[str, Any], params: CoverageParams, res: int,
+                timings: dict[str, float]) -> BatchResult:
+    """Merge the finished partitions and write the merged outputs."""
+    order = {n: i for i, n in enumerate(data.polygons["name"])}
+    outcomes = sorted(outcomes, key=lambda o: order[o.name])
+    ok = [o for o in outcomes if o.status != "failed"]
+    net = data.network
+    towns = data.towns.accepted.to_crs(net.crs) if data.towns is not None else None
+    merged = merge_partitions([out / o.folder for o in ok],
+                              accepted=data.stations.accepted.to_crs(net.crs),
+                              rejected=data.stations.rejected, towns=towns, params=params)
+    covered = sum(float(o.figures.get("covered_length_raw_m", 0.0)) for o in ok)
+    total = sum(float(o.figures.get("total_length_raw_m", 0.0)) for o in ok)
+    is_grid = towns is None
+    h3 = res if is_grid else None
+    summary = summary_base(
+        region=f"batch of {len(outcomes)} partitions", params=params, inputs=data.inputs,
+        network=net.summary(),
+        stations=station_block(merged.stations, rows_in=data.stations.rows_in,
+                               rejected=len(data.stations.rejected)),
+        covered_m=covered, total_m=total, covered_area_m2=float(merged.union.area),
+        towns=merged.towns, basis=merged.demand_basis,
+        towns_summary=towns_block(merged.towns, basis=merged.demand_basis, is_grid=is_grid,
+                                  params=params, h3_resolution=h3,
+                                  outside_length_m=total - merged.town_length_m),
+        h3_resolution=h3, timings_s=timings)
+    return _write_batch(out, summary, outcomes, engine, merged, net.crs, params,
+                        region_of=lambda o: f"{o.folder}/region")
+
+
+def _write_batch(out: Path, summary: dict[str, Any], outcomes: list[PartitionOutcome],
+                 engine: dict[str, Any], merged: Any, crs: Any, params: CoverageParams,
+                 region_of: Callable[[PartitionOutcome], str | None]) -> BatchResult:
+    failed = tuple(o.name for o in outcomes if o.status == "failed")
+    summary["partitions"] = [partition_entry(o, region_folder=region_of(o)
+                                             if o.status != "failed" else None)
+                             for o in outcomes]
+    summary["engine"] = engine
+    summary["complete"] = not failed
+    summary["failed_partitions"] = list(failed)
+    paths = write_files(out, summary=summary, stations=merged.stations, towns=merged.towns,
+                        union=merged.union, crs=crs, params=params)
+    return BatchResult(out_dir=out, summary=summary, paths=paths, failed=failed)
+
+
+__all__ = ["BatchResult", "dask_client", "run_batch"]

@@ -1,0 +1,104 @@
+"""Inputs for the batch tests (not a test module): a hand-built network cut by two
+partitions, written as the files ``yizhan batch`` reads, and task wrappers the Dask
+workers import (they must live in an importable module)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from geo.batch.tasks import PartitionOutcome, run_partition
+from geo.network.model import WalkNetwork, save_network
+from tests.nets import CRS, absolute, build_network
+
+SPACING_M = 100.0
+NX, NY = 30, 10
+BORDER_X = 1450.0
+
+
+def grid_network() -> WalkNetwork:
+    """A 30 × 10 street grid (100 m blocks) with a long diagonal street across the border."""
+    nodes = {i + NX * j: (i * SPACING_M, j * SPACING_M) for j in range(NY) for i in range(NX)}
+    edges: list[Any] = []
+    for j in range(NY):
+        for i in range(NX):
+            a = i + NX * j
+            if i < NX - 1:
+                edges.append((a, a + 1))
+            if j < NY - 1:
+                edges.append((a, a + NX))
+    edges.append((12 + NX * 2, 17 + NX * 7, {"via": [(1500.0, 450.0)]}))
+    edges.append((3, 3 + NX, {"via": [(260.0, 50.0)], "length": 180.0}))  # parallel detour
+    return build_network(nodes, edges)
+
+
+STATIONS = [  # local metres; B is off the network, the last row is rejected (bad type)
+    ("S1", 120, 310), ("S2", 1420, 505), ("S3", 1480, 220), ("S4", 1455, 800),
+    ("S5", 2610, 410), ("S6", 2890, 120), ("S7", 700, 700), ("S8", 2050, 850),
+    ("FAR", 1500, 3000),
+]
+
+
+def stations_csv(path: Path) -> Path:
+    rows = []
+    for sid, x, y in STATIONS:
+        lon, lat = gpd.GeoSeries([shapely.Point(absolute(x, y))], crs=CRS).to_crs(4326).iloc[0].coords[0]
+        rows.append({"station_id": sid, "name": f"驿站{sid}", "type": "工会驿站",
+                     "lon": f"{lon:.9f}", "lat": f"{lat:.9f}"})
+    rows.append({"station_id": "BAD", "name": "错类型", "type": "便利店", "lon": "113.9",
+                 "lat": "22.5"})
+    pd.DataFrame(rows).to_csv(path, index=False, encoding="utf-8")
+    return path
+
+
+def _box(x0: float, y0: float, x1: float, y1: float) -> shapely.Polygon:
+    return shapely.box(*absolute(x0, y0), *absolute(x1, y1))
+
+
+def polygons_file(path: Path, boxes: dict[str, tuple[float, float, float, float]],
+                  field: str, extra: dict[str, list[Any]] | None = None) -> Path:
+    gdf = gpd.GeoDataFrame({field: list(boxes), **(extra or {})},
+                           geometry=[_box(*b) for b in boxes.values()], crs=CRS)
+    gdf.to_crs(4326).to_file(path, driver="GeoJSON", engine="pyogrio")
+    return path
+
+
+def write_inputs(tmp: Path, *, towns: bool = True) -> dict[str, Path]:
+    """The network (prepared), stations, partitions (west / east, the east one stopping
+    short of the last streets) and towns (one straddling the border) in ``tmp``."""
+    net_dir = save_network(grid_network(), tmp / "net")
+    out = {"network": net_dir, "stations": stations_csv(tmp / "stations.csv"),
+           "partitions": polygons_file(tmp / "cities.geojson", {
+               "西城": (-100, -100, BORDER_X, 1000), "东城": (BORDER_X, -100, 2800, 1000)},
+               "city")}
+    if towns:
+        out["towns"] = polygons_file(tmp / "towns.geojson", {
+            "甲街道": (-100, -100, 1000, 1000), "乙街道": (1000, -100, 1900, 1000),
+            "丙街道": (1900, -100, 3000, 1000), "空街道": (5000, 5000, 5100, 5100)},
+            "name", {"population": [1000, 2500, 1800, 10]})
+    return out
+
+
+def killable_task(spec: Any) -> PartitionOutcome:
+    """``run_partition``, except that the first attempt of the partition named in
+    ``$YIZHAN_TEST_SLOW`` writes its pid into ``$YIZHAN_TEST_MARK`` and sleeps (to be
+    killed)."""
+    mark = Path(os.environ.get("YIZHAN_TEST_MARK", "/nonexistent/mark"))
+    if spec.name == os.environ.get("YIZHAN_TEST_SLOW") and not mark.exists():
+        mark.write_text(str(os.getpid()))
+        time.sleep(120)
+    return run_partition(spec)
+
+
+def counting_task(spec: Any) -> PartitionOutcome:
+    """``run_partition`` leaving one file per run in ``$YIZHAN_TEST_RUNS``."""
+    runs = Path(os.environ["YIZHAN_TEST_RUNS"])
+    runs.mkdir(parents=True, exist_ok=True)
+    (runs / f"{spec.folder}-{time.time_ns()}").write_text(spec.key)
+    return run_partition(spec)
