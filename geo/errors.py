@@ -136,6 +136,13 @@ class SignInLockedError(AuthenticationError):
         self.retry_after_s: float = float(retry_after_s)
 
 
+class BatchIncompleteError(YizhanError, RuntimeError):
+    """A batch run finished but some partitions failed (their reasons are in
+    ``summary.json`` ``partitions``); the others' outputs and the merge were written."""
+
+    exit_code = 11
+
+
 #: Exit code → what it means, for the CLI's help (the codes are the classes' ``exit_code``).
 EXIT_CODES: Final[dict[int, str]] = {
     0: "ok",
@@ -149,6 +156,7 @@ EXIT_CODES: Final[dict[int, str]] = {
     DownloadError.exit_code: "download",
     StoreError.exit_code: "station database",
     PermissionDeniedError.exit_code: "permission / password",
+    BatchIncompleteError.exit_code: "batch: a partition failed",
 }
 
 
