@@ -34,6 +34,15 @@ DEFAULT_REGIONS_DIR: Final = Path(__file__).resolve().parents[1] / "data" / "reg
 TABLE_UPLOAD_MB: Final = UploadLimits().max_upload_bytes // (1024 * 1024)
 NETWORK_UPLOAD_MB: Final = 200
 
+#: Untrusted work — parsing an uploaded station file, loading an uploaded or downloaded
+#: network, a coverage job on such a network — runs in a worker process
+#: (:mod:`geo.pipeline.isolate`) with these limits, so a crash, hang or memory blow-up
+#: ends that job with a message and never the server that every user shares.
+PARSE_TIMEOUT_S: Final = 120.0
+PARSE_MEMORY_MB: Final = 2048
+WORKER_TIMEOUT_S: Final = 900.0
+WORKER_MEMORY_MB: Final = 6144
+
 
 @dataclass(frozen=True)
 class AppSettings:

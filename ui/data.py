@@ -24,15 +24,20 @@ import streamlit as st
 
 from geo.errors import InputFileError, YizhanError
 from geo.io.layers import LayerTable
-from geo.network.loaders import default_cache_dir, download_network
+from geo.network.loaders import default_cache_dir
 from geo.params import CoverageParams
+from geo.pipeline.isolate import (
+    download_network_isolated,
+    region_from_files_isolated,
+    run_region_isolated,
+)
 from geo.pipeline.job import STAGES, CoverageJob, ProgressFn, run_region, write_outputs
-from geo.pipeline.region import Region, demo_region, list_region_folders, region_from_files
+from geo.pipeline.region import Region, demo_region, list_region_folders
 from geo.pipeline.region import region_from_folder as _region_from_folder
 from geo.stations.store import OPERATOR, Reader, StationStore, layer_table
 from geo.webmap.maps import MapData, map_data
 from ui.auth import open_store, reader
-from ui.config import settings
+from ui.config import WORKER_MEMORY_MB, WORKER_TIMEOUT_S, settings
 from ui.jobcache import LruStore
 from ui.state import AppState, StationList, app_state, tr
 from ui.text import safe_message
@@ -73,17 +78,19 @@ def _uploaded(key: str, _files: dict[str, tuple[str, bytes]]) -> Region:
             paths[role] = p
         if "network" not in paths:
             raise InputFileError(tr("请先上传路网文件", "Upload a network file first"))
-        region = region_from_files(
+        region = region_from_files_isolated(
             paths["network"], stations_path=paths.get("stations"),
             towns_path=paths.get("towns"), zones_path=paths.get("zones"),
             bases_path=paths.get("bases"), cache_dir=default_cache_dir(),
-            label=_files["network"][0])
+            label=_files["network"][0], timeout_s=WORKER_TIMEOUT_S,
+            memory_mb=WORKER_MEMORY_MB)
     return region
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _online(place: str) -> Region:
-    net = download_network(place=place, cache_dir=default_cache_dir())
+    net = download_network_isolated(place=place, cache_dir=default_cache_dir(),
+                                    timeout_s=WORKER_TIMEOUT_S, memory_mb=WORKER_MEMORY_MB)
     return Region(key="online:" + hashlib.sha256(place.encode()).hexdigest()[:16],
                   label=place, network=net,
                   inputs={"network": {"path": f"OpenStreetMap: {place}", "sha256": None}})
@@ -133,10 +140,17 @@ def _jobs() -> LruStore[CoverageJob]:
 
 def _job(region_key: str, params_key: str, stations_key: str, region: Region,
          params: CoverageParams, stations: LayerTable | None,
-         progress: ProgressFn | None = None) -> CoverageJob:
-    return _jobs().get_or_compute(
-        (region_key, params_key, stations_key),
-        lambda: run_region(region, params=params, stations=stations, progress=progress))
+         progress: ProgressFn | None = None, *, isolated: bool = False) -> CoverageJob:
+    """The job from the shared store, else computed: in this process with progress
+    for a server region, in a limited worker process for an uploaded or downloaded
+    network (``isolated``)."""
+    def compute() -> CoverageJob:
+        if isolated:
+            return run_region_isolated(region, params=params, stations=stations,
+                                       timeout_s=WORKER_TIMEOUT_S, memory_mb=WORKER_MEMORY_MB)
+        return run_region(region, params=params, stations=stations, progress=progress)
+
+    return _jobs().get_or_compute((region_key, params_key, stations_key), compute)
 
 
 def _as_reader(signed_in: bool) -> Reader:
@@ -222,10 +236,13 @@ def job_for(region: Region, params: CoverageParams, stations_key: str,
     """The coverage job, computed once per (region, parameters, station list)."""
     s = state or app_state()
     key = (region.key, _params_key(params), stations_key)
+    isolated = s.region_kind in ("upload", "online")
     if key in s.computed:
-        return JobHandle("|".join(key), _job(*key, region, params, stations))
-    with st.status(tr("正在计算步行覆盖…", "Computing walking coverage…"),
-                   expanded=True) as status:
+        return JobHandle("|".join(key), _job(*key, region, params, stations,
+                                             isolated=isolated))
+    label = (tr("正在独立进程中计算步行覆盖…", "Computing walking coverage in a worker process…")
+             if isolated else tr("正在计算步行覆盖…", "Computing walking coverage…"))
+    with st.status(label, expanded=True) as status:
         bar = st.progress(0.0)
 
         def progress(stage: str, fraction: float) -> None:
@@ -233,7 +250,7 @@ def job_for(region: Region, params: CoverageParams, stations_key: str,
             bar.progress(min(max(float(fraction), 0.0), 1.0), text=tr(zh, en))
 
         try:
-            job = _job(*key, region, params, stations, progress)
+            job = _job(*key, region, params, stations, progress, isolated=isolated)
         except Exception:
             status.update(label=tr("计算未完成", "Not computed"), state="error")
             raise

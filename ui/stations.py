@@ -22,6 +22,7 @@ import streamlit as st
 from geo.errors import YizhanError
 from geo.io.sheetsafe import csv_safe
 from geo.io.upload import RawUpload, excel_sheet_names, read_upload
+from geo.pipeline.isolate import run_isolated
 from geo.pipeline.region import Region
 from geo.schema import STATION_TYPES
 from geo.stations.accounts import Account
@@ -29,6 +30,7 @@ from geo.stations.columns import FIELDS, ColumnMapping, check_mapping, guess_map
 from geo.stations.coords import COORD_SYSTEM_LABELS, COORD_SYSTEMS, guess_from_columns
 from geo.stations.store import StationStore, export_version
 from geo.stations.validation import StationValidation, diff_stations, validate_stations
+from ui.config import PARSE_MEMORY_MB, PARSE_TIMEOUT_S
 from ui.data import error_text, stored_stations
 from ui.page import md_text
 from ui.state import AppState, app_state, tr
@@ -56,7 +58,8 @@ def parse_upload(state: AppState, name: str, data: bytes) -> tuple[str, RawUploa
     raw = state.parsed.get(key)
     if raw is None:
         try:
-            raw = read_upload(name, data, sheet=sheet)
+            raw = run_isolated(read_upload, name, data, sheet=sheet,
+                               timeout_s=PARSE_TIMEOUT_S, memory_mb=PARSE_MEMORY_MB)
         except Exception as exc:
             st.error(error_text(exc))
             return None
