@@ -48,7 +48,8 @@ STATIONS = [  # local metres; B is off the network, the last row is rejected (ba
 def stations_csv(path: Path) -> Path:
     rows = []
     for sid, x, y in STATIONS:
-        lon, lat = gpd.GeoSeries([shapely.Point(absolute(x, y))], crs=CRS).to_crs(4326).iloc[0].coords[0]
+        pt = gpd.GeoSeries([shapely.Point(absolute(x, y))], crs=CRS).to_crs(4326).iloc[0]
+        lon, lat = pt.x, pt.y
         rows.append({"station_id": sid, "name": f"驿站{sid}", "type": "工会驿站",
                      "lon": f"{lon:.9f}", "lat": f"{lat:.9f}"})
     rows.append({"station_id": "BAD", "name": "错类型", "type": "便利店", "lon": "113.9",

@@ -154,7 +154,7 @@ def summary_base(*, region: str, params: CoverageParams, inputs: dict[str, Any],
                  total_m: float, covered_area_m2: float, towns: pd.DataFrame, basis: str,
                  towns_summary: dict[str, Any], h3_resolution: int | None,
                  timings_s: dict[str, float]) -> dict[str, Any]:
-    """The keys of ``yizhan coverage``'s ``summary.json`` (see :class:`~geo.pipeline.job.Summary`)."""
+    """The keys of ``yizhan coverage``'s ``summary.json`` (:class:`geo.pipeline.job.Summary`)."""
     pop = pd.to_numeric(towns["population"], errors="coerce")
     pop_share = None
     if basis == "population" and pop.sum() > 0:

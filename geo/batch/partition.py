@@ -236,7 +236,7 @@ def cut_partition(whole: _Whole, polygons: gpd.GeoDataFrame, index: int) -> Part
     return PartitionCut(
         index=index, name=name, folder=str(polygons["folder"].iloc[index]), polygon=poly,
         network=sub, owned_edges=owned_mask, stations=st.reset_index(drop=True),
-        tiles=tiles, towns=_towns_near(whole.towns, core), 
+        tiles=tiles, towns=_towns_near(whole.towns, core),
         owned_length_m=float(net.length_m[owned].sum()))
 
 

@@ -33,8 +33,14 @@ from geo.batch.partition import (
     prepare_whole,
     read_partitions,
 )
-from geo.batch.tasks import BATCH_FORMAT, PartitionOutcome, PartitionSpec, read_marker
-from geo.batch.tasks import run_partition
+from geo.batch.regions import merge_regions, region_specs, run_region_task
+from geo.batch.tasks import (
+    BATCH_FORMAT,
+    PartitionOutcome,
+    PartitionSpec,
+    read_marker,
+    run_partition,
+)
 from geo.coverage.cells import DEFAULT_H3_RESOLUTION, check_h3_resolution, h3_cells, h3_tiles
 from geo.coverage.towns import read_towns
 from geo.crs import WGS84
@@ -318,4 +324,68 @@ def _write_batch(out: Path, summary: dict[str, Any], outcomes: list[PartitionOut
     return BatchResult(out_dir=out, summary=summary, paths=paths, failed=failed)
 
 
-__all__ = ["BatchResult", "dask_client", "run_batch"]
+# ------------------------------------------------------------- a folder of regions
+
+
+def run_batch_regions(*, regions_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str],
+                      params: CoverageParams | None = None,
+                      h3_resolution: int = DEFAULT_H3_RESOLUTION, workers: int | None = None,
+                      scheduler: str | None = None, client: Any = None,
+                      cache_dir: str | os.PathLike[str] | None = None,
+                      retries: int = DEFAULT_RETRIES, task: TaskFn | None = None
+                      ) -> BatchResult:
+    """Run every region folder under ``regions_dir`` as one Dask task and merge
+    (:mod:`geo.batch.regions`); finished regions with the same files are reused."""
+    params = params or CoverageParams()
+    res = check_h3_resolution(h3_resolution)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    specs = region_specs(regions_dir, out, params=params, h3_resolution=res,
+                         cache_dir=cache_dir)
+    with dask_client(workers=workers, scheduler=scheduler, client=client) as (c, engine):
+        outcomes, submitted = [], {}
+        for spec in specs:
+            done = reused(spec.name, spec.folder, spec.key, Path(spec.out_dir))
+            if done is not None:
+                outcomes.append(done)
+                continue
+            submitted[submit(c, task or run_region_task, spec, retries=retries)] = (
+                spec.name, spec.folder, spec.key)
+        outcomes += collect(c, submitted)
+    order = {s.name: i for i, s in enumerate(specs)}
+    outcomes.sort(key=lambda o: order[o.name])
+    ok = [o for o in outcomes if o.status != "failed"]
+    stations, towns, union, basis = merge_regions(ok, out, WGS84)
+    covered = sum(float(o.figures.get("covered_length_raw_m", 0.0)) for o in ok)
+    total = sum(float(o.figures.get("total_length_raw_m", 0.0)) for o in ok)
+    is_grid = bool(ok) and all(o.figures.get("is_grid") for o in ok)
+    h3 = res if is_grid else None
+    src = {s.name: s.source_dir for s in specs}
+    st_counts = [o.figures.get("stations") or {} for o in ok]
+    summary = summary_base(
+        region=f"batch of {len(outcomes)} regions", params=params,
+        inputs={"regions": str(regions_dir)},
+        network={k: sum(int((o.figures.get("network") or {}).get(k, 0)) for o in ok)
+                 for k in ("nodes", "edges")},
+        stations=station_block(stations, rows_in=sum(int(c.get("input", 0)) for c in st_counts),
+                               rejected=sum(int(c.get("rejected", 0)) for c in st_counts)),
+        covered_m=covered, total_m=total,
+        covered_area_m2=sum(float(o.figures.get("covered_area_m2") or 0.0) for o in ok),
+        towns=towns, basis=basis,
+        towns_summary=towns_block(towns, basis=basis, is_grid=is_grid, params=params,
+                                  h3_resolution=h3, outside_length_m=0.0),
+        h3_resolution=h3, timings_s={"total": time.perf_counter() - t0})
+    merged = _RegionsMerged(stations=stations, towns=towns, union=union)
+    return _write_batch(out, summary, outcomes, engine, merged, WGS84, params,
+                        region_of=lambda o: src.get(o.name))
+
+
+@dataclass(frozen=True, eq=False)
+class _RegionsMerged:
+    stations: pd.DataFrame
+    towns: gpd.GeoDataFrame
+    union: Any
+
+
+__all__ = ["BatchResult", "dask_client", "run_batch", "run_batch_regions"]

@@ -34,8 +34,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.batch.outputs import finalize_towns, station_block, station_counts, summary_base
-from geo.batch.outputs import towns_block, write_files, write_json
+from geo.batch.outputs import (
+    finalize_towns,
+    station_block,
+    station_counts,
+    summary_base,
+    towns_block,
+    write_files,
+    write_json,
+)
 from geo.coverage.cells import convex_cell_parts, h3_cells
 from geo.coverage.core import Coverage, compute_coverage
 from geo.coverage.segments import (

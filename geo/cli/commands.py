@@ -30,6 +30,7 @@ from geo.cli.common import (
     run_job_from_args,
     station_areas_from_args,
 )
+from geo.cli.batch import add_batch_parser, cmd_batch
 from geo.cli.report import add_report_parser, cmd_report
 from geo.cli.stations import add_stations_parser, cmd_stations, cmd_users
 from geo.cli.suggest import add_suggest_parser, cmd_suggest
@@ -101,14 +102,23 @@ def build_parser() -> argparse.ArgumentParser:
     add_stations_parser(sub)
 
     add_report_parser(sub)
+    add_batch_parser(sub)
     return parser
 
 
 def _print_result(paths: dict[str, Path], summary: Summary) -> None:
+    """The app's headline figures (streets, population, area, stations), then the files."""
+    st = summary["stations"]
+    pop = summary["covered_population_share"]
     print(f"covered street length: {summary['covered_length_m']:,.0f} m of "
           f"{summary['total_length_m']:,.0f} m "
-          f"({float(summary['covered_length_share'] or 0):.1%}); "
-          f"covered area {float(summary['covered_area_m2']) / 1e6:.2f} km²")
+          f"({float(summary['covered_length_share'] or 0):.1%})")
+    print("covered population: " + (f"{float(pop):.1%} (population spread over each town's "
+                                     "streets)" if pop is not None
+                                     else "— (no population for every town)"))
+    print(f"covered area (service-area union): {float(summary['covered_area_m2']) / 1e6:.2f} km²")
+    print(f"stations on the network: {st['used']} of {st['input']} ({st['off_network']} off "
+          f"the network, {st['rejected']} rejected)")
     for name, p in paths.items():
         print(f"wrote {p}  ({name})")
 
@@ -166,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handlers = {"coverage": _cmd_coverage, "demo": _cmd_demo, "prepare": _cmd_prepare,
                 "download": _cmd_download, "suggest": cmd_suggest, "report": cmd_report,
-                "stations": cmd_stations, "users": cmd_users}
+                "stations": cmd_stations, "users": cmd_users, "batch": cmd_batch}
     return run_command(handlers[args.command], args)
 
 
