@@ -277,3 +277,101 @@ def test_vrt_not_read_even_when_gdal_skip_is_set_otherwise(tmp_path: Path) -> No
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["InputFileError", "InputFileError"]
     assert "root:" not in out.stdout + out.stderr
+
+
+# ----------------------------------------------------- layers: the caps of an upload
+
+
+def _zones_shapefile(tmp_path: Path, **kw: object) -> Path:
+    gdf = gpd.GeoDataFrame({"zone_id": ["Z1"], "name": ["区"]},
+                           geometry=[shapely.box(113.3, 23.1, 113.31, 23.11)], crs="EPSG:4326")
+    d = tmp_path / "shp"
+    d.mkdir()
+    gdf.to_file(d / "zones.shp", **kw)
+    return d / "zones.shp"
+
+
+def test_layer_zips_have_the_upload_caps(tmp_path: Path) -> None:
+    from geo.errors import UploadLimitError
+    from tests.upload_fixtures import zip_bomb, zip_of
+
+    bomb = tmp_path / "towns.zip"
+    bomb.write_bytes(zip_bomb("towns.shp", 300 * 1024 * 1024))
+    many = tmp_path / "zones.zip"
+    many.write_bytes(zip_of({f"z{k}.txt": b"x" for k in range(500)}))
+    with pytest.raises(UploadLimitError, match="bomb"):
+        read_vector(bomb, what="towns")
+    with pytest.raises(UploadLimitError, match="500 members"):
+        read_zones(many)
+    with pytest.raises(UploadLimitError, match="500 members"):
+        read_bases(many)
+
+
+def test_layer_limits_parameter_and_size_cap(tmp_path: Path) -> None:
+    from geo.errors import UploadLimitError
+    from geo.io.limits import UploadLimits
+
+    square = [(113.30, 23.10), (113.31, 23.10), (113.31, 23.11), (113.30, 23.10)]
+    p = tmp_path / "zones.geojson"
+    p.write_text(feature_collection([polygon(square, zone_id="Z1", name="a"),
+                                     polygon(square, zone_id="Z2", name="b")]),
+                 encoding="utf-8")
+    assert read_zones(p).rows_in == 2
+    with pytest.raises(UploadLimitError, match="features"):
+        read_zones(p, limits=UploadLimits(max_features=1))
+    with pytest.raises(UploadLimitError, match="MB"):
+        read_zones(p, limits=UploadLimits(max_upload_bytes=100))
+    s = write_csv(tmp_path / "s.csv",
+                  "S1,站,工会驿站,113.3,23.1,,,\nS2,站,工会驿站,113.3,23.1,,,\n")
+    with pytest.raises(UploadLimitError):
+        read_stations(s, limits=UploadLimits(max_features=1))
+
+
+def test_layer_shapefile_path_reads_its_parts_with_the_checks(tmp_path: Path) -> None:
+    shp = _zones_shapefile(tmp_path)
+    assert read_zones(shp).accepted["zone_id"].tolist() == ["Z1"]
+    shp.with_suffix(".cpg").write_bytes(b"UTF-8\0")  # was a ValueError traceback
+    with pytest.raises(InputFileError, match=r"\.cpg"):
+        read_zones(shp)
+    shp.with_suffix(".cpg").write_bytes(b"UTF-8")
+    shp.with_suffix(".shx").unlink()
+    with pytest.raises(InputFileError, match=r"\.shx"):
+        read_zones(shp)
+
+
+def test_layer_gbk_shapefile_without_cpg_is_not_garbled(tmp_path: Path) -> None:
+    shp = _zones_shapefile(tmp_path, encoding="GBK")
+    shp.with_suffix(".cpg").unlink(missing_ok=True)
+    z = tmp_path / "zones.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for f in shp.parent.iterdir():
+            zf.write(f, f.name)
+    assert read_zones(z).accepted["name"].tolist() == ["区"]
+
+
+@pytest.mark.parametrize("crs", [
+    {"type": "link", "properties": {"href": "http://127.0.0.1:9/crs.wkt"}},
+    {"type": "name", "properties": {"name": "http://127.0.0.1:9/crs"}},
+])
+def test_layer_geojson_remote_crs_refused(tmp_path: Path, crs: dict[str, object]) -> None:
+    p = tmp_path / "bases.geojson"
+    p.write_text(feature_collection([point(113.3, 23.1, base_id="B1", name="基地")], crs=crs),
+                 encoding="utf-8")
+    with pytest.raises(InputFileError, match="crs"):
+        read_bases(p)
+
+
+def test_layer_gpkg_view_refused(tmp_path: Path) -> None:
+    import sqlite3
+
+    gdf = gpd.GeoDataFrame({"base_id": ["B1"], "name": ["基地"]},
+                           geometry=[shapely.Point(113.3, 23.1)], crs="EPSG:4326")
+    p = tmp_path / "bases.gpkg"
+    gdf.to_file(p, driver="GPKG")
+    con = sqlite3.connect(p)
+    con.execute("CREATE VIEW v AS WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+                "FROM r) SELECT i FROM r")
+    con.commit()
+    con.close()
+    with pytest.raises(InputFileError, match="view"):
+        read_bases(p)

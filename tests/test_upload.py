@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -438,18 +440,18 @@ def test_vrt_disguised_as_station_file_rejected(name: str, vrt: bytes,
 
 
 def test_vrt_driver_allow_list_is_a_second_line_of_defence() -> None:
-    """Even with the content check disabled and GDAL loaded before GDAL_SKIP is set (so
-    the VRT driver is active), the driver allow-list stops the VRT; the CSV reader never
-    hands the file to GDAL."""
+    """Even with every content check disabled and GDAL loaded before GDAL_SKIP is set (so
+    the VRT driver is active), the driver-prefixed open (``GeoJSON:``) and the driver
+    allow-list stop the VRT; the CSV reader never hands the file to GDAL."""
     code = textwrap.dedent(f"""
         import os, sys
         import pyogrio  # GDAL drivers registered before geo.io.gdal sets GDAL_SKIP
         import geo.io.csvread as c
         import geo.io.gdal as g
         import geo.io.upload as u
-        import geo.io.vector as v
         from geo.errors import InputFileError
-        g.reject_vrt = c.reject_vrt = v.reject_vrt = lambda *a, **k: None
+        g.check_content = lambda *a, **k: None
+        c.reject_vrt = lambda *a, **k: None
         vrt = {VRT_XML_PASSWD!r}
         try:
             u.read_upload("stations.geojson", vrt)
@@ -633,3 +635,126 @@ def test_errors_are_yizhan_errors() -> None:
         assert issubclass(exc, YizhanError)
     assert os.environ.get("GDAL_SKIP") == "OGR_VRT"
     assert frozenset({"GeoJSON", "GPKG", "ESRI Shapefile"}) == upload.ALLOWED_DRIVERS
+
+
+# ---------------------------------------------------------------------------- hardening
+# (the whole hostile corpus is in tests/test_hostile_io.py)
+
+
+def test_shapefile_cpg_with_nul_is_a_named_error(tmp_path: Path) -> None:
+    zf = zipfile.ZipFile(io.BytesIO(shapefile_zip(_gdf(), tmp_path)))
+    members = {i.filename: zf.read(i) for i in zf.infolist()}
+    members["驿站.cpg"] = b"UTF-8\0"  # was a ValueError traceback
+    with pytest.raises(InputFileError, match=r"\.cpg"):
+        read_upload("s.zip", zip_of(members))
+
+
+def test_gpkg_view_refused_before_gdal(tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    import pyogrio
+
+    path = tmp_path / "v.gpkg"
+    path.write_bytes(gpkg_bytes(_gdf(), tmp_path))
+    con = sqlite3.connect(path)
+    con.executescript(
+        "CREATE VIEW evil AS WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r)"
+        " SELECT i AS fid, NULL AS geom FROM r;"
+        "UPDATE gpkg_contents SET table_name = 'evil';")
+    con.close()
+    monkeypatch.setattr(pyogrio, "read_info", lambda *a, **k: pytest.fail("GDAL called"))
+    with pytest.raises(InputFileError, match="view"):
+        read_upload("v.gpkg", path.read_bytes())
+
+
+@pytest.mark.parametrize(("crs", "ok"), [
+    ({"type": "link", "properties": {"href": "http://127.0.0.1:9/crs", "type": "ogcwkt"}},
+     False),
+    ({"type": "name", "properties": {"name": "http://127.0.0.1:9/crs"}}, False),
+    ({"type": "name", "properties": {"name": "/etc/passwd"}}, False),
+    ({"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}, True),
+    ({"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4326"}}, True),
+    ({"type": "EPSG", "properties": {"code": 4326}}, True),
+])
+def test_geojson_legacy_crs_members(crs: dict[str, object], ok: bool) -> None:
+    doc = json.loads(geojson_bytes(NAMES[:2], LONLAT[:2]))
+    data = json.dumps({**doc, "crs": crs}).encode()
+    if ok:
+        assert read_upload("s.geojson", data).rows_in == 2
+    else:
+        with pytest.raises(InputFileError, match="crs"):
+            read_upload("s.geojson", data)
+
+
+@pytest.mark.parametrize("body", [
+    b"<OGRWFSDataSource><URL>http://127.0.0.1:9/wfs</URL></OGRWFSDataSource>",
+    b'{"type": "gdal_streamed_alg", "command_line": "gdal vector pipeline ! read /etc/passwd"}',
+    b'{"type": "Topology", "objects": {}, "arcs": []}',
+    b'{"geometryType": "esriGeometryPoint", "features": []}',
+])
+def test_json_for_other_gdal_drivers_refused(body: bytes) -> None:
+    with pytest.raises(InputFileError, match="GeoJSON"):
+        read_upload("s.geojson", body)
+
+
+def _xlsx_with_dimension(rows: list[list[str]], dimension: str) -> bytes:
+    data = xlsx_bytes({"S": rows})
+    zin = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for n in zin.namelist():
+            d = zin.read(n)
+            if n.startswith("xl/worksheets/"):
+                d = re.sub(rb'<dimension ref="[^"]*"\s*/>', f'<dimension ref="{dimension}"/>'
+                           .encode(), d)
+                assert dimension.encode() in d
+            z.writestr(n, d)
+    return out.getvalue()
+
+
+def test_xlsx_declared_dimension_is_ignored() -> None:
+    rows = [["名称", "经度", "纬度"], ["a", "113.9", "22.5"], ["b", "114.0", "22.6"]]
+    raw = read_upload("x.xlsx", _xlsx_with_dimension(rows, "A1:SF200001"))
+    assert raw.columns == ["名称", "经度", "纬度"]
+    assert raw.rows_in == 2 and raw.frame.iloc[1].tolist() == rows[2]
+    # the padded table would be 500 × 200,001 cells; the real one is capped as read
+    wide = [[f"h{k}" for k in range(50)], *[["x"]] * 30]
+    with pytest.raises(UploadLimitError, match="cells"):
+        read_upload("x.xlsx", _xlsx_with_dimension(wide, "A1:AX31"),
+                    limits=UploadLimits(max_cells=1000))
+
+
+def test_xlsx_shared_strings_capped_before_openpyxl(monkeypatch: pytest.MonkeyPatch) -> None:
+    import openpyxl
+
+    data = xlsx_with_shared_string("南山区粤海街道工会驿站")
+    monkeypatch.setattr(openpyxl, "load_workbook", lambda *a, **k: pytest.fail("parsed"))
+    with pytest.raises(UploadLimitError, match="shared strings"):
+        read_upload("x.xlsx", data, limits=UploadLimits(max_shared_strings_bytes=10))
+    assert excel_sheet_names(data, limits=UploadLimits(max_shared_strings_bytes=10)) == []
+
+
+def test_csv_cells_capped_while_reading() -> None:
+    data = csv_bytes([f"c{k}" for k in range(10)], [[""] * 10] * 20)
+    with pytest.raises(UploadLimitError, match="cells"):
+        read_upload("s.csv", data, limits=UploadLimits(max_cells=100))
+    assert read_upload("s.csv", data, limits=UploadLimits(max_cells=300)).rows_in == 0
+
+
+def test_zip_end_record_checked_before_zipfile_parses_the_directory(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    data = zip_of({f"f{k}.txt": b"" for k in range(70)})
+    monkeypatch.setattr(zipfile, "ZipFile", lambda *a, **k: pytest.fail("directory parsed"))
+    with pytest.raises(UploadLimitError, match="70 members"):
+        read_upload("s.zip", data)
+
+
+def test_zip_member_with_bad_crc_is_a_named_error(tmp_path: Path) -> None:
+    data = bytearray(shapefile_zip(_gdf(), tmp_path))
+    i = data.find(b"PK\x03\x04")
+    data[i + 14] ^= 0xFF  # the first member's CRC, in its local header
+    j = data.find(b"PK\x01\x02")
+    data[j + 16] ^= 0xFF  # and in the directory
+    with pytest.raises(InputFileError, match="CRC"):
+        read_upload("s.zip", bytes(data))

@@ -3,7 +3,7 @@
 Encoding detected: UTF-16 (BOM), UTF-8 (with or without BOM), else GBK, else GB18030
 (a GBK superset with characters GBK lacks). Delimiter chosen among ``, ; TAB |`` by
 the header and the rows' widths. A row with more fields than the header is kept and
-rejected later.
+rejected later; rows × columns is capped (``max_cells``) while reading.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Final
 import numpy as np
 
 from geo.errors import InputFileError, UploadLimitError
-from geo.io.gdal import SQLITE_MAGIC, reject_vrt
+from geo.io.gdal import reject_vrt
+from geo.io.gpkg import SQLITE_MAGIC
 from geo.io.limits import UploadLimits
 from geo.io.table import (
     RawUpload,
@@ -114,10 +115,11 @@ def _check_head(data: bytes, name: str, limits: UploadLimits) -> None:
 
 def _parse(text: str, delim: str, name: str,
            limits: UploadLimits) -> tuple[list[str] | None, list[list[str]], list[int]]:
-    """(header, rows, start line of each row)."""
+    """(header, rows, start line of each row), rows × columns capped while reading."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     rows: list[list[str]] = []
     lines: list[int] = []
+    cells = 0
     try:
         header = next(reader, None)
         width = len(header or ())
@@ -129,6 +131,11 @@ def _parse(text: str, delim: str, name: str,
                 row = next(reader)
             except StopIteration:
                 break
+            cells += max(len(row), width)
+            if cells > limits.max_cells:
+                raise UploadLimitError(
+                    f"{name} has more than {limits.max_cells:,} cells ({width} columns × "
+                    f"{len(rows) + 1:,}+ rows): split the list or drop unused columns")
             rows.append(row)
             lines.append(line)
     except csv.Error as exc:

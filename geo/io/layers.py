@@ -3,10 +3,15 @@
 This module reads *clean* inputs (CSV ``station_id,name,type,lon,lat`` in WGS-84,
 GeoJSON / GeoPackage / zipped Shapefile with a declared CRS). Every input row is
 either accepted or rejected with a reason: ``rows_in == accepted + rejected``.
+
+The files are untrusted all the same: vector layers go through the reader of station
+uploads (:func:`geo.io.vector.read_layer_file`: zip caps, content checks, the expected
+GDAL driver only, no network), and every file is held to :class:`UploadLimits`.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +23,15 @@ import pandas as pd
 import shapely
 
 from geo.crs import WGS84
-from geo.errors import CRSError, InputFileError, StationDataError, UnknownFormatError
-from geo.io.gdal import read_allowed_info, reject_vrt
+from geo.errors import (
+    CRSError,
+    InputFileError,
+    StationDataError,
+    UnknownFormatError,
+    UploadLimitError,
+)
+from geo.io.limits import UploadLimits
+from geo.io.vector import read_layer_file
 from geo.schema import CONVALESCENCE_ALIASES, STATION_TYPES, canonical_station_type
 
 STATION_COLUMNS: Final = ("station_id", "name", "type", "address", "city", "district")
@@ -40,30 +52,24 @@ class LayerTable:
             raise AssertionError("rows_in must equal accepted + rejected")
 
 
-def read_vector(path: str | os.PathLike[str], *, what: str) -> gpd.GeoDataFrame:
-    """Read a GeoJSON / GeoPackage / (zipped) Shapefile with an allow-listed driver.
+def read_vector(path: str | os.PathLike[str], *, what: str,
+                limits: UploadLimits | None = None) -> gpd.GeoDataFrame:
+    """Read a GeoJSON / GeoPackage / (zipped) Shapefile with the checks and caps of a
+    station upload (``limits``, default :class:`UploadLimits`).
 
     The result is in EPSG:4326; a layer without CRS raises :class:`CRSError`.
     """
     p = Path(path)
     if not p.is_file():
         raise InputFileError(f"{what} file not found: {p}. Check the path.")
-    suffix = p.suffix.lower()
-    if suffix not in VECTOR_SUFFIXES:
+    if p.suffix.lower() not in VECTOR_SUFFIXES:
         raise UnknownFormatError(
             f"unknown {what} format {p.name!r}: use GeoJSON, GeoPackage (.gpkg) or a zipped "
             "Shapefile (.zip)"
         )
-    label = f"{what} file {p.name}"
-    if suffix != ".zip":
-        with open(p, "rb") as fh:
-            reject_vrt(fh.read(1 << 16), label)
-    uri = f"zip://{p}" if suffix == ".zip" else str(p)
-    read_allowed_info(uri, name=label)
-    try:
-        gdf = gpd.read_file(uri, engine="pyogrio")
-    except Exception as exc:
-        raise InputFileError(f"cannot read {what} file {p.name}: {exc}") from None
+    gdf = read_layer_file(p, name=f"{what} file {p.name}", limits=limits or UploadLimits())
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise InputFileError(f"{what} file {p.name} has no geometry column")
     if gdf.crs is None:
         raise CRSError(
             f"{what} file {p.name} has no CRS (a Shapefile needs its .prj): add it or "
@@ -79,23 +85,49 @@ def _clean_str(value: object) -> str | None:
     return s or None
 
 
-def _read_table(path: Path, *, what: str) -> tuple[pd.DataFrame, np.ndarray | None]:
+def _read_csv_layer(path: Path, *, what: str, limits: UploadLimits) -> pd.DataFrame:
+    """A UTF-8 CSV layer as strings, held to the upload caps (size, rows, columns, cells)."""
+    size = path.stat().st_size
+    if size > limits.max_upload_bytes:
+        raise UploadLimitError(f"{what} file {path.name} is {size / 1e6:,.1f} MB (limit "
+                               f"{limits.max_upload_bytes / 1e6:,.0f} MB)")
+    data = path.read_bytes()
+    first = data.split(b"\n", 1)[0]
+    lines, width = data.count(b"\n"), first.count(b",") + 1
+    if width > limits.max_columns:
+        raise UploadLimitError(f"{what} file {path.name} has {width} columns (limit "
+                               f"{limits.max_columns})")
+    if lines > limits.max_features + 1 or lines * width > limits.max_cells:
+        raise UploadLimitError(f"{what} file {path.name} has ~{lines:,} rows × {width} columns "
+                               f"(limits {limits.max_features:,} rows, {limits.max_cells:,} "
+                               "cells)")
+    try:
+        df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False,
+                         encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputFileError(
+            f"{what} file {path.name} is not UTF-8; save it as UTF-8 CSV (GBK uploads "
+            "are handled by the station upload workflow)"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputFileError(f"cannot parse CSV {path.name}: {exc}") from None
+    if len(df) > limits.max_features or len(df.columns) > limits.max_columns:
+        raise UploadLimitError(f"{what} file {path.name} has {len(df):,} rows × "
+                               f"{len(df.columns)} columns (limits {limits.max_features:,} "
+                               f"rows, {limits.max_columns} columns)")
+    df.columns = [str(c).strip() for c in df.columns]
+    return df
+
+
+def _read_table(path: Path, *, what: str,
+                limits: UploadLimits | None = None) -> tuple[pd.DataFrame, np.ndarray | None]:
     """Rows as strings plus (for vector files) their geometries."""
+    lim = limits or UploadLimits()
     if not path.is_file():
         raise InputFileError(f"{what} file not found: {path}. Check the path.")
     if path.suffix.lower() == ".csv":
-        try:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            raise InputFileError(
-                f"{what} file {path.name} is not UTF-8; save it as UTF-8 CSV (GBK uploads "
-                "are handled by the station upload workflow)"
-            ) from None
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise InputFileError(f"cannot parse CSV {path.name}: {exc}") from None
-        df.columns = [str(c).strip() for c in df.columns]
-        return df, None
-    gdf = read_vector(path, what=what)
+        return _read_csv_layer(path, what=what, limits=lim), None
+    gdf = read_vector(path, what=what, limits=lim)
     geoms = gdf.geometry.to_numpy()
     df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     df = df.astype(object).where(df.notna(), None)
@@ -140,16 +172,18 @@ def _points_from_rows(df: pd.DataFrame, geoms: np.ndarray | None,
     return out
 
 
-def read_stations(path: str | os.PathLike[str]) -> LayerTable:
+def read_stations(path: str | os.PathLike[str], *,
+                  limits: UploadLimits | None = None) -> LayerTable:
     """Read a station list: CSV (``station_id,name,type,lon,lat[,address,city,district]``,
     UTF-8, WGS-84) or a point GeoJSON / GeoPackage / zipped Shapefile.
 
     Rejected (with reason): blank or duplicate ``station_id``, blank ``name``, unknown
     ``type`` (see :data:`geo.schema.STATION_TYPES`), convalescence bases (their own
     layer), missing / invalid coordinates or geometry. ``station_id`` stays a string.
+    The file is held to ``limits`` (default :class:`UploadLimits`).
     """
     p = Path(path)
-    df, geoms = _read_table(p, what="stations")
+    df, geoms = _read_table(p, what="stations", limits=limits)
     return stations_from_frame(df, geoms, source=str(p))
 
 
@@ -207,11 +241,11 @@ def stations_from_frame(df: pd.DataFrame, geoms: np.ndarray | None = None, *,
     return LayerTable(accepted=accepted, rejected=rejected, rows_in=n, source=source)
 
 
-def read_points_layer(path: str | os.PathLike[str], *, id_column: str,
-                      what: str) -> LayerTable:
+def read_points_layer(path: str | os.PathLike[str], *, id_column: str, what: str,
+                      limits: UploadLimits | None = None) -> LayerTable:
     """Read a point layer (e.g. convalescence bases) with ``id_column`` and ``name``."""
     p = Path(path)
-    df, geoms = _read_table(p, what=what)
+    df, geoms = _read_table(p, what=what, limits=limits)
     n = len(df)
     reasons: list[str | None] = [None] * n
     ids = ([_clean_str(v) for v in df[id_column]] if id_column in df.columns
@@ -232,15 +266,15 @@ def read_points_layer(path: str | os.PathLike[str], *, id_column: str,
     return LayerTable(accepted=accepted, rejected=rejected, rows_in=n, source=str(p))
 
 
-def read_polygon_layer(path: str | os.PathLike[str], *, id_column: str,
-                       what: str) -> LayerTable:
+def read_polygon_layer(path: str | os.PathLike[str], *, id_column: str, what: str,
+                       limits: UploadLimits | None = None) -> LayerTable:
     """Read a polygon layer (rider zones, towns) from a vector file.
 
     Invalid polygons are *rejected* with the GEOS reason rather than silently repaired
     (repairs change areas); empty or non-polygon geometries are rejected too.
     """
-    return polygons_from_frame(read_vector(path, what=what), id_column=id_column,
-                               source=str(path))
+    return polygons_from_frame(read_vector(path, what=what, limits=limits),
+                               id_column=id_column, source=str(path))
 
 
 def polygons_from_frame(gdf: gpd.GeoDataFrame, *, id_column: str,
@@ -281,11 +315,13 @@ def polygons_from_frame(gdf: gpd.GeoDataFrame, *, id_column: str,
     return LayerTable(accepted=accepted, rejected=rejected, rows_in=n, source=source)
 
 
-def read_zones(path: str | os.PathLike[str]) -> LayerTable:
+def read_zones(path: str | os.PathLike[str], *,
+               limits: UploadLimits | None = None) -> LayerTable:
     """Rider-friendly zones (骑手友好场景): polygons with ``zone_id`` and ``name``."""
-    return read_polygon_layer(path, id_column="zone_id", what="zones")
+    return read_polygon_layer(path, id_column="zone_id", what="zones", limits=limits)
 
 
-def read_bases(path: str | os.PathLike[str]) -> LayerTable:
+def read_bases(path: str | os.PathLike[str], *,
+               limits: UploadLimits | None = None) -> LayerTable:
     """Convalescence bases (职工疗休养基地): points with ``base_id`` and ``name``."""
-    return read_points_layer(path, id_column="base_id", what="bases")
+    return read_points_layer(path, id_column="base_id", what="bases", limits=limits)

@@ -10,15 +10,14 @@ This module picks the reader by the file name and checks the upload size; the re
 * **CSV** (``.csv``, ``.txt``, ``.tsv``) — :mod:`geo.io.csvread`, the stdlib :mod:`csv`
   module (never GDAL); encoding (UTF-16/UTF-8/GBK/GB18030) and delimiter detected.
 * **XLSX** — :mod:`geo.io.xlsx`, openpyxl read-only through defusedxml, after the zip
-  caps; the chosen sheet (default: the first).
+  and shared-string caps; the chosen sheet (default: the first).
 * **GeoJSON**, **GeoPackage**, **zipped Shapefile** — :mod:`geo.io.vector`: the zip is
-  expanded by us (:mod:`geo.io.archive`, caps first, member names sanitised), then
-  :mod:`geo.io.gdal` refuses VRT content and any driver outside its allow-list.
+  expanded by us (:mod:`geo.io.archive`), then :mod:`geo.io.gdal` checks the content
+  without GDAL, opens it with the expected driver only and keeps GDAL off the network.
 
-Safety (see ``../shared/notes/security.md``): ``GDAL_SKIP=OGR_VRT`` is set before GDAL
-loads; any file whose content is an OGR VRT is rejected whatever its name; caps on
-upload size, uncompressed size, zip member count, compression ratio and feature count
-are checked *before* parsing (:class:`UploadLimits`).
+Safety (see ``../shared/notes/security.md``): any file whose content is an OGR VRT is
+rejected whatever its name; every cap of :class:`UploadLimits` is checked *before* the
+work it bounds.
 
 Blank rows after the last data row (Excel's formatted-but-empty rows, a trailing
 newline) are not data and are not counted; blank rows in between are data rows and get

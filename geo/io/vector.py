@@ -1,8 +1,10 @@
-"""GeoJSON, GeoPackage and zipped Shapefile uploads, read through GDAL.
+"""GeoJSON, GeoPackage and (zipped) Shapefile files from users, read through GDAL.
 
-:func:`read_vector_upload` (bytes → :class:`RawUpload`): a zip is checked and its one
-layer taken out (:mod:`geo.io.archive`), the layer's files are written to a private
-temporary directory and read by :func:`geo.io.gdal.read_vector`.
+One path for uploads (:func:`read_vector_upload`, bytes → :class:`RawUpload`) and for
+layers given as files (:func:`read_layer_file`, path → GeoDataFrame): the bytes are
+size-capped, a zip is checked and its one layer taken out (:mod:`geo.io.archive`), the
+layer's files are written to a private temporary directory and read by
+:func:`geo.io.gdal.read_vector` — content checks, the expected driver only, no network.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ import pandas as pd
 import pyproj
 
 from geo.errors import InputFileError, UploadLimitError
-from geo.io.archive import LayerSource, expand_layer_zip
-from geo.io.gdal import VectorRead, read_vector, reject_vrt
+from geo.io.archive import LayerSource, expand_layer_zip, shapefile_from_disk
+from geo.io.gdal import VectorRead, read_vector
 from geo.io.limits import UploadLimits
-from geo.io.shapefile import dbf_encoding
+from geo.io.shapefile import cpg_name, dbf_encoding
 from geo.io.table import RawUpload, cell_text, string_frame, unique_headers
 
 _MAIN_PART = {"geojson": ".geojson", "gpkg": ".gpkg", "shapefile": ".shp"}
@@ -31,7 +33,7 @@ def _encoding(source: LayerSource, name: str) -> tuple[str | None, list[str]]:
     the notes saying how it was chosen."""
     if source.fmt != "shapefile":
         return None, []
-    cpg = source.files[".cpg"].decode("ascii", "replace") if ".cpg" in source.files else None
+    cpg = cpg_name(source.files[".cpg"], name) if ".cpg" in source.files else None
     codec, how = dbf_encoding(source.files.get(".dbf", b""), cpg)
     notes = [f"Shapefile attribute encoding {codec} ({how})"]
     if ".prj" not in source.files:
@@ -44,13 +46,13 @@ def load_layer(source: LayerSource, name: str,
                limits: UploadLimits) -> tuple[VectorRead, str | None]:
     """Write ``source`` into a private temporary directory and read it through GDAL;
     returns what was read (notes included) and the attribute encoding used."""
+    if source.member:
+        name = f"{name} ({source.member})"
     codec, notes = _encoding(source, name)
     with tempfile.TemporaryDirectory(prefix="yizhan-layer-") as tmpdir:
         d = Path(tmpdir) / "layer"
         d.mkdir()
         for ext, content in source.files.items():
-            if ext in (".prj", ".cpg", ".geojson"):
-                reject_vrt(content[:4096] if ext != ".geojson" else content, source.label)
             (d / f"layer{ext}").write_bytes(content)
         got = read_vector(d / f"layer{_MAIN_PART[source.fmt]}", source.fmt, name=name,
                           limits=limits, encoding=codec)
@@ -90,7 +92,7 @@ def read_vector_upload(name: str, data: bytes, fmt: str, limits: UploadLimits) -
     if fmt == "shapefile":
         source = expand_layer_zip(data, name, limits)
     else:
-        source = LayerSource(fmt, {_MAIN_PART[fmt]: data}, label=name)
+        source = LayerSource(fmt, {_MAIN_PART[fmt]: data})
     got, codec = load_layer(source, name, limits)
     gdf = got.frame
     if not isinstance(gdf, gpd.GeoDataFrame):
@@ -112,3 +114,24 @@ def read_vector_upload(name: str, data: bytes, fmt: str, limits: UploadLimits) -
                      source_lines=np.arange(1, len(frame) + 1), row_issues=tuple(issues),
                      encoding=codec, geom_lon=lon, geom_lat=lat, geom_crs=crs,
                      notes=tuple(notes))
+
+
+def read_layer_file(path: Path, *, name: str, limits: UploadLimits) -> Any:
+    """A layer file (``.geojson``/``.json``, ``.gpkg``, ``.zip``, ``.shp`` with its parts)
+    as pyogrio reads it (a GeoDataFrame; a DataFrame when it has no geometry), with the
+    caps and checks of an upload."""
+    size = path.stat().st_size
+    if size > limits.max_upload_bytes:
+        raise UploadLimitError(f"{name} is {size / 1e6:,.1f} MB (limit "
+                               f"{limits.max_upload_bytes / 1e6:,.0f} MB)")
+    suffix = path.suffix.lower()
+    if suffix == ".shp":
+        source = shapefile_from_disk(path, name, limits)
+    elif suffix == ".zip":
+        source = expand_layer_zip(path.read_bytes(), name, limits)
+    elif suffix == ".gpkg":
+        source = LayerSource("gpkg", {".gpkg": path.read_bytes()})
+    else:
+        source = LayerSource("geojson", {".geojson": path.read_bytes()})
+    got, _codec = load_layer(source, name, limits)
+    return got.frame
