@@ -103,3 +103,63 @@ def counting_task(spec: Any) -> PartitionOutcome:
     runs.mkdir(parents=True, exist_ok=True)
     (runs / f"{spec.folder}-{time.time_ns()}").write_text(spec.key)
     return run_partition(spec)
+
+
+def setenv(name: str, value: str) -> None:
+    """Set an environment variable (run on every worker with ``client.run``)."""
+    os.environ[name] = value
+
+
+def assert_same_as_whole(job: Any, out: Path) -> dict[str, float]:
+    """The merged outputs in ``out`` equal the whole-network ``job``; returns the
+    largest differences seen (for the report)."""
+    import json
+
+    import numpy as np
+
+    from geo.pipeline.job import stations_output, summary_dict
+
+    whole = summary_dict(job)
+    merged = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert set(whole) <= set(merged)
+    d_len = abs(merged["covered_length_m"] - job.coverage.covered_length_m)
+    assert d_len <= max(0.051, 1e-6 * job.coverage.covered_length_m)
+    assert merged["total_length_m"] == whole["total_length_m"]
+    d_area = abs(merged["covered_area_m2"] - job.areas.union_area_m2)
+    assert d_area <= 1e-6 * job.areas.union_area_m2 + 0.051
+    assert merged["stations"] == whole["stations"]
+    assert merged["covered_population_share"] == whole["covered_population_share"]
+    assert merged["demand_basis"] == whole["demand_basis"]
+    for k in ("count", "is_grid", "street_length_outside_towns_m", "ranking_rule"):
+        assert merged["towns"][k] == whole["towns"][k], k
+    a = stations_output(job).reset_index(drop=True)
+    b = pd.read_csv(out / "stations.csv", dtype={"station_id": str})
+    assert list(a.columns) == list(b.columns)
+    assert a["station_id"].tolist() == b["station_id"].tolist()
+    assert a["status"].tolist() == b["status"].tolist()
+    np.testing.assert_allclose(b["snap_dist_m"], a["snap_dist_m"].astype(float), atol=1e-9)
+    d_near = float(np.nanmax(np.abs(b["nearest_covered_length_m"].to_numpy(dtype=float)
+                                    - a["nearest_covered_length_m"].to_numpy(dtype=float))))
+    assert d_near <= 0.11
+    ta = pd.DataFrame(job.towns.towns.drop(columns="geometry")).set_index("town_id")
+    tb = pd.read_csv(out / "towns.csv", dtype={"town_id": str, "code": str}).set_index("town_id")
+    assert sorted(ta.index) == sorted(tb.index)
+    tb = tb.loc[ta.index]
+    num = [c for c in ta.columns if pd.api.types.is_numeric_dtype(ta[c]) and c != "rank"]
+    worst = 0.0
+    for c in num:
+        x, y = ta[c].to_numpy(dtype=float), tb[c].to_numpy(dtype=float)
+        assert np.array_equal(np.isnan(x), np.isnan(y)), c
+        ok = ~np.isnan(x)
+        tol = {"covered_area_m2": 1.01, "area_m2": 1.01}.get(c, 0.11)
+        diff = np.abs(x[ok] - y[ok])
+        assert (diff <= np.maximum(tol, 1e-6 * np.abs(x[ok]))).all(), (c, diff.max())
+        if c.endswith("length_m"):
+            worst = max(worst, float((diff / np.maximum(np.abs(x[ok]), 1.0)).max(initial=0)))
+    if not whole["towns"]["is_grid"]:
+        assert ta["rank"].tolist() == tb["rank"].tolist()
+    note_a = ["" if pd.isna(v) else str(v) for v in ta["walk_time_p90_note"]]
+    note_b = ["" if pd.isna(v) else str(v) for v in tb["walk_time_p90_note"]]
+    assert note_a == note_b, [(x, y) for x, y in zip(note_a, note_b, strict=True) if x != y]
+    return {"covered_length_abs_m": d_len, "covered_area_abs_m2": d_area,
+            "station_nearest_abs_m": d_near, "town_length_rel": worst}

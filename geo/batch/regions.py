@@ -68,7 +68,8 @@ def _folder_key(folder: Path, params: CoverageParams, h3_resolution: int) -> str
         if p.is_file():
             h.update(str(p.relative_to(folder)).encode())
             h.update(file_sha256(p).encode())
-    h.update(repr((sorted(params.to_dict().items()), h3_resolution, BATCH_FORMAT)).encode())
+    h.update(repr((sorted(params.to_dict().items()), h3_resolution, BATCH_FORMAT,
+                   folder.name)).encode())
     return h.hexdigest()[:32]
 
 
