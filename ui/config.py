@@ -6,6 +6,8 @@
 ``YIZHAN_REGIONS_DIR``     where region folders are listed from (default ``data/regions``)
 ``YIZHAN_DEFAULT_REGION``  the region a new session opens: ``demo`` (default) or a folder
                            name under the regions directory
+``YIZHAN_BATCH_DIR``       where ``yizhan batch`` output folders are listed from for the
+                           province view (default ``data/batch``)
 =========================  ==============================================================
 
 :func:`settings` reads them on every call (a frozen value, no module-level state), so
@@ -25,6 +27,8 @@ from geo.io.upload import UploadLimits
 DB_ENV: Final = "YIZHAN_DB"
 REGIONS_DIR_ENV: Final = "YIZHAN_REGIONS_DIR"
 DEFAULT_REGION_ENV: Final = "YIZHAN_DEFAULT_REGION"
+BATCH_DIR_ENV: Final = "YIZHAN_BATCH_DIR"
+DEFAULT_BATCH_DIR: Final = Path(__file__).resolve().parents[1] / "data" / "batch"
 DEFAULT_REGIONS_DIR: Final = Path(__file__).resolve().parents[1] / "data" / "regions"
 
 #: Upload caps shown and enforced by the file uploaders, in MB. Station lists and
@@ -51,6 +55,7 @@ class AppSettings:
     db_path: Path | None
     regions_dir: Path
     default_region: str  # "demo" or a region folder name
+    batch_dir: Path = DEFAULT_BATCH_DIR  # yizhan batch output folders (province view)
 
     @property
     def default_region_folder(self) -> Path | None:
@@ -69,4 +74,5 @@ def settings(environ: Mapping[str, str] | None = None) -> AppSettings:
         db_path=Path(db).expanduser() if db else None,
         regions_dir=Path(env.get(REGIONS_DIR_ENV) or DEFAULT_REGIONS_DIR),
         default_region=env.get(DEFAULT_REGION_ENV, "demo").strip() or "demo",
+        batch_dir=Path(env.get(BATCH_DIR_ENV) or DEFAULT_BATCH_DIR),
     )

@@ -142,3 +142,14 @@ def merge_regions(ok: list[PartitionOutcome], out: Path, crs: Any
         town = town.sort_values("rank").reset_index(drop=True)
     union = shapely.union_all(np.asarray(unions, dtype=object)) if unions else shapely.Polygon()
     return stations, town, union, basis
+
+
+def region_hulls(ok: list[PartitionOutcome], out: Path) -> gpd.GeoDataFrame:
+    """Each finished region's outline (the convex hull of its towns or cells), WGS-84."""
+    names, geoms = [], []
+    for o in ok:
+        t = gpd.read_file(out / o.folder / "towns.geojson", engine="pyogrio")
+        if len(t):
+            names.append(o.name)
+            geoms.append(shapely.convex_hull(shapely.union_all(t.geometry.to_numpy())))
+    return gpd.GeoDataFrame({"name": names}, geometry=geoms, crs="EPSG:4326")

@@ -33,7 +33,7 @@ from geo.batch.partition import (
     prepare_whole,
     read_partitions,
 )
-from geo.batch.regions import merge_regions, region_specs, run_region_task
+from geo.batch.regions import merge_regions, region_hulls, region_specs, run_region_task
 from geo.batch.tasks import (
     BATCH_FORMAT,
     PartitionOutcome,
@@ -306,22 +306,36 @@ def _finish_cut(data: _Inputs, out: Path, outcomes: list[PartitionOutcome],
                                   outside_length_m=total - merged.town_length_m),
         h3_resolution=h3, timings_s=timings)
     return _write_batch(out, summary, outcomes, engine, merged, net.crs, params,
-                        region_of=lambda o: f"{o.folder}/region")
+                        region_of=lambda o: f"{o.folder}/region", polygons=data.polygons)
 
 
 def _write_batch(out: Path, summary: dict[str, Any], outcomes: list[PartitionOutcome],
                  engine: dict[str, Any], merged: Any, crs: Any, params: CoverageParams,
-                 region_of: Callable[[PartitionOutcome], str | None]) -> BatchResult:
+                 region_of: Callable[[PartitionOutcome], str | None],
+                 polygons: gpd.GeoDataFrame) -> BatchResult:
     failed = tuple(o.name for o in outcomes if o.status == "failed")
     summary["partitions"] = [partition_entry(o, region_folder=region_of(o)
                                              if o.status != "failed" else None)
                              for o in outcomes]
+    _write_polygons(out, summary["partitions"], polygons)
     summary["engine"] = engine
     summary["complete"] = not failed
     summary["failed_partitions"] = list(failed)
     paths = write_files(out, summary=summary, stations=merged.stations, towns=merged.towns,
                         union=merged.union, crs=crs, params=params)
     return BatchResult(out_dir=out, summary=summary, paths=paths, failed=failed)
+
+
+def _write_polygons(out: Path, entries: list[dict[str, Any]],
+                    polygons: gpd.GeoDataFrame) -> None:
+    """``partitions.geojson``: each partition's polygon with its figures (WGS-84)."""
+    geom = dict(zip(polygons["name"], polygons.geometry, strict=True))
+    keep = [e for e in entries if e["name"] in geom]
+    gdf = gpd.GeoDataFrame(
+        {k: [e[k] for e in keep] for k in ("name", "folder", "status", "covered_length_m",
+                                            "total_length_m", "covered_length_share")},
+        geometry=[geom[e["name"]] for e in keep], crs=polygons.crs)
+    gdf.to_crs(WGS84).to_file(out / "partitions.geojson", driver="GeoJSON", engine="pyogrio")
 
 
 # ------------------------------------------------------------- a folder of regions
@@ -378,7 +392,7 @@ def run_batch_regions(*, regions_dir: str | os.PathLike[str], out_dir: str | os.
         h3_resolution=h3, timings_s={"total": time.perf_counter() - t0})
     merged = _RegionsMerged(stations=stations, towns=towns, union=union)
     return _write_batch(out, summary, outcomes, engine, merged, WGS84, params,
-                        region_of=lambda o: src.get(o.name))
+                        region_of=lambda o: src.get(o.name), polygons=region_hulls(ok, out))
 
 
 @dataclass(frozen=True, eq=False)
