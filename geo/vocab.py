@@ -103,6 +103,11 @@ _TABLES: Final[dict[str, tuple[str, str]]] = {
     "covered_length_share_before": ("街道覆盖率（原）", "Covered street share (before)"),
     "covered_length_share_after": ("街道覆盖率（新）", "Covered street share (after)"),
     "code_reason": ("拒绝代码", "Rejection code"),
+    # the province page: one row per batch partition
+    "partition_status": ("状态", "Status"),
+    "stations_input": ("站点数", "Stations"),
+    "wall_s": ("耗时（秒）", "Wall time (s)"),
+    "worker": ("计算节点", "Worker"),
 }
 
 #: Map layers and tooltip fields.
@@ -120,6 +125,7 @@ _MAP: Final[dict[str, tuple[str, str]]] = {
     "snap": ("吸附距离", "Snap distance"),
     "covered": ("最近覆盖街道", "Nearest-covered streets"),
     "share": ("街道覆盖率", "Covered street share"),
+    "partitions": ("城市", "Cities"),
 }
 
 
