@@ -223,7 +223,7 @@ def test_covered_area_within_equals_direct_overlay() -> None:
     from geo.coverage.towns import hex_grid
     from geo.pipeline.job import run_demo
 
-    job = run_demo(per_station_areas=False)
+    job = run_demo(per_station_areas=False, union_method="vector")
     cov = job.coverage
     towns = job.towns.towns.geometry.to_numpy()
     grid = hex_grid(job.network.bounds, job.network.crs, size_m=400.0,
@@ -234,3 +234,10 @@ def test_covered_area_within_equals_direct_overlay() -> None:
         assert local == pytest.approx(direct, rel=1e-6, abs=1.0)
     assert covered_area_within(cov, towns, workers=1).sum() == pytest.approx(
         job.areas.union_area_m2, rel=1e-6)
+    # the default (raster-measured) job: the same figures within the stated 1 %
+    raster = run_demo(per_station_areas=False)
+    assert raster.areas.method == "raster"
+    assert raster.areas.union_area_m2 == pytest.approx(job.areas.union_area_m2, rel=0.01)
+    by_id = raster.towns.towns.set_index("town_id")["covered_area_m2"]
+    exact = job.towns.towns.set_index("town_id")["covered_area_m2"]
+    assert by_id.loc[exact.index].to_numpy() == pytest.approx(exact.to_numpy(), rel=0.01)

@@ -29,7 +29,13 @@ from geo.coverage.cells import (
     h3_tiles,
 )
 from geo.coverage.core import Coverage, compute_coverage
-from geo.coverage.service_areas import ServiceAreas, area_within, build_service_areas
+from geo.coverage.raster import DEFAULT_PIXEL_M
+from geo.coverage.service_areas import (
+    ServiceAreas,
+    UnionMethod,
+    area_within,
+    build_service_areas,
+)
 from geo.coverage.towns import TownReport, town_report, zone_report
 from geo.crs import WGS84
 from geo.errors import NoStationsOnNetworkError, StationDataError
@@ -104,17 +110,22 @@ def _notify(progress: ProgressFn | None, stage: str, fraction: float) -> None:
 
 
 def _analysis_units(network: WalkNetwork, towns: LayerTable | None, h3_resolution: int,
-                    buffer_m: float
-                    ) -> tuple[gpd.GeoDataFrame, bool, np.ndarray, pd.DataFrame | None]:
-    """(towns or H3 cells, is_grid, union tiles, street parts of the cells or None).
+                    buffer_m: float, *, need_tiles: bool
+                    ) -> tuple[gpd.GeoDataFrame, bool, np.ndarray | None, pd.DataFrame | None]:
+    """(towns or H3 cells, is_grid, union tiles or None, street parts of the cells or None).
 
-    The tiles are the H3 cells holding streets first (same order), then the cells
-    within ``buffer_m`` of them."""
-    cells = h3_cells(network, resolution=h3_resolution)
-    tiles = h3_tiles(network, cells, margin_m=buffer_m).geometry.to_numpy()
+    The tiles (for the vector union only) are the H3 cells holding streets first (same
+    order), then the cells within ``buffer_m`` of them."""
     if towns is not None and len(towns.accepted):
-        return towns.accepted.to_crs(network.crs), False, tiles, None
-    return cells, True, tiles, convex_cell_parts(network, cells.geometry.to_numpy())
+        units = towns.accepted.to_crs(network.crs)
+        cells = h3_cells(network, resolution=h3_resolution) if need_tiles else None
+    else:
+        units = cells = h3_cells(network, resolution=h3_resolution)
+    tiles = None if cells is None or not need_tiles else \
+        h3_tiles(network, cells, margin_m=buffer_m).geometry.to_numpy()
+    if towns is not None and len(towns.accepted):
+        return units, False, tiles, None
+    return units, True, tiles, convex_cell_parts(network, units.geometry.to_numpy())
 
 
 def run_coverage(
@@ -134,13 +145,19 @@ def run_coverage(
     h3_resolution: int = DEFAULT_H3_RESOLUTION,
     disclaimer: str = "",
     progress: ProgressFn | None = None,
+    union_method: UnionMethod = "raster",
+    area_pixel_m: float = DEFAULT_PIXEL_M,
 ) -> CoverageJob:
     """Run coverage, service areas, towns and zones on loaded inputs.
 
     Without towns the analysis units are H3 cells at ``h3_resolution``. Per-station
     areas: ``True``, ``False`` or ``"auto"`` (built for at most
     :data:`AUTO_STATION_AREAS_MAX` used stations; :func:`service_area_of` builds any on
-    demand). ``progress(stage, fraction)`` is called for each of :data:`STAGES` run.
+    demand). ``union_method``: ``"raster"`` (default: the covered area and the area per
+    town measured on an ``area_pixel_m`` grid of exact distances, the union drawn as
+    its contour — :mod:`geo.coverage.raster`) or ``"vector"`` (an overlay of every
+    buffer, much slower). ``progress(stage, fraction)`` is called for each of
+    :data:`STAGES` run.
     """
     params = params or CoverageParams()
     timings = dict(timings_s or {})
@@ -156,7 +173,9 @@ def run_coverage(
     _notify(progress, "coverage", 1.0)
     areas, report, t_areas = _areas_and_towns(cov, towns, h3_resolution=h3_resolution,
                                               per_station_areas=per_station_areas,
-                                              split_nearest=split_nearest, progress=progress)
+                                              split_nearest=split_nearest, progress=progress,
+                                              union_method=union_method,
+                                              area_pixel_m=area_pixel_m)
     timings.update(t_areas)
     zone_df = zone_layer = None
     if zones is not None:
@@ -180,14 +199,17 @@ def run_coverage(
 
 def _areas_and_towns(cov: Coverage, towns: LayerTable | None, *, h3_resolution: int,
                      per_station_areas: StationAreasMode, split_nearest: bool,
-                     progress: ProgressFn | None
+                     progress: ProgressFn | None, union_method: UnionMethod = "raster",
+                     area_pixel_m: float = DEFAULT_PIXEL_M
                      ) -> tuple[ServiceAreas, TownReport, dict[str, float]]:
-    """Analysis cells, the union by cells, per-station areas (if wanted) and towns."""
+    """Analysis cells, the union (raster-measured, or by cells), per-station areas (if
+    wanted) and towns."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     _notify(progress, "cells", 0.0)
     units, is_grid, tiles, parts = _analysis_units(cov.network, towns, h3_resolution,
-                                                  cov.params.buffer_m)
+                                                  cov.params.buffer_m,
+                                                  need_tiles=union_method == "vector")
     _notify(progress, "cells", 1.0)
     timings["cells"] = time.perf_counter() - t0
     per = _want_station_areas(per_station_areas, cov.n_sources)
@@ -196,18 +218,23 @@ def _areas_and_towns(cov: Coverage, towns: LayerTable | None, *, h3_resolution: 
     if per:
         _notify(progress, "station_areas", 0.0)
     areas = build_service_areas(cov, per_station=per, split_nearest=split_nearest,
-                                tiles=tiles, progress=progress)
+                                tiles=tiles, method=union_method,
+                                polygons=units.geometry.to_numpy(), pixel_m=area_pixel_m,
+                                progress=progress)
     _notify(progress, "union", 1.0)
     if per:
         _notify(progress, "station_areas", 1.0)
     timings["service_areas"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     _notify(progress, "towns", 0.0)
-    union_parts = areas.union_parts if areas.union_parts is not None \
-        else np.array([areas.union], dtype=object)
-    cov_area = shapely.area(union_parts[:len(units)]) \
-        if is_grid and areas.union_parts is not None \
-        else area_within(union_parts, units.geometry.to_numpy())
+    if areas.within_m2 is not None:
+        cov_area = areas.within_m2
+    elif is_grid and areas.union_parts is not None:
+        cov_area = shapely.area(areas.union_parts[:len(units)])
+    else:
+        union_parts = areas.union_parts if areas.union_parts is not None \
+            else np.array([areas.union], dtype=object)
+        cov_area = area_within(union_parts, units.geometry.to_numpy())
     report = town_report(cov, units, union=areas.union, parts=parts, covered_area_m2=cov_area,
                          h3_resolution=h3_resolution if is_grid else None)
     _notify(progress, "towns", 1.0)
@@ -219,10 +246,12 @@ def run_region(region: Region, *, params: CoverageParams | None = None,
                stations: LayerTable | None = None, split_nearest: bool = False,
                per_station_areas: StationAreasMode = "auto",
                h3_resolution: int = DEFAULT_H3_RESOLUTION,
-               progress: ProgressFn | None = None) -> CoverageJob:
+               progress: ProgressFn | None = None, union_method: UnionMethod = "raster",
+               area_pixel_m: float = DEFAULT_PIXEL_M) -> CoverageJob:
     """Run the job on a :class:`~geo.pipeline.region.Region` (``stations`` overrides its list).
 
-    ``progress(stage, fraction)`` is called for each stage run (:data:`STAGES`).
+    ``progress(stage, fraction)`` is called for each stage run (:data:`STAGES`);
+    ``union_method`` / ``area_pixel_m`` as for :func:`run_coverage`.
     """
     stations = stations if stations is not None else region.stations
     if stations is None:
@@ -236,6 +265,7 @@ def run_region(region: Region, *, params: CoverageParams | None = None,
         inputs=region.inputs, timings_s={"load_network": region.load_s},
         split_nearest=split_nearest, per_station_areas=per_station_areas,
         h3_resolution=h3_resolution, disclaimer=region.disclaimer, progress=progress,
+        union_method=union_method, area_pixel_m=area_pixel_m,
     )
 
 
@@ -264,11 +294,13 @@ def run_coverage_files(
 def run_demo(params: CoverageParams | None = None, *, split_nearest: bool = False,
              per_station_areas: StationAreasMode = "auto",
              h3_resolution: int = DEFAULT_H3_RESOLUTION,
-             progress: ProgressFn | None = None) -> CoverageJob:
+             progress: ProgressFn | None = None, union_method: UnionMethod = "raster",
+             area_pixel_m: float = DEFAULT_PIXEL_M) -> CoverageJob:
     """The job on the built-in synthetic demo region (no files, no internet)."""
     return run_region(demo_region(), params=params, split_nearest=split_nearest,
                       per_station_areas=per_station_areas, h3_resolution=h3_resolution,
-                      progress=progress)
+                      progress=progress, union_method=union_method,
+                      area_pixel_m=area_pixel_m)
 
 
 # ------------------------------------------------------------------------------ outputs
@@ -393,8 +425,7 @@ def summary_dict(job: CoverageJob) -> Summary:
         "synthetic_data": job.synthetic,
         "disclaimer": job.disclaimer or None,
         "params": {**job.params.to_dict(), "travel_mode": "walk",
-                   "service_area_construction":
-                       f"reached street stretches buffered by {job.params.buffer_m:g} m, unioned"},
+                   "service_area_construction": job.areas.construction},
         "inputs": job.inputs,
         "network": job.network.summary(),
         "stations": {
@@ -497,6 +528,7 @@ def write_outputs(job: CoverageJob, out_dir: str | os.PathLike[str]) -> dict[str
         "walk_time_min": [job.params.walk_time_min],
         "walk_speed_kmh": [job.params.walk_speed_kmh],
         "buffer_m": [job.params.buffer_m],
+        "construction": [job.areas.construction],
     }, geometry=[job.areas.union], crs=job.network.crs)
     _geojson(cov_gdf, "coverage.geojson")
     if job.areas.nearest_split is not None:
