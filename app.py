@@ -23,6 +23,7 @@ pages = [
     st.Page("pages/map.py", title="地图 Map", default=True),
     st.Page("pages/towns.py", title="薄弱镇街 Under-served towns"),
     st.Page("pages/stations.py", title="站点 Stations"),
+    st.Page("pages/progress.py", title="进度 Progress"),
     st.Page("pages/suggest.py", title="选址建议 Site suggestions"),
     st.Page("pages/report.py", title="报告 Report"),
     st.Page("pages/province.py", title="省级 Province"),

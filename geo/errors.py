@@ -98,6 +98,20 @@ class UserExistsError(StoreError):
     """An account with that user name already exists."""
 
 
+class NoChangeError(StoreError):
+    """The upload is identical to the city's current version, so no version was made.
+
+    ``city`` and ``version`` name that current version. Callers that import report it
+    as an outcome ("unchanged: identical to v3, no new version"), not as a failure.
+    """
+
+    def __init__(self, message: str, *, city: str, version: int,
+                 zh: str | None = None) -> None:
+        super().__init__(message, zh=zh)
+        self.city: str = city
+        self.version: int = int(version)
+
+
 class PermissionDeniedError(YizhanError, PermissionError):
     """The user may not make this change (role / city do not allow it)."""
 

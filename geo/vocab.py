@@ -108,6 +108,20 @@ _TABLES: Final[dict[str, tuple[str, str]]] = {
     "stations_input": ("站点数", "Stations"),
     "wall_s": ("耗时（秒）", "Wall time (s)"),
     "worker": ("计算节点", "Worker"),
+    # coverage progress (进度): one row per (city, version)
+    "version": ("版本", "Version"),
+    "created_at": ("时间（UTC）", "When (UTC)"),
+    "created_by": ("操作者", "By"),
+    "action": ("操作", "Action"),
+    "parent_version": ("回滚到的版本", "Rolled back to"),
+    "covered_share": ("覆盖率", "Covered share"),
+    "stations_off_network": ("未接入路网站点数", "Stations off the network"),
+    "sha256": ("文件 SHA-256", "File SHA-256"),
+    "note": ("说明", "Note"),
+    "action_import": ("导入", "import"),
+    "action_rollback": ("回滚", "rollback"),
+    "basis_population": ("人口", "population"),
+    "basis_street_length": ("街道长度", "street length"),
 }
 
 #: Map layers and tooltip fields.

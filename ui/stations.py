@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from geo.errors import YizhanError
+from geo.errors import NoChangeError, YizhanError
 from geo.io.sheetsafe import csv_safe
 from geo.io.upload import RawUpload, excel_sheet_names, read_upload
 from geo.pipeline.isolate import run_isolated
@@ -262,7 +262,12 @@ def save_version(store: StationStore, account: Account | None, v: StationValidat
     if clicked:
         try:
             info = store.create_version(v.to_new_version(city=city, note=note),
-                                        user=account.name)
+                                        user=account.name, only_if_changed=True)
+        except NoChangeError as same:
+            st.info(tr(f"未变化：与{same.city}第 {same.version} 版完全相同，未创建新版本。",
+                       f"Unchanged: identical to {same.city} v{same.version}, no new "
+                       "version stored."))
+            return
         except YizhanError as exc:
             st.error(safe_message(exc))
             return

@@ -31,6 +31,7 @@ from geo.cli.common import (
     station_areas_from_args,
 )
 from geo.cli.batch import add_batch_parser, cmd_batch
+from geo.cli.progress import add_progress_parser, cmd_progress
 from geo.cli.report import add_report_parser, cmd_report
 from geo.cli.stations import add_stations_parser, cmd_stations, cmd_users
 from geo.cli.suggest import add_suggest_parser, cmd_suggest
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_report_parser(sub)
     add_batch_parser(sub)
+    add_progress_parser(sub)
     return parser
 
 
@@ -176,7 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handlers = {"coverage": _cmd_coverage, "demo": _cmd_demo, "prepare": _cmd_prepare,
                 "download": _cmd_download, "suggest": cmd_suggest, "report": cmd_report,
-                "stations": cmd_stations, "users": cmd_users, "batch": cmd_batch}
+                "stations": cmd_stations, "users": cmd_users, "batch": cmd_batch,
+                "progress": cmd_progress}
     return run_command(handlers[args.command], args)
 
 

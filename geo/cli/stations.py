@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from geo.errors import InvalidParameterError, StationDataError
+from geo.errors import InvalidParameterError, NoChangeError, StationDataError
 from geo.io.upload import read_upload_file
 from geo.network.loaders import load_network
 from geo.stations.columns import FIELDS, guess_mapping
@@ -252,8 +252,12 @@ def _import_cmd(args: argparse.Namespace) -> int:
         raise StationDataError(f"{len(v.rejected)} row(s) rejected and --strict given: nothing "
                                "stored")
     _print_diff(store, v, args.city)
-    info = store.create_version(v.to_new_version(city=args.city, note=args.note),
-                                user=args.user)
+    try:
+        info = store.create_version(v.to_new_version(city=args.city, note=args.note),
+                                    user=args.user, only_if_changed=True)
+    except NoChangeError as same:
+        print(f"unchanged: identical to v{same.version}, no new version ({same.city})")
+        return 0
     print(f"stored {info.city} v{info.version}: {info.accepted} stations "
           f"(sha256 {info.sha256[:12]}…)")
     return 0

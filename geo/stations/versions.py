@@ -21,6 +21,7 @@ import pandas as pd
 
 from geo.errors import (
     InvalidParameterError,
+    NoChangeError,
     ReadPermissionError,
     StoreError,
     UnknownVersionError,
@@ -36,6 +37,7 @@ from geo.stations.access import (
 from geo.stations.db import Database
 from geo.stations.records import (
     STATION_COLUMNS,
+    CheckedVersion,
     NewVersion,
     VersionInfo,
     check_new_version,
@@ -108,6 +110,24 @@ def _station_frame(rows: list[tuple[Any, ...]], *, with_extra: bool) -> gpd.GeoD
     return gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
 
 
+def identical_to(current: VersionInfo, checked: CheckedVersion,
+                 stored_rows: list[tuple[Any, ...]]) -> bool:
+    """Whether an upload would store nothing new over ``current``.
+
+    Identical means: the same uploaded bytes (sha256), the same declared coordinate
+    system, the same row counts (in, rejected) and the same accepted station rows in
+    the same order, every stored column equal (ids, names, types, addresses, city,
+    district, WGS-84 and original coordinates, source rows, original columns). The file
+    name, the note, who and when do not count. So the same file with another column
+    mapping that changes any row is a new version; the same file again is not.
+    """
+    return (current.sha256 == checked.sha256
+            and current.declared_crs == checked.declared_crs
+            and current.rows_in == checked.rows_in
+            and current.rejected == checked.rejected
+            and [tuple(r) for r in stored_rows] == [tuple(r) for r in checked.rows])
+
+
 class VersionStore(Database):
     """Versioned station lists (a part of :class:`~geo.stations.store.StationStore`)."""
 
@@ -157,13 +177,18 @@ class VersionStore(Database):
 
     # ---------------------------------------------------------------- writing
 
-    def create_version(self, new: NewVersion, *, user: str) -> VersionInfo:
+    def create_version(self, new: NewVersion, *, user: str,
+                       only_if_changed: bool = False) -> VersionInfo:
         """Store ``new`` as the next version of its city, by user name ``user``.
 
         Validates ``new`` first (:class:`StoreError`), then in one write transaction
         checks that ``user`` exists (:class:`UnknownUserError`) and may write the city
         (:class:`PermissionDeniedError`), numbers the version max+1 and writes the
         version row and all station rows.
+
+        ``only_if_changed=True`` (what imports pass): when ``new`` is identical to the
+        city's current version (:func:`identical_to`) nothing is written and
+        :class:`~geo.errors.NoChangeError` names that version.
         """
         if not isinstance(new, NewVersion):
             raise StoreError(f"create_version needs a NewVersion, got {type(new).__name__}")
@@ -172,6 +197,8 @@ class VersionStore(Database):
         city = checked.city
         with self._write() as conn:
             require_writer(conn, user, city)
+            if only_if_changed:
+                self._refuse_identical(conn, checked)
             version = self._next_version(conn, city)
             info = VersionInfo(
                 city=city, version=version, created_at=utc_now_iso(), created_by=user,
@@ -189,6 +216,22 @@ class VersionStore(Database):
                 ((city, version, seq, *r) for seq, r in enumerate(checked.rows)),
             )
         return info
+
+    def _refuse_identical(self, conn: sqlite3.Connection, checked: CheckedVersion) -> None:
+        """Raise :class:`NoChangeError` when ``checked`` equals the city's current version."""
+        latest = self._latest(conn, checked.city)
+        if latest is None:
+            return
+        current = self._get_info(conn, checked.city, latest)
+        if identical_to(current, checked, conn.execute(
+                _STATION_SELECT, (checked.city, latest)).fetchall()):
+            raise NoChangeError(
+                f"unchanged: identical to v{latest}, no new version ({checked.city}: same "
+                "file, coordinate system and accepted stations as the current version)",
+                city=checked.city, version=latest,
+                zh=f"未变化：与第 {latest} 版相同，未创建新版本（{checked.city}：文件、坐标系和"
+                   "接受的站点均与当前版本一致）",
+            )
 
     def rollback(self, city: str, *, to_version: int, user: str, note: str = "") -> VersionInfo:
         """Add a NEW version of ``city`` that copies version ``to_version``.
@@ -329,4 +372,4 @@ class VersionStore(Database):
         return dict(json.loads(text))
 
 
-__all__ = ["VersionStore"]
+__all__ = ["VersionStore", "identical_to"]
