@@ -95,8 +95,10 @@ def _lines(stream: Any, out: queue.Queue[str | None]) -> None:
 def run_corpus(manifest: Path, n: int, log: Path) -> dict[int, dict[str, Any]]:
     """Run every case in a capped subprocess; a hang or a dead process is recorded
     and the run goes on with the next case in a new process."""
+    # pyarrow's default allocator reserves 1 GB of address space up front (pandas builds
+    # the string tables through it), which would make RLIMIT_AS measure that reservation
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": str(REPO)}
+           "ARROW_DEFAULT_MEMORY_POOL": "system", "PYTHONPATH": str(REPO)}
     results: dict[int, dict[str, Any]] = {}
     start = 0
     while start < n:
