@@ -134,3 +134,25 @@ def test_geo_is_organised_in_subpackages() -> None:
     flat = sorted(p.stem for p in (ROOT / "geo").glob("*.py") if p.stem != "__init__")
     # the top level keeps only the shared foundations
     assert set(flat) <= {"errors", "params", "crs", "schema", "vocab", "palette"}, flat
+
+
+#: The subpackages of geo, lowest first (docs/architecture.md): each imports only the
+#: top-level foundations and the packages before it.
+LAYERS = ("io", "network", "coverage", "stations", "pipeline", "siting", "reports",
+          "batch", "webmap", "cli")
+
+
+def test_subpackages_import_only_lower_layers() -> None:
+    present = {p.parent.name for p in (ROOT / "geo").glob("*/__init__.py")}
+    assert present <= set(LAYERS), f"add {sorted(present - set(LAYERS))} to LAYERS"
+    bad = []
+    for name, path in GEO.items():
+        parts = name.split(".")
+        if len(parts) < 3 or parts[1] not in LAYERS:
+            continue
+        rank = LAYERS.index(parts[1])
+        for target in _imports(name, path):
+            t = target.split(".")
+            if t[0] == "geo" and len(t) > 1 and t[1] in LAYERS and LAYERS.index(t[1]) > rank:
+                bad.append(f"{name} imports {target}")
+    assert not bad, bad

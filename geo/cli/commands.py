@@ -17,6 +17,7 @@ os.environ.setdefault("GDAL_SKIP", "OGR_VRT")
 
 import shapely
 
+from geo.cli.batch import add_batch_parser, cmd_batch
 from geo.cli.common import (
     EPILOG,
     add_cache_options,
@@ -30,7 +31,6 @@ from geo.cli.common import (
     run_job_from_args,
     station_areas_from_args,
 )
-from geo.cli.batch import add_batch_parser, cmd_batch
 from geo.cli.progress import add_progress_parser, cmd_progress
 from geo.cli.report import add_report_parser, cmd_report
 from geo.cli.stations import add_stations_parser, cmd_stations, cmd_users
