@@ -12,9 +12,9 @@ vector overlay:
    gives every pixel centre its nearest marked pixel;
 3. pixel centres near the buffer's edge (within ``2.5 × pixel_m`` of it by the transform)
    get their *exact* distance to the segment of that nearest marked pixel;
-4. a pixel counts for ``clip((buffer_m - d) / pixel_m + 1/2, 0, 1)`` of its area: the
-   indicator of ``d ≤ buffer_m`` smoothed over one pixel, whose integral across a
-   straight edge equals the indicator's, so the count has no ± one-row steps;
+4. a pixel counts for ``smooth_inside(buffer_m - d)`` of its area: the indicator of
+   ``d ≤ buffer_m`` smoothed over about a pixel, whose integral across a straight edge
+   equals the indicator's, so the count has no ± one-row steps (:func:`smooth_inside`);
 5. areas inside polygons are sums over pixel rows (pixels whose centre is inside, rows
    cut exactly where each polygon ring crosses them), from per-row cumulative sums.
 
@@ -25,6 +25,7 @@ true to about a pixel, used for display and ``coverage.geojson``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -162,7 +163,7 @@ def _tile_worker(task: _Tile) -> _TileResult:
     cx = gx0 + (bj + margin + 0.5) * p
     cy = gy0 + (bi + margin + 0.5) * p
     z[bi, bj] = _point_segment_distance(cx, cy, seg[s])
-    frac = np.clip((buffer_m - z) / p + 0.5, 0.0, 1.0)
+    frac = smooth_inside(buffer_m - z, p)
     area = float(frac.sum()) * p * p
     sums = np.zeros(runs.shape[0])
     if runs.shape[0]:
@@ -172,6 +173,29 @@ def _tile_worker(task: _Tile) -> _TileResult:
     shown = z[:TILE_PX:DISPLAY_STRIDE, :TILE_PX:DISPLAY_STRIDE].astype(np.float32) \
         if want_geometry else None
     return area, sums, shown
+
+
+def smooth_inside(s: np.ndarray, pixel_m: float) -> np.ndarray:
+    """How much of a pixel counts as inside when its centre is ``s`` metres inside the
+    buffer's edge: the step at 0 smoothed by a box of ``pixel_m`` convolved with a box of
+    ``√2 · pixel_m`` (piecewise quadratic, 0 below ``-h2``, 1 above ``h2``).
+
+    Summed over pixel centres, a smoothed step gives the area under a straight edge
+    without the ± one-row steps of counting centres; with these two boxes the sum is
+    exact for edges along the grid axes and the diagonals (lattice spacings ``p`` and
+    ``p / √2``) and close for any other direction. Over a circle arc of radius R it
+    adds about ``p² / (8 R)`` per metre of edge (0.06 m at 5 m pixels, R = 50 m).
+    """
+    a, b = pixel_m, math.sqrt(2.0) * pixel_m
+    h1, h2 = (b - a) / 2.0, (a + b) / 2.0
+    out = np.clip(0.5 + s / b, 0.0, 1.0)
+    lo = (s > -h2) & (s < -h1)
+    out[lo] = (s[lo] + h2) ** 2 / (2.0 * a * b)
+    hi = (s > h1) & (s < h2)
+    out[hi] = 1.0 - (h2 - s[hi]) ** 2 / (2.0 * a * b)
+    out[s <= -h2] = 0.0
+    out[s >= h2] = 1.0
+    return out
 
 
 def _point_segment_distance(x: np.ndarray, y: np.ndarray, seg: np.ndarray) -> np.ndarray:
