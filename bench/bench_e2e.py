@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -85,7 +86,9 @@ def run_one(net_dir: Path, net, n_stations: int, work: Path) -> dict[str, object
             "covered_area_km2": round(summary["covered_area_m2"] / 1e6, 2),
             "station_areas_written": summary["station_areas"]["written"],
             "on_demand_area_s": round(_on_demand_s(net, st), 3),
-            "peak_rss_gb_max_child": round(rss, 2)}
+            "peak_rss_gb_max_child": round(rss, 2),
+            "construction": summary["params"].get("service_area_construction"),
+            "load_avg_1min": round(os.getloadavg()[0], 2)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,15 +113,15 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(r)
     print()
     print("| nodes | stations | e2e s | bare s | coverage/bare | coverage s | cells s | "
-          "union s | towns s | H3 cells | on-demand area s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "union s | towns s | H3 cells | on-demand area s | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         t = r["timings_s"]
         assert isinstance(t, dict)
         print(f"| {r['nodes']:,} | {r['stations']:,} | {r['e2e_s']} | {r['bare_s']} | "
               f"{r['coverage_over_bare']}× | {t.get('coverage')} | {t.get('cells')} | "
               f"{t.get('service_areas')} | {t.get('towns')} | {r['cells']:,} | "
-              f"{r['on_demand_area_s']} |")
+              f"{r['on_demand_area_s']} | {r['load_avg_1min']} |")
     for a, b in itertools.pairwise(rows):
         print(f"doubling {a['stations']:,} → {b['stations']:,} stations: "
               f"×{float(b['e2e_s']) / float(a['e2e_s']):.2f} end to end")
