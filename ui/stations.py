@@ -20,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from geo.errors import NoChangeError, YizhanError
-from geo.io.sheetsafe import csv_safe
+from geo.io.sheetsafe import csv_bytes
 from geo.io.upload import RawUpload, excel_sheet_names, read_upload
 from geo.pipeline.isolate import run_isolated
 from geo.pipeline.region import Region
@@ -141,7 +141,7 @@ def validate(state: AppState, raw: RawUpload, ukey: str, *, mapping: ColumnMappi
 
 
 def _csv(df: pd.DataFrame) -> bytes:
-    return csv_safe(df).to_csv(index=False).encode("utf-8-sig")
+    return csv_bytes(df)
 
 
 _DELIMITERS = {",": ("逗号", "comma"), ";": ("分号", "semicolon"), "\t": ("制表符", "tab"),

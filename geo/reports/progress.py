@@ -21,7 +21,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from geo.io.sheetsafe import csv_safe, keep_text
+from geo.io.sheetsafe import csv_bytes, keep_text
 from geo.pipeline.progress import ProgressTable
 from geo.vocab import Lang, label, pick
 
@@ -46,7 +46,7 @@ def progress_csv(table: ProgressTable, *, lang: Lang | str | None = None) -> byt
     frame = table.frame() if lang is None else display_frame(table, lang)
     if lang is not None:
         frame = frame.rename(columns={c: label(c, lang) for c in frame.columns})
-    return csv_safe(frame).to_csv(index=False).encode("utf-8-sig")
+    return csv_bytes(frame)
 
 
 _WIDTH_MAX: Final = 48

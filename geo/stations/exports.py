@@ -15,7 +15,7 @@ import pandas as pd
 
 from geo.errors import InputFileError, StoreError
 from geo.io.layers import LayerTable
-from geo.io.sheetsafe import csv_safe, excel_bytes
+from geo.io.sheetsafe import excel_bytes, write_csv
 from geo.stations.access import OPERATOR, Reader
 from geo.stations.db import Database
 from geo.stations.records import VersionInfo
@@ -58,7 +58,7 @@ def export_version(store: VersionStore, city: str, *, version: int | None,
     table = pd.DataFrame(flat.drop(columns="geometry"))
     p.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        csv_safe(table).to_csv(p, index=False, encoding="utf-8-sig")
+        write_csv(table, p, encoding="utf-8-sig")
     elif suffix == ".xlsx":
         p.write_bytes(excel_bytes({"stations": table}))
     else:

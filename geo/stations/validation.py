@@ -49,7 +49,7 @@ import shapely
 from geo.crs import WGS84, transform_xy
 from geo.errors import InvalidParameterError, StationDataError
 from geo.io.layers import LayerTable
-from geo.io.sheetsafe import csv_safe
+from geo.io.sheetsafe import write_csv
 from geo.io.upload import RawUpload
 from geo.network.model import WalkNetwork
 from geo.schema import CONVALESCENCE_ALIASES, STATION_TYPES, canonical_station_type
@@ -221,7 +221,7 @@ class StationValidation:
                  "flagged": out / "flagged.csv", "report": out / "report.json"}
         for key, df in (("accepted", self.accepted_table()), ("rejected", self.rejected_table()),
                         ("flagged", self.flagged)):
-            csv_safe(df).to_csv(paths[key], index=False, encoding="utf-8-sig")
+            write_csv(df, paths[key], encoding="utf-8-sig")
         paths["report"].write_text(json.dumps(self.report_dict(), ensure_ascii=False, indent=2),
                                    encoding="utf-8")
         return paths
