@@ -397,8 +397,10 @@ def test_clicking_inside_a_town_shows_its_figures(server: str, tmp_path: Path) -
         page.mouse.click(x, y)
         page.wait_for_function(
             "(name) => Array.from(document.querySelectorAll('h3'))"
-            ".some(h => h.textContent.includes(name))", arg=str(target["name"]),
-            timeout=60_000)
+            ".some(h => h.textContent.includes(name)) && Array.from(document.querySelectorAll("
+            "'[data-testid=stMetricLabel]')).some(m => m.textContent.includes('薄弱排名'))",
+            arg=str(target["name"]), timeout=60_000)
+        page.wait_for_timeout(1500)
         panel = page.evaluate("() => document.body.innerText")
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "browser_town_click.png"), full_page=False)
