@@ -26,6 +26,7 @@ true to about a pixel, used for display and ``coverage.geojson``.
 from __future__ import annotations
 
 import math
+import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ MAX_PIXEL_M: Final = 25.0
 TILE_PX: Final = 512
 DISPLAY_STRIDE: Final = 2  # the contour uses every 2nd pixel centre (10 m by default)
 _MIN_PIECE_M: Final = 0.01
+_MIN_PARALLEL_TILES: Final = 8  # fewer tiles are computed in this process
 _BAND_PX: Final = 2.5  # exact distances within this many pixels of the buffer's edge
 FractionFn = Callable[[float], None]
 
@@ -291,9 +293,12 @@ def raster_union(cov: Coverage, *, polygons: np.ndarray | None = None,
     if seg.shape[0] == 0:
         return RasterUnion(pixel_m, buffer_m, 0.0, within,
                            shapely.Polygon() if geometry else None, 0)
+    # the grid is anchored at whole tiles of the CRS, not at these streets: any subset
+    # of the network (a partition) sees the same pixels and tiles
+    span = TILE_PX * pixel_m
     reach = buffer_m + 3.0 * pixel_m
-    origin = (float(np.floor((seg[:, [0, 2]].min() - reach) / pixel_m) * pixel_m),
-              float(np.floor((seg[:, [1, 3]].min() - reach) / pixel_m) * pixel_m))
+    origin = (float(np.floor((seg[:, [0, 2]].min() - reach) / span) * span),
+              float(np.floor((seg[:, [1, 3]].min() - reach) / span) * span))
     runs = row_intervals(polys, origin, pixel_m)
     tasks, run_idx = _tasks(seg, runs, origin, pixel_m, buffer_m, geometry)
     results = _run(tasks, workers, progress)
@@ -307,7 +312,9 @@ def raster_union(cov: Coverage, *, polygons: np.ndarray | None = None,
 
 def _run(tasks: list[_Tile], workers: int, progress: FractionFn | None) -> list[_TileResult]:
     out: list[_TileResult] = []
-    if workers > 1 and len(tasks) > 1:
+    # a daemonic process (a Dask or pool worker) may not start processes: run serially
+    if workers > 1 and len(tasks) >= _MIN_PARALLEL_TILES and \
+            not multiprocessing.current_process().daemon:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for i, r in enumerate(pool.map(_tile_worker, tasks, chunksize=4)):
                 out.append(r)

@@ -40,7 +40,7 @@ from geo.coverage.towns import TownReport, town_report, zone_report
 from geo.crs import WGS84
 from geo.errors import NoStationsOnNetworkError, StationDataError
 from geo.io.layers import LayerTable
-from geo.io.sheetsafe import csv_safe
+from geo.io.sheetsafe import write_csv
 from geo.network.model import WalkNetwork
 from geo.params import CoverageParams
 from geo.pipeline.region import Region, demo_region, region_from_files
@@ -280,15 +280,19 @@ def run_coverage_files(
     cache_dir: str | os.PathLike[str] | None = None,
     split_nearest: bool = False,
     bbox: tuple[float, float, float, float] | None = None,
+    union_method: UnionMethod = "vector",
 ) -> CoverageJob:
     """Load the files and run the job; timings include loading.
 
     ``bbox`` (min_lon, min_lat, max_lon, max_lat) clips the network on loading.
+    ``union_method`` defaults to ``"vector"`` here: this is the whole-run reference of
+    ``yizhan batch``, whose merge sums the vector union's parts per tile.
     """
     region = region_from_files(network_path, stations_path=stations_path,
                                towns_path=towns_path, zones_path=zones_path,
                                bases_path=bases_path, bbox=bbox, cache_dir=cache_dir)
-    return run_region(region, params=params, split_nearest=split_nearest)
+    return run_region(region, params=params, split_nearest=split_nearest,
+                      union_method=union_method)
 
 
 def run_demo(params: CoverageParams | None = None, *, split_nearest: bool = False,
@@ -518,7 +522,7 @@ def write_outputs(job: CoverageJob, out_dir: str | os.PathLike[str]) -> dict[str
                  encoding="utf-8")
     paths["summary.json"] = p
     p = out / "stations.csv"
-    csv_safe(stations_output(job)).to_csv(p, index=False, encoding="utf-8")
+    write_csv(stations_output(job), p)
     paths["stations.csv"] = p
     per = job.areas.per_station
     if per is not None:
@@ -535,12 +539,11 @@ def write_outputs(job: CoverageJob, out_dir: str | os.PathLike[str]) -> dict[str
         _geojson(job.areas.nearest_split, "service_areas_nearest.geojson")
     towns = job.towns.towns
     p = out / "towns.csv"
-    csv_safe(pd.DataFrame(towns.drop(columns="geometry"))).to_csv(p, index=False,
-                                                                  encoding="utf-8")
+    write_csv(pd.DataFrame(towns.drop(columns="geometry")), p)
     paths["towns.csv"] = p
     _geojson(towns, "towns.geojson")
     if job.zones is not None:
         p = out / "zones.csv"
-        csv_safe(job.zones).to_csv(p, index=False, encoding="utf-8")
+        write_csv(job.zones, p)
         paths["zones.csv"] = p
     return paths
