@@ -19,8 +19,9 @@ vector overlay:
    cut exactly where each polygon ring crosses them), from per-row cumulative sums.
 
 The drawable geometry is the contour of the same distance field at ``buffer_m``
-(contourpy, per tile, merged with ``shapely.coverage_union``): a polygon with holes,
-true to about a pixel, used for display and ``coverage.geojson``.
+(contourpy, once over all tiles) on every 2nd pixel centre — every 4th or 8th when the
+extent is large (at most ``DISPLAY_MAX_PX`` grid points): a polygon with holes, true to
+about that grid, used for display and ``coverage.geojson``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ DEFAULT_PIXEL_M: Final = 5.0
 MIN_PIXEL_M: Final = 0.5
 MAX_PIXEL_M: Final = 25.0
 TILE_PX: Final = 512
-DISPLAY_STRIDE: Final = 2  # the contour uses every 2nd pixel centre (10 m by default)
+DISPLAY_STRIDES: Final = (2, 4, 8)  # the contour's grid: every 2nd (4th, 8th) pixel centre…
+DISPLAY_MAX_PX: Final = 12_000_000  # …the finest with at most this many grid points
 _MIN_PIECE_M: Final = 0.01
 _MIN_PARALLEL_TILES: Final = 8  # fewer tiles are computed in this process
 _BAND_PX: Final = 2.5  # exact distances within this many pixels of the buffer's edge
@@ -77,6 +79,7 @@ class RasterUnion:
     within_m2: np.ndarray
     geometry: shapely.Geometry | None
     n_tiles: int
+    display_m: float = 0.0  # the contour's grid spacing (0: no contour)
 
 
 def covered_segments(cov: Coverage) -> np.ndarray:
@@ -129,14 +132,14 @@ def row_intervals(polygons: np.ndarray, origin: tuple[float, float], pixel_m: fl
     return own[0::2][keep], row[0::2][keep], c0[keep], c1[keep]
 
 
-_Tile = tuple[int, int, np.ndarray, np.ndarray, float, float, float, float, bool]
+_Tile = tuple[int, int, np.ndarray, np.ndarray, float, float, float, float, int]
 _TileResult = tuple[float, np.ndarray, np.ndarray | None]
 
 
 def _tile_worker(task: _Tile) -> _TileResult:
     """One tile: (its covered area m², the sums of the given row runs, the distance field
-    at every ``DISPLAY_STRIDE``-th pixel centre for the contour, or ``None``)."""
-    tx, ty, seg, runs, ox, oy, pixel_m, buffer_m, want_geometry = task
+    at every ``stride``-th pixel centre for the contour, or ``None`` when ``stride`` is 0)."""
+    tx, ty, seg, runs, ox, oy, pixel_m, buffer_m, stride = task
     p = pixel_m
     margin = int(np.ceil(buffer_m / p + 3.0))
     size = TILE_PX + 2 * margin
@@ -153,7 +156,7 @@ def _tile_worker(task: _Tile) -> _TileResult:
     ix = np.floor((px - gx0) / p).astype(np.int64)
     iy = np.floor((py - gy0) / p).astype(np.int64)
     inside = (ix >= 0) & (ix < size) & (iy >= 0) & (iy < size)
-    feat = np.full((size, size), -1, dtype=np.int64)
+    feat = np.full((size, size), -1, dtype=np.int32)
     feat[iy[inside], ix[inside]] = rep[inside]
     dist_px, nearest = ndimage.distance_transform_edt(feat < 0, return_indices=True)
     ni, nj = nearest[0], nearest[1]
@@ -165,15 +168,15 @@ def _tile_worker(task: _Tile) -> _TileResult:
     cx = gx0 + (bj + margin + 0.5) * p
     cy = gy0 + (bi + margin + 0.5) * p
     z[bi, bj] = _point_segment_distance(cx, cy, seg[s])
-    frac = smooth_inside(buffer_m - z, p)
+    frac = (z <= buffer_m).astype(np.float64)  # away from the edge: 0 or 1
+    frac[bi, bj] = smooth_inside(buffer_m - z[bi, bj], p)
     area = float(frac.sum()) * p * p
     sums = np.zeros(runs.shape[0])
     if runs.shape[0]:
         cum = np.zeros((TILE_PX, TILE_PX + 1))
         np.cumsum(frac, axis=1, out=cum[:, 1:])
         sums = (cum[runs[:, 0], runs[:, 2]] - cum[runs[:, 0], runs[:, 1]]) * p * p
-    shown = z[:TILE_PX:DISPLAY_STRIDE, :TILE_PX:DISPLAY_STRIDE].astype(np.float32) \
-        if want_geometry else None
+    shown = z[::stride, ::stride].astype(np.float32) if stride else None
     return area, sums, shown
 
 
@@ -249,6 +252,7 @@ def _tasks(seg: np.ndarray, runs: tuple[np.ndarray, ...], origin: tuple[float, f
     key, rep, tx, ty = key[order], rep[order], tx[order], ty[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     ends = np.r_[starts[1:], key.size]
+    stride = _display_stride(tx[starts], ty[starts]) if want_geometry else 0
     _poly, row, c0, c1 = runs
     # split row runs at tile columns
     rt = row // TILE_PX
@@ -270,7 +274,7 @@ def _tasks(seg: np.ndarray, runs: tuple[np.ndarray, ...], origin: tuple[float, f
         sel = rorder[r0:r1]
         local = np.column_stack([row[rrep[sel]] - ty[a] * TILE_PX, lc0[sel], lc1[sel]])
         tasks.append((int(tx[a]), int(ty[a]), seg[rep[a:b]], local, ox, oy, pixel_m,
-                      buffer_m, want_geometry))
+                      buffer_m, stride))
         run_idx.append(rrep[sel])
     return tasks, run_idx
 
@@ -292,7 +296,8 @@ def raster_union(cov: Coverage, *, polygons: np.ndarray | None = None,
     within = np.zeros(polys.size)
     if seg.shape[0] == 0:
         return RasterUnion(pixel_m, buffer_m, 0.0, within,
-                           shapely.Polygon() if geometry else None, 0)
+                           shapely.Polygon() if geometry else None, 0,
+                           DISPLAY_STRIDES[0] * pixel_m if geometry else 0.0)
     # the grid is anchored at whole tiles of the CRS, not at these streets: any subset
     # of the network (a partition) sees the same pixels and tiles
     span = TILE_PX * pixel_m
@@ -307,7 +312,8 @@ def raster_union(cov: Coverage, *, polygons: np.ndarray | None = None,
         area += a
         within += np.bincount(runs[0][idx], weights=sums, minlength=polys.size)
     geom = _display(tasks, results, origin, pixel_m, buffer_m) if geometry else None
-    return RasterUnion(pixel_m, buffer_m, area, within, geom, len(tasks))
+    return RasterUnion(pixel_m, buffer_m, area, within, geom, len(tasks),
+                       tasks[0][8] * pixel_m)
 
 
 def _run(tasks: list[_Tile], workers: int, progress: FractionFn | None) -> list[_TileResult]:
@@ -328,11 +334,22 @@ def _run(tasks: list[_Tile], workers: int, progress: FractionFn | None) -> list[
     return out
 
 
+def _display_stride(tx: np.ndarray, ty: np.ndarray) -> int:
+    """The finest of :data:`DISPLAY_STRIDES` whose grid over the tiles' extent has at
+    most :data:`DISPLAY_MAX_PX` points."""
+    n_tiles = (int(tx.max()) - int(tx.min()) + 1) * (int(ty.max()) - int(ty.min()) + 1)
+    for stride in DISPLAY_STRIDES:
+        if n_tiles * (TILE_PX // stride) ** 2 <= DISPLAY_MAX_PX:
+            return stride
+    return DISPLAY_STRIDES[-1]
+
+
 def _display(tasks: list[_Tile], results: list[_TileResult], origin: tuple[float, float],
              pixel_m: float, buffer_m: float) -> shapely.Geometry:
-    """The contour at ``buffer_m`` of the distance field on every ``DISPLAY_STRIDE``-th
-    pixel centre, all tiles at once (no seams)."""
-    n = TILE_PX // DISPLAY_STRIDE
+    """The contour at ``buffer_m`` of the distance field on every ``stride``-th pixel
+    centre (as the tiles were given), all tiles at once (no seams)."""
+    stride = tasks[0][8]
+    n = TILE_PX // stride
     tx = np.array([t[0] for t in tasks])
     ty = np.array([t[1] for t in tasks])
     x0, y0 = int(tx.min()), int(ty.min())
@@ -342,10 +359,10 @@ def _display(tasks: list[_Tile], results: list[_TileResult], origin: tuple[float
         shown = r[2]
         if shown is not None:
             z[(t[1] - y0) * n:(t[1] - y0 + 1) * n, (t[0] - x0) * n:(t[0] - x0 + 1) * n] = shown
-    step = DISPLAY_STRIDE * pixel_m
+    step = stride * pixel_m
     return _contour(z, origin[0] + (x0 * TILE_PX + 0.5) * pixel_m,
                     origin[1] + (y0 * TILE_PX + 0.5) * pixel_m, step, buffer_m)
 
 
-__all__ = ["DEFAULT_PIXEL_M", "RasterUnion", "check_pixel_m", "covered_segments",
+__all__ = ["DEFAULT_PIXEL_M", "DISPLAY_STRIDES", "RasterUnion", "check_pixel_m", "covered_segments",
            "raster_union", "row_intervals"]

@@ -27,7 +27,7 @@ import pandas as pd
 import shapely
 
 from geo.coverage.core import Coverage
-from geo.coverage.raster import DEFAULT_PIXEL_M, DISPLAY_STRIDE, raster_union
+from geo.coverage.raster import DEFAULT_PIXEL_M, raster_union
 from geo.coverage.reach import station_reach, station_segments
 from geo.coverage.segments import covered_length, covered_pieces
 from geo.errors import InvalidParameterError
@@ -63,6 +63,7 @@ class ServiceAreas:
     area_m2: float | None = None  # the measured area (raster method); else the union's
     within_m2: np.ndarray | None = None  # raster method: area inside each given polygon
     pixel_m: float | None = None
+    display_m: float | None = None  # raster method: the drawn contour's grid
 
     @property
     def union_area_m2(self) -> float:
@@ -75,7 +76,7 @@ class ServiceAreas:
             return (f"reached street stretches buffered by {self.buffer_m:g} m; area measured "
                     f"on a {self.pixel_m:g} m grid of exact distances to the streets (within "
                     f"1 % of the exact buffered union); the drawn polygon is the contour of "
-                    f"that distance field on a {DISPLAY_STRIDE * (self.pixel_m or 0):g} m grid")
+                    f"that distance field on a {self.display_m or 0:g} m grid")
         return f"reached street stretches buffered by {self.buffer_m:g} m, unioned"
 
 
@@ -481,7 +482,8 @@ def build_service_areas(cov: Coverage, *, per_station: bool = True,
         r = raster_union(cov, polygons=polygons, pixel_m=pixel_m, workers=n_workers,
                          progress=stage("union"))
         union = r.geometry if r.geometry is not None else shapely.Polygon()
-        extra = {"area_m2": r.area_m2, "within_m2": r.within_m2, "pixel_m": r.pixel_m}
+        extra = {"area_m2": r.area_m2, "within_m2": r.within_m2, "pixel_m": r.pixel_m,
+                 "display_m": r.display_m}
     elif tiles is not None:
         parts = union_parts(cov, tiles, quad_segs=quad_segs, workers=n_workers,
                             progress=stage("union"))
