@@ -103,6 +103,16 @@ _TABLES: Final[dict[str, tuple[str, str]]] = {
     "covered_length_share_before": ("街道覆盖率（原）", "Covered street share (before)"),
     "covered_length_share_after": ("街道覆盖率（新）", "Covered street share (after)"),
     "code_reason": ("拒绝代码", "Rejection code"),
+    # report: the review rule's second figure
+    "nearest_share": ("作为最近站点的街道占比", "Share of its reach it is nearest to"),
+    # the towns page: uncovered demand by basis, the sort options
+    "uncovered_people": ("未覆盖人口", "Uncovered people"),
+    "uncovered_street_m": ("未覆盖街道（米）", "Uncovered streets (m)"),
+    "sort_covered_length_share": ("街道覆盖率（低→高）", "Covered street share (low → high)"),
+    "sort_uncovered_demand": ("未覆盖需求（高→低）", "Uncovered demand (high → low)"),
+    "sort_name": ("名称（按拼音）", "Name (by pinyin)"),
+    # site suggestions: where a suggested site is
+    "street": ("最近街道", "Nearest street"),
     # the province page: one row per batch partition
     "partition_status": ("状态", "Status"),
     "stations_input": ("站点数", "Stations"),
@@ -154,6 +164,21 @@ STATUS_LABELS: Final[dict[StationStatus, tuple[str, str]]] = {
 }
 
 
+
+#: Walking-speed presets (keys of :data:`geo.params.WALK_SPEED_PRESETS_KMH`).
+WALK_SPEED_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "adult": ("成人（4.0 km/h）", "Adult (4.0 km/h)"),
+    "elderly": ("老年人（3.0 km/h）", "Elderly (3.0 km/h)"),
+    "with_children": ("带小孩（3.0 km/h）", "With children (3.0 km/h)"),
+    "brisk": ("快走（5.0 km/h）", "Brisk (5.0 km/h)"),
+}
+
+#: Coordinate systems of uploads (keys of :data:`geo.stations.coords.COORD_SYSTEMS`).
+COORD_SYSTEM_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "wgs84": ("WGS-84（GPS / OpenStreetMap）", "WGS-84 (GPS / OpenStreetMap)"),
+    "gcj02": ("GCJ-02（高德 / 腾讯）", "GCJ-02 (Amap / Tencent)"),
+    "bd09": ("BD-09（百度）", "BD-09 (Baidu)"),
+}
 
 def label(key: str, lang: Lang | str) -> str:
     """The label of ``key`` in ``lang``; an unknown key is its own label."""

@@ -61,12 +61,13 @@ st.markdown(tr(
 """))
 
 st.header(tr("参数", "Parameters"))
+# numbers as people write them: "5" minutes, "1,000" m (a float column would show 5.0000)
 rows = [{
     tr("生活圈", "Life circle"): c.label_zh if state.lang == "zh" else c.label_en,
-    tr("步行时间（分钟）", "Walk time (min)"): c.walk_time_min,
+    tr("步行时间（分钟）", "Walk time (min)"): f"{c.walk_time_min:g}",
     tr("标准步行距离", "Standard distance"): c.reference_distance_m,
-    tr("4.0 km/h 下距离（米）", "Distance at 4.0 km/h (m)"): round(walk_budget_m(c.walk_time_min,
-                                                                              4.0)),
+    tr("4.0 km/h 下距离（米）", "Distance at 4.0 km/h (m)"):
+        f"{walk_budget_m(c.walk_time_min, 4.0):,.0f}",
 } for c in LIFE_CIRCLE_PRESETS.values()]
 st.table(rows)
 st.caption(tr("依据 GB 50180-2018《城市居住区规划设计标准》与 TD/T 1062-2021《社区生活圈规划技术指南》。",

@@ -20,7 +20,7 @@ from streamlit_folium import st_folium
 
 from geo.crs import WGS84
 from geo.io.htmlsafe import esc
-from geo.io.sheetsafe import csv_safe
+from geo.io.sheetsafe import csv_bytes
 from geo.pipeline.job import CoverageJob
 from geo.siting.suggest import (
     DEFAULT_MIN_DISTANCE_M,
@@ -32,6 +32,7 @@ from geo.siting.suggest import (
     suggest_sites,
     summary_dict,
 )
+from geo.vocab import label
 from geo.webmap.maps import build_map
 from geo.webmap.offline import localize
 from ui.boot import require_entrypoint
@@ -43,6 +44,7 @@ from ui.state import tr
 
 MAX_K = 50
 SITE_COLOUR = "#6a3d9a"
+LEGEND_SITES = 10  # sites named in the map legend (all are in the table)
 
 require_entrypoint()
 state = render_sidebar()
@@ -53,7 +55,8 @@ st.caption(tr(
     "整数规划（ILP）求精确最优，适合小区域。",
     "Keeping the existing stations, pick K new sites that newly cover the most demand "
     "(population or street length) within the walk budget (maximal covering location). "
-    "Greedy (CELF) is within 63% of the optimum; the integer programme (ILP) is exact, "
+    "Greedy (CELF) reaches at least 63% of the optimum; the integer programme (ILP) is "
+    "exact, "
     "for small areas."))
 handle = require_job()
 job = handle.job
@@ -179,8 +182,12 @@ sites_ll = res.sites.to_crs(WGS84)
 for r, g in zip(res.sites.itertuples(index=False), sites_ll.geometry, strict=True):
     town = esc(r.town) if isinstance(r.town, str) else "—"
     named = f" {esc(r.name)}" if isinstance(r.name, str) and r.name else ""
-    popup = (f"<b>#{int(r.rank)} {esc(r.candidate_id)}</b>{named}<br>"
-             f"{esc(tr('镇街', 'Town'))}: {town}<br>"
+    street = esc(r.street) if isinstance(r.street, str) else "—"
+    district = f"（{esc(r.district)}）" if isinstance(r.district, str) else ""
+    popup = (f"<b>#{int(r.rank)} {street}</b>{named}<br>"
+             f"{esc(label('street', lang))}: {street} · {esc(tr('候选点', 'Candidate'))} "
+             f"{esc(r.candidate_id)}<br>"
+             f"{esc(tr('镇街', 'Town'))}: {town}{district}<br>"
              f"{esc(tr('新覆盖', 'Newly covered'))}: {r.marginal_gain * scale:,.1f} "
              f"{esc(unit)}<br>{esc(tr('新覆盖街道', 'New street'))}: "
              f"{r.new_street_m / 1000:,.2f} km")
@@ -193,9 +200,21 @@ for r, g in zip(res.sites.itertuples(index=False), sites_ll.geometry, strict=Tru
             icon_size=(22, 22), icon_anchor=(11, 11), class_name="yizhan-suggest"),
         popup=folium.Popup(popup, max_width=300), tooltip=f"#{int(r.rank)}").add_to(fg)
 extra_layers.append(fg)
+# the legend names the suggested sites (street, district, what each adds) and their areas
+legend = [("", "", tr("建议站点", "Suggested sites"))]
+for r in res.sites.head(LEGEND_SITES).itertuples(index=False):
+    where = " · ".join(x for x in (r.street, r.district or r.town) if isinstance(x, str))
+    legend.append((SITE_COLOUR, f"{int(r.rank)}",
+                   f"{where or r.candidate_id}  +{r.marginal_gain * scale:,.{0 if people else 2}f}"
+                   f" {unit}"))
+if len(res.sites) > LEGEND_SITES:
+    legend.append((SITE_COLOUR, "…", tr(f"另有 {len(res.sites) - LEGEND_SITES} 个，见下表",
+                                       f"{len(res.sites) - LEGEND_SITES} more in the table")))
+if len(areas):
+    legend.append((SITE_COLOUR, "■", tr("新增站点服务圈", "Service areas of the new sites")))
 fmap = build_map(map_data_for(handle, state.lang), lang=state.lang,
                  layers=frozenset({"union", "stations"}), tiles=state.tiles,
-                 extra_layers=extra_layers)
+                 extra_layers=extra_layers, legend_extra=legend)
 st_folium(localize(fmap), height=560, use_container_width=True, returned_objects=[],
           key="sg_map")
 
@@ -213,8 +232,10 @@ if res.method == "ilp":
 table = sites_output(res)
 view = pd.DataFrame({
     tr("排名", "Rank"): table["rank"],
-    tr("候选点", "Candidate"): table["candidate_id"],
+    label("street", lang): table["street"],
+    label("district", lang): table["district"],
     tr("镇街", "Town"): table["town"],
+    tr("候选点", "Candidate"): table["candidate_id"],
     tr("经度", "Lon"): table["lon"],
     tr("纬度", "Lat"): table["lat"],
     tr(f"新覆盖（{unit}）", f"Newly covered ({unit})"): (table["marginal_gain"] * scale).round(
@@ -226,7 +247,7 @@ view = pd.DataFrame({
 st.dataframe(view, hide_index=True)
 d1, d2, d3, d4 = st.columns(4)
 d1.download_button(tr("下载 CSV", "Download CSV"),
-                   csv_safe(table).to_csv(index=False).encode("utf-8-sig"),
+                   csv_bytes(table),
                    "suggestions.csv", "text/csv", key="sg_dl_csv")
 d2.download_button(tr("下载 GeoJSON（站点）", "Download GeoJSON (sites)"),
                    sites_geojson(res).encode("utf-8"), "suggestions.geojson",

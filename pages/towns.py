@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-import io
-
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.io.sheetsafe import csv_safe, keep_text
+from geo.reports.town_table import (
+    SHARE_COLUMNS,
+    TOWN_SORTS,
+    district_choices,
+    download_frame,
+    filter_sort,
+    headers,
+    reason_width_px,
+    screen_frame,
+    sort_label,
+    towns_csv,
+    towns_xlsx,
+)
 from geo.schema import STATION_TYPES
-from geo.vocab import label
 from geo.webmap.maps import build_map
 from geo.webmap.offline import localize
 from ui.boot import require_entrypoint
@@ -26,48 +35,47 @@ handle = require_job()
 job = handle.job
 report = job.towns
 towns = pd.DataFrame(report.towns.drop(columns="geometry"))
+lang = state.lang  # a closure's language: format_func may run outside the script run
 
 st.caption(md_text(report.ranking_rule_zh if state.lang == "zh" else report.ranking_rule_en))
 if report.note_en:
     st.info(report.note_zh if state.lang == "zh" else report.note_en)
 
-districts = sorted(d for d in towns["district"].dropna().unique() if str(d).strip())
+districts = district_choices(towns)
 picked = st.multiselect(tr("按区县筛选", "Filter by district"), districts, key="town_districts",
                         placeholder=tr("全部区县", "All districts"), select_all=False)
-if picked:
-    towns = towns.loc[towns["district"].isin(picked)]
+sort_by = st.selectbox(tr("排序", "Sort by"), list(TOWN_SORTS),
+                       format_func=lambda k: sort_label(k, lang), key="town_sort")
+towns = filter_sort(towns, districts=picked, sort_by=sort_by)
 
-sort_options = {
-    "rank": label("rank", state.lang),
-    "covered_length_share": label("covered_length_share", state.lang) + tr("（低→高）",
-                                                                        " (low → high)"),
-    "uncovered_demand": tr("未覆盖需求（高→低）", "Uncovered demand (high → low)"),
-    "name": tr("名称", "Name"),
-}
-sort_by = st.selectbox(tr("排序", "Sort by"), list(sort_options),
-                       format_func=lambda k: sort_options[k], key="town_sort")
-towns = towns.sort_values(sort_by, ascending=sort_by != "uncovered_demand", kind="stable")
+minutes = job.params.walk_time_min
+h = headers(towns, report.demand_basis, lang)  # also each column's tooltip
+view = screen_frame(towns, walk_time_min=minutes, lang=lang)
+pct = "%.1f%%"
+# the reason comes fourth, wide enough for one line (the grid's text wrapping is not
+# reliable), so it is on screen without scrolling sideways; compact figures follow
+config = {c: st.column_config.NumberColumn(format=pct, width=64, help=h[c])
+          for c in SHARE_COLUMNS if c in view}
+config["covered_length_share"] = st.column_config.ProgressColumn(
+    min_value=0.0, max_value=100.0, format=pct, width=90, help=h["covered_length_share"])
+config |= {c: st.column_config.NumberColumn(format="localized", width=w, help=h[c])
+           for c, w in (("rank", 44), ("population", 72), ("uncovered_demand", 76),
+                        ("stations_used", 52)) if c in view}
+config |= {c: st.column_config.TextColumn(width=w, help=h[c])
+           for c, w in (("name", 80), ("district", 60), ("walk_time_p90_min", 70)) if c in view}
+reason = "reason_zh" if lang == "zh" else "reason_en"
+config[reason] = st.column_config.TextColumn(width=reason_width_px(view[reason], lang),
+                                             help=h[reason])
+st.dataframe(view.rename(columns=h), hide_index=True, width="stretch",
+             height=min(38 + 35 * len(view), 38 + 35 * 15),
+             column_config={h[c]: cfg for c, cfg in config.items()})
 
-basis_zh = "人口" if report.demand_basis == "population" else "街道长度（米）"
-basis_en = "people" if report.demand_basis == "population" else "street metres"
-cols = {
-    "rank": label("rank", state.lang), "name": tr("镇街", "Town"),
-    "district": label("district", state.lang),
-    **{k: label(k, state.lang) for k in ("population", "covered_length_share",
-                                         "covered_population_share", "covered_area_share")},
-    "uncovered_demand": tr(f"未覆盖需求（{basis_zh}）", f"Uncovered demand ({basis_en})"),
-    "stations_used": tr("站点数", "Stations"),
-    "walk_time_p90_min": label("walk_time_p90_min", state.lang),
-    "reason_zh" if state.lang == "zh" else "reason_en": tr("原因", "Why"),
-}
-view = towns[list(cols)].rename(columns=cols)
-st.dataframe(view, hide_index=True, width="stretch",
-             column_config={cols["covered_length_share"]: st.column_config.ProgressColumn(
-                 min_value=0.0, max_value=1.0, format="percent")})
-
-chart = towns.set_index("name")[["uncovered_demand"]].rename(
-    columns={"uncovered_demand": cols["uncovered_demand"]})
-st.bar_chart(chart, horizontal=True)
+# the chart in the table's order (rank or the chosen sort), axes and tooltips labelled
+town_col, demand_col = h["name"], h["uncovered_demand"]
+chart = pd.DataFrame({town_col: view["name"].to_numpy(),
+                      demand_col: view["uncovered_demand"].astype(float).to_numpy()})
+st.bar_chart(chart, x=town_col, y=demand_col, horizontal=True, sort=False,
+             height=max(160, 34 * len(view) + 60))
 
 names = towns["name"].tolist()
 if names:
@@ -84,15 +92,13 @@ if names:
     st_folium(fmap, height=460, use_container_width=True, returned_objects=[],
               key="town_map")
 
-full = pd.DataFrame(report.towns.drop(columns="geometry"))
-st.download_button(tr("下载 CSV", "Download CSV"),
-                   csv_safe(full).to_csv(index=False).encode("utf-8-sig"), "towns.csv", "text/csv",
-                   key="dl_towns_csv")
-buf = io.BytesIO()
-with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-    full.to_excel(xw, index=False, sheet_name="towns")
-    xw.sheets["towns"].freeze_panes = "A2"
-    keep_text(xw.book)
-st.download_button(tr("下载 Excel", "Download Excel"), buf.getvalue(), "towns.xlsx",
+# the downloads hold the rows shown, in the order shown, under the same headers
+shown = download_frame(towns, walk_time_min=minutes, lang=lang)
+shown_names = headers(shown, report.demand_basis, lang)
+d1, d2 = st.columns(2)
+d1.download_button(tr("下载 CSV", "Download CSV"), towns_csv(shown, shown_names), "towns.csv",
+                   "text/csv", key="dl_towns_csv")
+d2.download_button(tr("下载 Excel", "Download Excel"), towns_xlsx(shown, shown_names, lang),
+                   "towns.xlsx",
                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                    key="dl_towns_xlsx")

@@ -67,6 +67,83 @@ def test_towns_ranking_table_present_and_sorted(app: AppTest) -> None:
     assert "下载 CSV" in labels and "下载 Excel" in labels
 
 
+def _media_id(data: bytes, mime: str, name: str) -> str | None:
+    """The id Streamlit's media storage gives a download (its file URL), or None."""
+    try:
+        from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+    except ImportError:
+        return None
+    return _calculate_file_id(data, mime, name)
+
+
+def test_towns_page_formats_sorts_and_downloads_what_it_shows() -> None:
+    import json
+
+    from geo.reports.town_table import download_frame, filter_sort, headers, towns_csv
+
+    at = run_app(page="pages/towns.py")
+    table = at.dataframe[0]
+    df = table.value
+    assert list(df.columns[:4]) == ["薄弱排名", "镇街", "区县", "原因"]  # reason visible
+    assert df["人口覆盖率"].iloc[0] == pytest.approx(7.7)  # per cent, shown "7.7%"
+    assert df["人口"].iloc[0] == 112_000 and df["未覆盖人口"].iloc[0] == 103_391
+    assert df["P90步行时间（分钟）"].iloc[0] == "> 15 分钟"  # not None
+    config = json.loads(table.proto.columns)
+    assert config["人口覆盖率"]["type_config"]["format"] == "%.1f%%"
+    assert config["街道覆盖率"]["type_config"]["type"] == "progress"
+    assert config["原因"]["width"] >= 300  # the reason on one line, fourth
+    chart = json.loads(at.get("vega_lite_chart")[0].proto.spec)["encoding"]
+    assert chart["y"]["sort"] is None and chart["y"]["title"] == "镇街"  # table order
+    assert chart["x"]["title"] == "未覆盖人口"
+    # sort by name: pinyin order (běi, huā, jīn, lín, róng, xīn)
+    at.selectbox(key="town_sort").set_value("name").run()
+    order = ["北岸街道", "花溪街道", "金沙街道", "临江街道", "榕荫街道", "新洲镇"]
+    assert at.dataframe[0].value["镇街"].tolist() == order
+    # filter a district: the table and the downloads hold the same rows, same order
+    at.multiselect(key="town_districts").set_value(["云溪区"]).run()
+    assert at.dataframe[0].value["镇街"].tolist() == ["花溪街道", "金沙街道", "榕荫街道"]
+    from geo.pipeline.job import run_demo
+
+    towns = pd.DataFrame(run_demo().towns.towns.drop(columns="geometry"))
+    shown = download_frame(filter_sort(towns, districts=["云溪区"], sort_by="name"),
+                           walk_time_min=15.0, lang="zh")
+    expected = towns_csv(shown, headers(shown, "population", "zh"))
+    csv_button = next(b for b in at.download_button if b.key == "dl_towns_csv")
+    media_id = _media_id(expected, "text/csv", "towns.csv")
+    if media_id is not None:
+        assert media_id in csv_button.proto.url
+
+
+def test_towns_page_in_english() -> None:
+    at = run_app()
+    at.radio(key="lang_radio").set_value("English").run()
+    at.switch_page("pages/towns.py")
+    at.run()
+    assert not at.exception, at.exception
+    df = at.dataframe[0].value
+    assert list(df.columns[:4]) == ["Under-served rank", "Town", "District", "Reason"]
+    assert df["P90 walk time (min)"].iloc[0] == "> 15 min"
+    assert "Uncovered people" in df.columns
+
+
+def test_report_page_puts_the_reports_first(app: AppTest) -> None:
+    app.switch_page("pages/report.py")
+    app.run()
+    keys = [b.key for b in app.download_button]
+    assert keys[:2] == ["dl_report_pdf", "dl_report_xlsx"]  # what reviewers file
+    last_report = max(i for i, k in enumerate(keys) if str(k).startswith("dl_report_"))
+    assert keys.index("dl_summary.json") > last_report  # raw files after the reports
+    assert keys.index("dl_zip") > last_report and keys.index("dl_html") > last_report
+
+
+def test_method_page_numbers_read_as_written(app: AppTest) -> None:
+    app.switch_page("pages/method.py")
+    app.run()
+    table = app.table[0].value
+    assert table["步行时间（分钟）"].tolist() == ["5", "10", "15"]
+    assert table["4.0 km/h 下距离（米）"].tolist() == ["333", "667", "1,000"]
+
+
 def _demo_stations_csv() -> bytes:
     from geo.pipeline.demo import build_demo_region
 

@@ -87,11 +87,38 @@ def test_validate_strict_and_bad_file(sz_file: Path, tmp_path: Path,
     vrt.write_text('<OGRVRTDataSource><OGRVRTLayer name="x"><SrcDataSource>CSV:/etc/passwd'
                    "</SrcDataSource></OGRVRTLayer></OGRVRTDataSource>")
     capsys.readouterr()
-    assert yz(["stations", "validate", str(vrt), "--out", str(tmp_path / "v")],
-              monkeypatch) == 2
+    assert yz(["stations", "validate", str(vrt), "--crs", "wgs84", "--out",
+               str(tmp_path / "v")], monkeypatch) == 2
     err = capsys.readouterr().err
     assert err.startswith("yizhan: error:") and "VRT" in err and err.count("\n") == 1
     assert not (tmp_path / "v" / "accepted.csv").exists()
+
+
+def test_validate_and_import_require_the_coordinate_system(
+        sz_file: Path, db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """No silent WGS-84: without --crs nothing is read, written, prompted or stored, and
+    the one-line error names the three choices (exit 3, a coordinate-system error)."""
+    out = tmp_path / "o"
+    capsys.readouterr()
+    assert yz(["stations", "validate", str(sz_file), "--out", str(out)], monkeypatch) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("yizhan: error: --crs is required") and err.count("\n") == 1
+    for choice in ("--crs wgs84", "--crs gcj02", "--crs bd09"):
+        assert choice in err
+    assert not out.exists()
+    # import checks it before asking for the password
+    stdin = io.StringIO(PW + "\n")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    assert cli.main(["stations", "import", str(sz_file), "--city", "深圳市", "--db", str(db),
+                     "--user", "sz_editor"]) == 3
+    assert stdin.read() == PW + "\n"  # the password was never read
+    assert "--crs is required" in capsys.readouterr().err
+    assert StationStore(db).cities() == []
+    # the help says it is required
+    with pytest.raises(SystemExit):
+        cli.main(["stations", "validate", "--help"])
+    assert "required: the coordinate system" in " ".join(capsys.readouterr().out.split())
 
 
 def test_users_add_refuses_weak_and_duplicate(db: Path, monkeypatch: pytest.MonkeyPatch,
@@ -181,13 +208,14 @@ def test_mapping_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     f = tmp_path / "odd.csv"
     f.write_text("站,东,北,种类\nA,113.3,23.1,工会驿站\n", encoding="utf-8")
     out = tmp_path / "o"
-    assert yz(["stations", "validate", str(f), "--out", str(out)], monkeypatch) == 6
+    assert yz(["stations", "validate", str(f), "--crs", "wgs84", "--out", str(out)],
+              monkeypatch) == 6
     assert yz(["stations", "validate", str(f), "--map", "name=站", "--map", "lon=东",
                "--map", "lat=北", "--crs", "wgs84", "--out", str(out)], monkeypatch) == 0
     rep = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert rep["accepted"] == 1 and rep["mapping"]["name"] == "站"
-    assert yz(["stations", "validate", str(f), "--map", "bogus=站", "--out", str(out)],
-              monkeypatch) == 4
+    assert yz(["stations", "validate", str(f), "--map", "bogus=站", "--crs", "wgs84",
+               "--out", str(out)], monkeypatch) == 4
 
 
 @pytest.fixture(scope="module")

@@ -27,11 +27,34 @@ def test_station_overlap_on_squares() -> None:
         assert ov["overlap_top_neighbour"].tolist()[:4] == ["D", "A", None, "A"]
 
 
+def test_review_flag_needs_both_conditions() -> None:
+    """Flagged: ≥ 95 % of the area covered by others AND nearest for < 5 % of its reach."""
+    polys = [shapely.box(0, 0, 10, 10), shapely.box(1, 1, 9, 9), shapely.box(2, 2, 8, 8),
+             shapely.box(100, 0, 110, 10)]
+    per = gpd.GeoDataFrame({"station_id": list("ABCD"),
+                            "reach_length_m": [1000.0, 800.0, 600.0, 500.0]},
+                           geometry=polys, crs="EPSG:32649")
+    # B and C lie inside A; B is nearest for 4 % of its reach, C for 50 %, D alone
+    near = np.array([700.0, 32.0, 300.0, 500.0])
+    ov = station_overlap(per, nearest_length_m=near)
+    assert ov["overlap_share"].tolist()[:3] == pytest.approx([0.64, 1.0, 1.0])
+    assert ov["nearest_share"].tolist() == pytest.approx([0.7, 0.04, 0.5, 1.0])
+    assert ov["review_flag"].tolist() == [False, True, False, False]
+    # the thresholds are parameters
+    loose = station_overlap(per, nearest_length_m=near, nearest_share=0.6)
+    assert loose["review_flag"].tolist() == [False, True, True, False]
+    # without the nearest lengths only the area condition is applied
+    assert station_overlap(per)["review_flag"].tolist() == [False, True, True, False]
+    assert station_overlap(per)["nearest_share"].isna().all()
+    with pytest.raises(ValueError, match="one per row"):
+        station_overlap(per, nearest_length_m=near[:2])
+
+
 def test_station_overlap_empty() -> None:
     for per in (None, gpd.GeoDataFrame({"station_id": []}, geometry=[], crs="EPSG:32649")):
         ov = station_overlap(per)
         assert list(ov.columns) == ["overlap_share", "overlap_neighbours",
-                                    "overlap_top_neighbour", "review_flag"]
+                                    "overlap_top_neighbour", "nearest_share", "review_flag"]
         assert len(ov) == 0
 
 

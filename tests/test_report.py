@@ -30,6 +30,8 @@ from geo.reports.data import (
     station_population,
     walk_time_distribution,
 )
+from geo.reports.display import flagged_text, method_notes
+from geo.reports.html import REPORT_MAP_HEIGHT_PX, map_frame_height
 from geo.reports.write import REPORT_FORMATS, check_format
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,6 +127,9 @@ def test_pdf_has_sections_town_names_and_headline_figures(
         assert sid in text, sid
     for i, page in enumerate(pages, start=1):
         assert f"第 {i} 页 / 共 {len(pages)} 页" in page
+    # headers that would wrap to three lines are abbreviated, with a legend
+    flat = text.replace("\n", "")
+    assert "表头缩写：" in flat and "被覆盖 = 被其他站点覆盖" in flat
 
 
 def test_pdf_embeds_the_cjk_font(reports: dict[str, Path]) -> None:
@@ -179,6 +184,8 @@ def test_pdf_in_english(job: CoverageJob, tmp_path: Path) -> None:
                   "Synthetic demo data"):
         assert title in text, title
     assert "Population within 15 min walk" in text
+    flat = " ".join(text.split())
+    assert "Abbreviated headers:" in flat and "Top overlap = Most overlapping station" in flat
 
 
 # ------------------------------------------------------------------------------- Excel
@@ -228,6 +235,8 @@ def test_workbook_sheets_rows_and_types_match_the_csv_outputs(
     assert all(isinstance(v, str) for v in code)  # codes stay text (leading zeros…)
     share = towns.cell(row=2, column=header.index("人口覆盖率") + 1)
     assert share.number_format == "0.0%"
+    uncovered = towns.cell(row=2, column=header.index("未覆盖需求") + 1)
+    assert uncovered.number_format == "#,##0"  # people (or street metres): whole numbers
     # summary: numbers are numbers
     summary = {r[1]: r[2] for r in wb[sheet_name("summary", "zh")].iter_rows(min_row=2,
                                                                              values_only=True)}
@@ -294,6 +303,16 @@ def test_html_report_is_standalone_with_the_interactive_map(
     for section in ("核心指标", "镇街薄弱排名", "站点明细", "方法说明"):
         assert section in html
     assert html.count("data:image/png;base64,") >= 3 + data.options.worst_towns
+    # the frame is as tall as the map inside it (no clipped map)
+    assert f'style="height:{REPORT_MAP_HEIGHT_PX}px"' in html
+    assert f"height: {REPORT_MAP_HEIGHT_PX}.0px" in html
+
+
+def test_map_frame_takes_the_height_the_map_declares() -> None:
+    page = '<style>#map_0123abcd {\n position: relative;\n height: 800.0px;\n}</style>'
+    assert map_frame_height(page) == 800
+    assert map_frame_height(None) == REPORT_MAP_HEIGHT_PX
+    assert map_frame_height("<html></html>") == REPORT_MAP_HEIGHT_PX
 
 
 def test_html_escapes_untrusted_text(data: ReportData) -> None:
@@ -366,6 +385,27 @@ def test_station_overlap_matches_pairwise_union(job: CoverageJob, data: ReportDa
     used = data.stations["status"] == "used"
     assert data.stations.loc[used, "overlap_share"].notna().all()
     assert data.stations.loc[~used, "overlap_share"].isna().all()
+
+
+def test_review_flag_singles_out_a_few_demo_stations(data: ReportData) -> None:
+    """Not every station of a dense area: 5 of the demo's 30 (the old area-only rule
+    flagged 26), each meeting both conditions, the rule said in the report."""
+    st = data.stations.loc[data.stations["status"] == "used"]
+    flagged = st.loc[st["review_flag"]]
+    assert len(flagged) == 5 and len(st) == 30
+    assert (flagged["overlap_share"] >= 0.95).all() and (flagged["nearest_share"] < 0.05).all()
+    rest = st.loc[~st["review_flag"]]
+    assert ((rest["overlap_share"] < 0.95) | (rest["nearest_share"] >= 0.05)).all()
+    assert int((st["overlap_share"] >= 0.95).sum()) == 26  # what the area alone flags
+    assert flagged["overlap_top_neighbour"].notna().all()
+    head = {f.key: f for f in data.headline}["stations_flagged"]
+    assert head.value == 5 and "最近站点的街道不足其可达街道的5%" in head.note
+    notes = " ".join(method_notes(data))
+    assert "同时满足两条" in notes and "95%" in notes and "5%" in notes
+    assert "DEMO-007" in flagged_text(data)  # the flagged stations are named
+    en = report_data(data.job, ReportOptions(lang="en"))
+    assert "nearest station for under 5% of the streets it reaches" in \
+        " ".join(method_notes(en))
 
 
 def test_station_population_sums_to_the_covered_population(job: CoverageJob) -> None:

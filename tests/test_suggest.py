@@ -27,9 +27,12 @@ from geo.siting.suggest import (
     build_demand,
     build_problem,
     covered_demand,
+    nearest_street,
     network_candidates,
     point_candidates,
+    sites_output,
     solve_ilp,
+    street_name,
     suggest_sites,
     suggested_stations,
 )
@@ -444,6 +447,62 @@ def test_cli_help_lists_options(capsys: pytest.CaptureFixture[str]) -> None:
         assert opt in text
 
 
+# ------------------------------------------------------------------- where a site is
+
+
+def test_street_name_from_osm_name() -> None:
+    assert street_name("荔枝路") == "荔枝路"
+    assert street_name("['深南大道', '深南中路']") == "深南大道"  # an osmnx list in GraphML
+    assert street_name(["福华路", "福华一路"]) == "福华路"
+    assert street_name("红荔路;红荔西路") == "红荔路"
+    for blank in (None, "", "  ", float("nan"), "[]"):
+        assert street_name(blank) is None
+
+
+def test_nearest_street_of_a_site() -> None:
+    # a named street 0–1–2 along y = 0, an unnamed footway 2–3 going north, and an
+    # unnamed path 4–5 far away from every named street
+    net = nets.build_network(
+        {0: (0, 0), 1: (100, 0), 2: (200, 0), 3: (200, 120), 4: (2000, 0), 5: (2100, 0)},
+        [(0, 1, {"name": "荔枝路"}), (1, 2, {"name": "荔枝路"}),
+         (2, 3, {"highway": "footway"}), (4, 5, {"highway": "path"})])
+    e_named = nets.edge_index(net, 0, 1)
+    e_foot = nets.edge_index(net, 2, 3)
+    e_far = nets.edge_index(net, 4, 5)
+    pts = [shapely.Point(nets.absolute(50, 0)), shapely.Point(nets.absolute(200, 100)),
+           shapely.Point(nets.absolute(2050, 0))]
+    got = nearest_street(net, np.array([e_named, e_foot, e_far]), np.array(pts, dtype=object))
+    # on the footway 100 m from 荔枝路: the nearest named street within 150 m
+    assert got == ["荔枝路", "荔枝路", None]
+    assert nearest_street(net, np.array([e_foot]), np.array(pts[1:2], dtype=object),
+                          radius_m=50.0) == [None]
+
+
+def test_demo_sites_name_their_street_and_district() -> None:
+    from geo.pipeline.job import run_demo
+
+    job = run_demo()
+    res = suggest_sites(job.network, coverage=job.coverage, k=3, towns=job.towns.towns)
+    out = sites_output(res)
+    assert {"street", "district"} <= set(out.columns)
+    assert out["street"].map(lambda v: isinstance(v, str) and len(v) > 1).all()
+    assert set(out["district"]) <= {"明珠区", "云溪区"} and out["district"].notna().all()
+    assert out["town"].notna().all()
+    assert "at least (1 - 1/e)" in res.summary()["method_note"]
+
+
+def test_map_legend_lists_extra_entries_escaped() -> None:
+    from geo.pipeline.job import run_demo
+    from geo.webmap.maps import legend_html, map_data
+
+    data = map_data(run_demo())
+    html = legend_html("zh", frozenset({"union"}), data, extra=[
+        ("", "", "建议站点"), ("#6a3d9a", "1", "翠华直街 · 明珠区 +92,957 人"),
+        ("#6a3d9a", "■", "<img src=x onerror=alert(1)>")])
+    assert "<b>建议站点</b>" in html and "翠华直街 · 明珠区 +92,957 人" in html
+    assert "<img" not in html and "&lt;img" in html
+
+
 # ------------------------------------------------------------------------- the app page
 
 
@@ -460,6 +519,7 @@ def test_app_page_on_demo() -> None:
     assert not at.error, [e.value for e in at.error]
     df = at.dataframe[0].value
     assert len(df) == 3
+    assert {"最近街道", "区县"} <= set(df.columns) and df["最近街道"].notna().all()
     labels = [b.label for b in at.download_button]
     assert any("CSV" in s for s in labels) and any("GeoJSON" in s for s in labels)
     # exact ILP on the same page

@@ -30,6 +30,7 @@ from geo.cli.common import (
 from geo.errors import InvalidParameterError
 from geo.pipeline.job import CoverageJob, run_demo
 from geo.reports.data import ReportOptions, report_data
+from geo.reports.html import REPORT_MAP_HEIGHT_PX
 from geo.reports.write import check_format, write_report
 from geo.webmap.maps import build_map, map_data
 from geo.webmap.offline import standalone_html
@@ -70,8 +71,10 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     r.add_argument("--worst-towns", type=int, default=3,
                    help="maps of this many most under-served towns (default 3)")
     r.add_argument("--overlap-threshold", type=float, default=0.95,
-                   help="flag stations whose service area is at least this share covered "
-                        "by the other stations' areas (default 0.95)")
+                   help="review flag: a station is flagged when at least this share of its "
+                        "service area is covered by the other stations' areas (default "
+                        "0.95) AND it is the nearest station for under 5%% of the streets "
+                        "it reaches")
     r.add_argument("--tiles", default="none",
                    help="HTML map basemap: none (default, offline), osm or amap")
     add_params(p)
@@ -91,7 +94,7 @@ def interactive_map_html(job: CoverageJob, *, lang: str, tiles: str = "none") ->
     """The standalone interactive folium map of ``job`` (for the HTML report), served
     offline (:mod:`geo.webmap.offline`)."""
     return standalone_html(build_map(map_data(job, lang=lang), lang=lang, tiles=tiles,
-                                     height=640))
+                                     height=REPORT_MAP_HEIGHT_PX))
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -1,14 +1,15 @@
 """``yizhan stations …`` and ``yizhan users …`` — station lists from city unions.
 
-* ``stations validate FILE --out DIR`` — parse + validate, write accepted.csv,
+* ``stations validate FILE --crs S --out DIR`` — parse + validate, write accepted.csv,
   rejected.csv, flagged.csv and report.json (nothing stored);
 * ``stations import FILE --city C --crs S --db DB --user U`` — validate and store as a
   new version of city C's list (password from stdin when it is not a terminal, else
   prompted; the permission check happens in :mod:`geo.stations.store`);
 * ``stations history|rollback|export`` and ``users add|list|passwd``.
 
-Passwords are never taken from the command line (they would show in ``ps`` and the
-shell history).
+``--crs`` (wgs84, gcj02 or bd09) is required by both, as the app requires the choice:
+nothing is assumed. Passwords are never taken from the command line (they would show
+in ``ps`` and the shell history).
 """
 
 from __future__ import annotations
@@ -19,23 +20,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from geo.errors import InvalidParameterError, NoChangeError, StationDataError
+from geo.errors import CRSError, InvalidParameterError, NoChangeError, StationDataError
 from geo.io.upload import read_upload_file
 from geo.network.loaders import load_network
 from geo.stations.columns import FIELDS, guess_mapping
 from geo.stations.store import OPERATOR, StationStore, export_version
 from geo.stations.validation import GUANGDONG, RegionBounds, diff_stations, validate_stations
 
-CRS_HELP = ("coordinate system of the uploaded coordinates: wgs84 (GPS/OSM), gcj02 "
-            "(Amap/Tencent 高德/腾讯) or bd09 (Baidu 百度)")
+CRS_CHOICES = ("wgs84", "gcj02", "bd09")
+CRS_HELP = ("required: the coordinate system of the file's coordinates — wgs84 (GPS/OSM), "
+            "gcj02 (Amap/Tencent 高德/腾讯) or bd09 (Baidu 百度); nothing is assumed, as in "
+            "the app")
 
 
-def _add_parse_options(p: argparse.ArgumentParser, *, crs_required: bool) -> None:
+def _add_parse_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="CSV (UTF-8/GBK/GB18030), XLSX, GeoJSON, GeoPackage or a "
                                 "zipped Shapefile")
-    p.add_argument("--crs", required=crs_required, choices=("wgs84", "gcj02", "bd09"),
-                   default=None, help=CRS_HELP + ("" if crs_required else
-                                                  " (default wgs84, said in the output)"))
+    # checked in require_crs (not argparse's required=True): the error names the choices
+    p.add_argument("--crs", choices=CRS_CHOICES, default=None, help=CRS_HELP)
     p.add_argument("--sheet", help="XLSX sheet name (default: the first sheet)")
     p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                    help="column mapping override, e.g. --map name=站点名称 --map lon=X坐标 "
@@ -65,7 +67,7 @@ def add_stations_parser(sub: Any) -> None:
                                   "(WGS-84 lon,lat plus the original columns), rejected.csv "
                                   "(row, reason), flagged.csv (near-duplicates) and report.json "
                                   "into --out. Nothing is stored.")
-    _add_parse_options(v, crs_required=False)
+    _add_parse_options(v)
     v.add_argument("--city", help="the city union the list is for (rows naming another city "
                                   "are rejected)")
     v.add_argument("--db", help="also diff against this city's current version in the store")
@@ -76,7 +78,7 @@ def add_stations_parser(sub: Any) -> None:
                                    "new immutable version of the city's list (who, when, file, "
                                    "sha256, raw bytes, counts). Password: stdin when it is not "
                                    "a terminal, else prompted.")
-    _add_parse_options(im, crs_required=True)
+    _add_parse_options(im)
     im.add_argument("--city", required=True, help="city whose list this replaces, e.g. 深圳市")
     im.add_argument("--db", required=True, help="station database (SQLite; created if missing)")
     im.add_argument("--user", required=True, help="your user name (see yizhan users add)")
@@ -175,16 +177,24 @@ def _mapping(raw: Any, overrides: list[str]) -> Any:
     return mp.with_changes(**changes)
 
 
+def require_crs(args: argparse.Namespace) -> str:
+    """The declared ``--crs``, or a :class:`CRSError` naming the choices (the app makes
+    the same choice compulsory: a GCJ-02 list read as WGS-84 is 300–600 m off)."""
+    if args.crs is None:
+        raise CRSError(
+            "--crs is required: say which coordinate system the file's coordinates are in — "
+            "--crs wgs84 (GPS / OpenStreetMap), --crs gcj02 (Amap / Tencent 高德/腾讯) or "
+            "--crs bd09 (Baidu 百度); nothing is assumed")
+    return str(args.crs)
+
+
 def _validate(args: argparse.Namespace, *, city: str | None) -> Any:
+    crs = require_crs(args)
     raw = read_upload_file(args.file, sheet=args.sheet)
     network = None
     if args.network:
         network = load_network(args.network)
     bounds = RegionBounds.parse(args.bounds, label="--bounds") if args.bounds else GUANGDONG
-    crs = args.crs or "wgs84"
-    if args.crs is None:
-        print("yizhan: note: no --crs given: coordinates are taken as WGS-84 (pass --crs "
-              "gcj02 for Amap/Tencent lists, bd09 for Baidu)", file=sys.stderr)
     return validate_stations(raw, mapping=_mapping(raw, args.map), crs=crs, bounds=bounds,
                              city=city, default_type=args.default_type, network=network)
 
@@ -238,6 +248,7 @@ def _validate_cmd(args: argparse.Namespace) -> int:
 
 
 def _import_cmd(args: argparse.Namespace) -> int:
+    require_crs(args)  # before the password prompt
     store = StationStore(args.db)
     password = read_password(confirm=False, prompt=f"password for {args.user}: ")
     store.authenticate(args.user, password)

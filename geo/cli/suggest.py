@@ -57,7 +57,7 @@ Objective (maximal covering location): add the K sites that newly cover the most
 demand within the walk budget, the existing stations fixed. Demand: population spread
 over each town's streets (when --towns gives every town a population), else street
 length. Gains are exact (covered street intervals, partial streets count).
-Methods: greedy = lazy greedy (CELF), within (1 - 1/e) ≈ 63% of the optimum, for
+Methods: greedy = lazy greedy (CELF), at least (1 - 1/e) ≈ 63% of the optimum, for
 province scale; ilp = exact integer programme (CBC, or HiGHS with --solver highs) for
 small instances. Default candidates: network nodes not on motorway/trunk roads and
 farther than --min-distance-m (straight line) from every existing station; or

@@ -2,9 +2,21 @@
 
 For every used station, the share of its own service-area polygon covered by the union
 of the *other* stations' polygons (candidates from an ``STRtree`` over the per-station
-polygons). A station at or above the threshold (default 0.95) adds almost no area of
-its own and is flagged for review — not for removal: it may still serve a different
-group of workers. The reports show the figures (:mod:`geo.reports.data`).
+polygons), and the station sharing the most area with it.
+
+The review flag singles out the few stations that add almost nothing of their own,
+not every station in a dense area (where almost every service area is covered by the
+neighbours' union): a station is flagged when **both**
+
+* at least ``threshold`` (default 95 %) of its service area is covered by the other
+  stations' areas — less than 5 % of its area is its own; and
+* it is the nearest station for less than ``nearest_share`` (default 5 %) of the
+  streets it reaches (``nearest_length_m / reach_length_m``) — other stations are
+  closer almost everywhere it reaches.
+
+Flagged means *review*, not *remove*: the station may serve a different group of
+workers. Without ``nearest_length_m`` only the first condition is applied. The reports
+show the figures (:mod:`geo.reports.data`).
 
 Instead of intersecting every pair (slow: service areas have many holes), the polygon
 boundaries are noded and polygonized into *faces*, tile by tile (square tiles of
@@ -23,7 +35,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.errors import InvalidParameterError
+
 DEFAULT_OVERLAP_THRESHOLD: Final = 0.95
+#: a flagged station is the nearest for less than this share of the streets it reaches
+DEFAULT_NEAREST_SHARE: Final = 0.05
 OVERLAP_TILE_M: Final = 4_000.0
 
 #: (station index, other station index) → area (m²) both cover
@@ -31,17 +47,25 @@ PairArea = dict[tuple[int, int], float]
 
 
 def station_overlap(per_station: gpd.GeoDataFrame | None, *,
+                    nearest_length_m: np.ndarray | None = None,
                     threshold: float = DEFAULT_OVERLAP_THRESHOLD,
+                    nearest_share: float = DEFAULT_NEAREST_SHARE,
                     tile_m: float = OVERLAP_TILE_M) -> pd.DataFrame:
-    """Per row of ``per_station``: how much of its polygon the *other* polygons cover.
+    """Per row of ``per_station``: how much of its polygon the *other* polygons cover,
+    and whether the station is worth reviewing.
 
-    Columns ``overlap_share`` (0–1; NaN for an empty polygon), ``overlap_neighbours``
-    (other polygons intersecting it, from an ``STRtree`` query),
-    ``overlap_top_neighbour`` (the station_id sharing the largest area) and
-    ``review_flag`` (``overlap_share >= threshold``).
+    ``nearest_length_m``: per row, the street length for which the station is the
+    nearest (``nearest_covered_length_m``); with ``per_station["reach_length_m"]`` it
+    gives ``nearest_share``. Columns ``overlap_share`` (0–1; NaN for an empty polygon),
+    ``overlap_neighbours`` (other polygons intersecting it, from an ``STRtree`` query),
+    ``overlap_top_neighbour`` (the station_id sharing the largest area),
+    ``nearest_share`` (0–1; NaN when not known) and ``review_flag``
+    (``overlap_share >= threshold`` and ``nearest_share < nearest_share``; see the
+    module docstring).
     """
     if per_station is None or len(per_station) == 0:
         return _empty_overlap()
+    near = _nearest_share(per_station, nearest_length_m)
     geoms = np.asarray(per_station.geometry.to_numpy(), dtype=object)
     n = len(geoms)
     area = shapely.area(geoms)
@@ -58,19 +82,40 @@ def station_overlap(per_station: gpd.GeoDataFrame | None, *,
                                                  shapely.total_bounds(geoms[nonempty]), tile_m)
     share = np.where(nonempty, np.minimum(np.divide(overlapped, area, out=np.zeros(n),
                                                     where=area > 0), 1.0), np.nan)
+    flag = np.nan_to_num(share, nan=0.0) >= threshold
+    if nearest_length_m is not None:
+        flag &= np.nan_to_num(near, nan=1.0) < nearest_share
     return pd.DataFrame({
         "overlap_share": np.round(share, 4),
         "overlap_neighbours": neighbours.astype(np.int64),
         "overlap_top_neighbour": pd.Series(_top_neighbour(pair_area, ids, n),
                                            dtype=object),  # None (not NaN) when none
-        "review_flag": np.nan_to_num(share, nan=0.0) >= threshold,
+        "nearest_share": np.round(near, 4),
+        "review_flag": flag,
     })
+
+
+def _nearest_share(per_station: gpd.GeoDataFrame,
+                   nearest_length_m: np.ndarray | None) -> np.ndarray:
+    """``nearest_length_m / reach_length_m`` per row (NaN when unknown or no reach)."""
+    n = len(per_station)
+    if nearest_length_m is None or "reach_length_m" not in per_station:
+        return np.full(n, np.nan)
+    near = np.asarray(nearest_length_m, dtype=float)
+    if near.shape != (n,):
+        raise InvalidParameterError(
+            f"nearest_length_m has {near.size} values for {n} stations: give one per row")
+    reach = per_station["reach_length_m"].to_numpy(dtype=float)
+    out = np.full(n, np.nan)
+    np.divide(near, reach, out=out, where=reach > 0)
+    return np.minimum(out, 1.0)
 
 
 def _empty_overlap() -> pd.DataFrame:
     return pd.DataFrame({"overlap_share": pd.Series([], dtype=float),
                          "overlap_neighbours": pd.Series([], dtype=np.int64),
                          "overlap_top_neighbour": pd.Series([], dtype=object),
+                         "nearest_share": pd.Series([], dtype=float),
                          "review_flag": pd.Series([], dtype=bool)})
 
 

@@ -25,7 +25,11 @@ from typing import Any, Final, NamedTuple
 import numpy as np
 import pandas as pd
 
-from geo.coverage.overlap import DEFAULT_OVERLAP_THRESHOLD, station_overlap
+from geo.coverage.overlap import (
+    DEFAULT_NEAREST_SHARE,
+    DEFAULT_OVERLAP_THRESHOLD,
+    station_overlap,
+)
 from geo.coverage.segments import clip_segments, covered_pieces, distance_pieces
 from geo.coverage.towns import edge_parts
 from geo.errors import InvalidParameterError, YizhanError
@@ -55,18 +59,22 @@ class ReportOptions:
         :data:`~geo.vocab.Lang` from :attr:`ReportData.lang` or :func:`as_lang`).
     town_threshold: towns whose covered share is below this are listed (default 0.8).
     worst_towns: how many of the most under-served towns get their own map (default 3).
-    overlap_threshold: a station whose service area is covered at least this much by
-        the other stations' areas is flagged for review (default 0.95).
+    overlap_threshold, review_nearest_share: a station is flagged for review when at
+        least ``overlap_threshold`` of its service area is covered by the other
+        stations' areas (default 0.95) *and* it is the nearest station for less than
+        ``review_nearest_share`` of the streets it reaches (default 0.05); see
+        :mod:`geo.coverage.overlap`.
     """
 
     lang: Lang | str = "zh"
     town_threshold: float = DEFAULT_TOWN_THRESHOLD
     worst_towns: int = DEFAULT_WORST_TOWNS
     overlap_threshold: float = DEFAULT_OVERLAP_THRESHOLD
+    review_nearest_share: float = DEFAULT_NEAREST_SHARE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lang", as_lang(self.lang))
-        for name in ("town_threshold", "overlap_threshold"):
+        for name in ("town_threshold", "overlap_threshold", "review_nearest_share"):
             object.__setattr__(self, name, _share(name, getattr(self, name)))
         try:
             n = int(self.worst_towns)
@@ -205,7 +213,11 @@ def _station_table(job: CoverageJob, o: ReportOptions) -> pd.DataFrame:
 
     per = job.areas.per_station
     if per is not None:
-        overlap = station_overlap(per, threshold=o.overlap_threshold)
+        nearest = np.zeros(len(per))  # per used station (= per row of per_station)
+        nearest[src[used]] = table["nearest_covered_length_m"].to_numpy(float)[used]
+        overlap = station_overlap(per, nearest_length_m=nearest,
+                                  threshold=o.overlap_threshold,
+                                  nearest_share=o.review_nearest_share)
         table["reach_length_m"] = by_source(per["reach_length_m"].to_numpy(float), np.nan)
         table["service_area_m2"] = by_source(per["area_m2"].to_numpy(float), np.nan)
         table["overlap_share"] = by_source(overlap["overlap_share"].to_numpy(float), np.nan)
@@ -214,6 +226,7 @@ def _station_table(job: CoverageJob, o: ReportOptions) -> pd.DataFrame:
             [None if not np.isfinite(x) else int(x) for x in nb], dtype="Int64")
         table["overlap_top_neighbour"] = by_source(
             overlap["overlap_top_neighbour"].to_numpy(object), None)
+        table["nearest_share"] = by_source(overlap["nearest_share"].to_numpy(float), np.nan)
         flag = np.zeros(len(table), dtype=bool)
         flag[used] = overlap["review_flag"].to_numpy(bool)[src[used]]
         table["review_flag"] = flag
@@ -277,12 +290,19 @@ def _headline(job: CoverageJob, o: ReportOptions, summary: Summary, stations: pd
     if job.areas.per_station is not None:
         head.append(Figure(
             "stations_flagged",
-            t("服务圈几乎被其他站点覆盖、建议复核的站点",
-              "Stations whose area others almost entirely cover (review)"),
-            int(stations["review_flag"].sum()),
-            note=t(f"重叠比例≥{o.overlap_threshold:.0%}",
-                   f"overlap share ≥ {o.overlap_threshold:.0%}")))
+            t("几乎不增加覆盖、建议复核的站点", "Stations adding almost nothing (review)"),
+            int(stations["review_flag"].sum()), note=review_rule(o)))
     return head
+
+
+def review_rule(o: ReportOptions) -> str:
+    """The review-flag rule in one sentence, in the report language."""
+    own = 1.0 - o.overlap_threshold
+    return pick(f"服务圈至少{o.overlap_threshold:.0%}已被其他站点覆盖（独有面积不足{own:.0%}），"
+                f"且它是最近站点的街道不足其可达街道的{o.review_nearest_share:.0%}",
+                f"at least {o.overlap_threshold:.0%} of its service area is covered by other "
+                f"stations (under {own:.0%} its own) and it is the nearest station for under "
+                f"{o.review_nearest_share:.0%} of the streets it reaches", o.lang)
 
 
 def _count_note(t: Translate, total: int, names: pd.Series) -> str:
@@ -372,7 +392,7 @@ def _parameters(job: CoverageJob, o: ReportOptions) -> list[tuple[str, str]]:
         (t("最大吸附距离", "Max snap distance"), f"{params.max_snap_m:g} m"),
         (label("demand_basis", o.lang), basis),
         (t("镇街覆盖率阈值", "Town threshold"), f"{o.town_threshold:.0%}"),
-        (t("重叠复核阈值", "Overlap review threshold"), f"{o.overlap_threshold:.0%}"),
+        (t("站点复核规则", "Station review rule"), review_rule(o)),
         (t("坐标系（分析 / 输出）", "CRS (analysis / outputs)"),
          f"{job.network.crs.to_string()} / EPSG:4326"),
     ]

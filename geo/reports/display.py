@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from geo.pipeline.job import BASES_NOTE_EN, BASES_NOTE_ZH
-from geo.reports.data import Figure, ReportData
+from geo.reports.data import Figure, ReportData, review_rule
 from geo.vocab import Lang, label, pick, type_label
 
 # ----------------------------------------------------------------------------- values
@@ -67,10 +67,15 @@ def fmt_cell(value: Any, kind: str, lang: Lang) -> str:
 
 @dataclass(frozen=True)
 class DisplayColumn:
+    """A column: CSV name, header, how to format it, relative width (PDF) and an
+    abbreviation (``short``) the PDF uses, with a legend, when the header would wrap to
+    three lines or more."""
+
     key: str
     label: str
     kind: str = "text"  # text | int | m | share | min | bool | flag
     width: float = 1.0  # relative width (PDF)
+    short: str = ""
 
     @property
     def numeric(self) -> bool:
@@ -125,15 +130,17 @@ def _towns_table(data: ReportData, max_rows: int | None) -> DisplayTable:
     if pop_basis:
         cols += [DisplayColumn("population", label("population", lang), "int", 1.0),
                  DisplayColumn("covered_population_share",
-                               label("covered_population_share", lang), "share", 0.9)]
+                               label("covered_population_share", lang), "share", 0.9,
+                               t("人口覆盖", "Pop. %"))]
     cols += [DisplayColumn("covered_length_share", label("covered_length_share", lang),
-                           "share", 0.9),
+                           "share", 0.9, t("街道覆盖", "Street %")),
              DisplayColumn("uncovered_demand",
                            t("未覆盖人口", "Uncovered people") if pop_basis
-                           else t("未覆盖街道（米）", "Uncovered streets (m)"), "int", 1.0),
-             DisplayColumn("stations_used", t("区内站点", "Stations"), "int", 0.7),
+                           else t("未覆盖街道（米）", "Uncovered streets (m)"), "int", 1.0,
+                           t("未覆盖", "Uncov.")),
+             DisplayColumn("stations_used", t("区内站点", "Stations"), "int", 0.85),
              DisplayColumn("walk_time_p90_min", label("walk_time_p90_min", lang),
-                           "min", 0.8),
+                           "min", 0.8, t("P90分钟", "P90 min")),
              DisplayColumn("reason_zh" if lang == "zh" else "reason_en",
                            t("排名原因", "Why this rank"), "text", 2.6)]
     frame = towns.copy()
@@ -153,17 +160,20 @@ def _towns_table(data: ReportData, max_rows: int | None) -> DisplayTable:
 
 def _zones_table(data: ReportData, z: pd.DataFrame) -> DisplayTable:
     lang = data.lang
+    t = data.t
     cols = [DisplayColumn("zone_id", label("zone_id", lang), "text", 0.9),
             DisplayColumn("name", label("name", lang), "text", 1.8),
-            DisplayColumn("street_length_m", label("street_length_m", lang), "m", 0.9),
+            DisplayColumn("street_length_m", label("street_length_m", lang), "m", 0.9,
+                          t("街道米", "Streets m")),
             DisplayColumn("covered_length_share", label("covered_length_share", lang),
-                          "share", 0.9),
+                          "share", 0.9, t("街道覆盖", "Street %")),
             DisplayColumn("nearest_station_name", label("nearest_station_name", lang),
                           "text", 1.8),
             DisplayColumn("nearest_walk_time_min", label("nearest_walk_time_min", lang),
-                          "min", 1.0),
+                          "min", 1.0, t("步行分钟", "Walk min")),
             DisplayColumn("station_within_threshold",
-                          label("station_within_threshold", lang), "bool", 0.9)]
+                          label("station_within_threshold", lang), "bool", 0.9,
+                          t("范围内有站", "In reach"))]
     miss = ~z["station_within_threshold"].astype(bool).to_numpy()
     minutes = data.job.params.walk_time_min
     return DisplayTable(
@@ -180,35 +190,39 @@ def _stations_table(data: ReportData, max_rows: int | None) -> DisplayTable:
     s["type"] = [type_label(str(x), lang) if isinstance(x, str) else "" for x in s["type"]]
     s["status"] = [data.status_label(str(x)) for x in s["status"]]
     cols = [DisplayColumn("station_id", label("station_id", lang), "text", 1.0),
-            DisplayColumn("name", label("name", lang), "text", 2.0),
-            DisplayColumn("type", label("type", lang), "text", 1.2),
+            DisplayColumn("name", label("name", lang), "text", 1.8),
+            DisplayColumn("type", label("type", lang), "text", 1.1),
             DisplayColumn("status", label("status", lang), "text", 0.9),
-            DisplayColumn("snap_dist_m", t("吸附距离（米）", "Snap (m)"), "m", 0.7),
+            DisplayColumn("snap_dist_m", t("吸附距离（米）", "Snap (m)"), "m", 0.7,
+                          t("吸附米", "Snap m")),
             DisplayColumn("nearest_covered_length_m", label("nearest_covered_length_m", lang),
-                          "m", 0.9)]
+                          "m", 0.9, t("最近街道米", "Nearest m"))]
     if "reach_length_m" in s:
-        cols.append(DisplayColumn("reach_length_m", label("reach_length_m", lang), "m", 0.9))
+        cols.append(DisplayColumn("reach_length_m", label("reach_length_m", lang), "m", 0.9,
+                                  t("可达街道米", "Reach m")))
     if "nearest_covered_population" in s:
         cols.append(DisplayColumn("nearest_covered_population",
-                                  label("nearest_covered_population", lang), "int", 0.9))
+                                  label("nearest_covered_population", lang), "int", 0.9,
+                                  t("最近人口", "Nearest pop.")))
     flagged = np.zeros(len(s), dtype=bool)
     if "overlap_share" in s:
         cols += [DisplayColumn("overlap_share", t("被其他站点覆盖", "Overlapped by others"),
-                               "share", 0.8),
-                 DisplayColumn("overlap_neighbours", label("overlap_neighbours", lang),
-                               "int", 0.7),
-                 DisplayColumn("review_flag", label("review_flag", lang), "flag", 0.6)]
+                               "share", 0.8, t("被覆盖", "Overlap")),
+                 DisplayColumn("nearest_share", label("nearest_share", lang), "share", 0.8,
+                               t("最近占比", "Nearest %")),
+                 DisplayColumn("overlap_top_neighbour", label("overlap_top_neighbour", lang),
+                               "text", 1.0, t("重叠最多", "Top overlap")),
+                 DisplayColumn("review_flag", label("review_flag", lang), "flag", 0.85)]
         flagged = s["review_flag"].to_numpy(bool)
     not_used = data.stations["status"].to_numpy() != "used"
     lim = _limit(s, flagged | not_used, max_rows)
-    thr = data.options.overlap_threshold
     return DisplayTable(
         "stations", t("站点明细", "Stations"), cols, lim, flagged[lim.index.to_numpy()],
-        note=t(f"标色行：服务圈至少{thr:.0%}被其他站点的服务圈覆盖，"
-               "建议复核（不一定要撤并：它可能服务不同的职工群体）。",
-               f"Shaded rows: at least {thr:.0%} of the station's "
-               "service area is covered by other stations' areas — review it (not "
-               "necessarily remove it: it may serve a different group of workers)."),
+        note=t(f"标色行：建议复核——{review_rule(data.options)}"
+               "（不一定要撤并：它可能服务不同的职工群体；可与“重叠最多的站点”一并复核）。",
+               f"Shaded rows: review — {review_rule(data.options)} (not necessarily "
+               "remove it: it may serve a different group of workers; review it together "
+               "with its most overlapping station)."),
         total_rows=len(s))
 
 
@@ -265,8 +279,17 @@ def worst_caption(data: ReportData, town: pd.Series) -> str:
 
 def flagged_text(data: ReportData) -> str:
     """How many stations are flagged for review."""
-    n = int(data.stations["review_flag"].sum()) if "review_flag" in data.stations else 0
-    return data.t(f"建议复核的站点：{n}个。", f"Stations flagged for review: {n}.")
+    s = data.stations
+    if "review_flag" not in s:
+        return data.t("建议复核的站点：0个。", "Stations flagged for review: 0.")
+    flagged = s.loc[s["review_flag"].to_numpy(bool)]
+    used = int((s["status"] == "used").sum())
+    ids = data.t("、", ", ").join(flagged["station_id"].astype(str).head(12))
+    more = "…" if len(flagged) > 12 else ""
+    return data.t(f"建议复核的站点：{len(flagged)}个（接入路网{used}个）" + (f"：{ids}{more}。"
+                                                                  if ids else "。"),
+                  f"Stations flagged for review: {len(flagged)} of {used} on the network"
+                  + (f": {ids}{more}." if ids else "."))
 
 
 def walk_time_caption(data: ReportData) -> str:
@@ -280,6 +303,7 @@ def method_notes(data: ReportData) -> list[str]:
     p = data.job.params
     t = data.t
     thr = data.options.overlap_threshold
+    own, near = 1.0 - thr, data.options.review_nearest_share
     notes = [
         t(f"站点吸附到最近的可步行街道上（超过{p.max_snap_m:g}米视为未接入路网）。在无向步行路网上做一次"
           f"多源最短路，得到每个街道点到最近站点的步行距离；步行{p.walk_time_min:g}分钟、"
@@ -296,11 +320,20 @@ def method_notes(data: ReportData) -> list[str]:
         t("需求口径：各镇街都有人口时按人口（人口按街道长度分布到该镇街的街道上），否则按街道长度。",
           "Demand basis: population when every town has one (spread over the town's streets "
           "by length), otherwise street length."),
-        t("站点重叠：每个站点自身服务圈被其他站点服务圈合并范围覆盖的面积比例（用STRtree筛选相交站点）。"
-          f"比例≥{thr:.0%}的站点建议复核。",
+        t("站点重叠：每个站点自身服务圈被其他站点服务圈合并范围覆盖的面积比例（用STRtree筛选相交站点），"
+          "以及与它重叠面积最大的站点。建议复核的站点须同时满足两条：服务圈至少"
+          f"{thr:.0%}已被其他站点覆盖（独有面积不足{own:.0%}），且它是最近站点的街道不足其可达街道的"
+          f"{near:.0%}——即撤掉它几乎不减少覆盖，其可达范围内几乎处处有更近的站点。站点密集时，"
+          "几乎每个服务圈都被邻站的合并范围覆盖，单看重叠比例会标记几乎所有站点，故加第二条。",
           "Station overlap: the share of a station's own service area covered by the union of "
-          "the other stations' areas (candidates found with an STRtree); at or above "
-          f"{thr:.0%} the station is flagged for review."),
+          "the other stations' areas (candidates found with an STRtree), and the station "
+          "sharing the most area with it. A station is flagged for review when both hold: at "
+          f"least {thr:.0%} of its service area is covered by other stations (under {own:.0%} "
+          f"its own), and it is the nearest station for under {near:.0%} of the streets it "
+          "reaches — removing it would barely reduce coverage and almost everywhere it "
+          "reaches another station is closer. Where stations are dense almost every area is "
+          "covered by the neighbours' union, so the overlap share alone would flag nearly "
+          "every station; hence the second condition."),
         t("最近覆盖人口：以该站点为最近站点、且在步行范围内的街道上的人口，各站点之和等于覆盖人口。",
           "Nearest-covered population: the population on the reached streets for which the "
           "station is the nearest; it sums to the covered population."),

@@ -49,7 +49,7 @@ def gpkg_layers(data: ReportData) -> dict[str, gpd.GeoDataFrame]:
                                             "source"].to_numpy())
         used = used.iloc[order].reset_index(drop=True)
         for c in ("overlap_share", "overlap_neighbours", "overlap_top_neighbour",
-                  "review_flag", "nearest_covered_population"):
+                  "nearest_share", "review_flag", "nearest_covered_population"):
             if c in used:
                 sa[c] = used[c].to_numpy()
         out["service_areas"] = gpd.GeoDataFrame(sa, geometry=per.geometry.to_numpy(),

@@ -11,8 +11,9 @@ reasons from uploaded data stay text. Only two values are marked safe: the figur
 ``srcdoc`` attribute.
 
 The interactive map is *passed in* (``map_html``: a complete standalone folium page,
-e.g. ``standalone_html(build_map(map_data(job)))`` from :mod:`geo.webmap`) and shown in a
-sandboxed ``<iframe srcdoc>``; the callers build it (the app's 报告 page, ``yizhan
+e.g. ``standalone_html(build_map(map_data(job), height=REPORT_MAP_HEIGHT_PX))`` from
+:mod:`geo.webmap`) and shown in a sandboxed ``<iframe srcdoc>`` exactly as tall as the
+map (:func:`map_frame_height`); the callers build it (the app's 报告 page, ``yizhan
 report``). Without ``map_html`` the page shows the static overview map instead.
 """
 
@@ -20,7 +21,9 @@ from __future__ import annotations
 
 import base64
 import html as _html
+import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -48,6 +51,10 @@ from geo.vocab import label
 
 TEMPLATE: Final = "report.html.j2"
 SCROLL_ROWS: Final = 30  # longer tables scroll in a box
+#: the height callers build the report's map at (``build_map(..., height=…)``); the
+#: frame takes the height the map page declares, so a taller map is never clipped
+REPORT_MAP_HEIGHT_PX: Final = 640
+_MAP_HEIGHT: Final = re.compile(r"#map_[0-9a-f]+\s*\{[^}]*?\bheight:\s*([0-9.]+)px")
 
 
 def _finalize(value: Any) -> Any:
@@ -96,6 +103,13 @@ def html_report(data: ReportData, *, map_html: str | None = None,
         **_page(data, figs, map_html), **_tables(data, figs))
 
 
+def map_frame_height(map_html: str | None) -> int:
+    """The height (px) of the frame for ``map_html``: the height its folium map declares
+    (``#map_… {height: …px}``), else :data:`REPORT_MAP_HEIGHT_PX`."""
+    m = _MAP_HEIGHT.search(map_html or "")
+    return math.ceil(float(m.group(1))) if m else REPORT_MAP_HEIGHT_PX
+
+
 def _page(data: ReportData, figs: dict[str, bytes], map_html: str | None) -> dict[str, Any]:
     """The cover, headline figures, map, charts, method notes and footer."""
     t = data.t
@@ -112,6 +126,7 @@ def _page(data: ReportData, figs: dict[str, bytes], map_html: str | None) -> dic
         "by_type": [(r.label, f"{r.total:,}", f"{r.used:,}") for r in data.by_type.itertuples()],
         # the map page, escaped once for the attribute (the browser unescapes it)
         "srcdoc": Markup(_html.escape(map_html, quote=True)) if map_html else None,
+        "map_height": map_frame_height(map_html),
         "overview": _image(figs["overview"], t("覆盖总览", "Coverage overview")),
         "town_share": _image(figs["town_share"], t("各镇街覆盖率", "Covered share by town")),
         "walk_time": _image(figs["walk_time"], t("步行时间分布", "Walk times"),

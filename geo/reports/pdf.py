@@ -49,6 +49,8 @@ from geo.reports.fonts import register_fonts
 from geo.vocab import label
 
 MAX_PDF_ROWS: Final = 500  # rows per table in the PDF (the Excel report has all)
+MAX_HEADER_LINES: Final = 3  # a header wrapping to this many lines is abbreviated
+LEGEND_GLUE: Final = (" = ", "；", "; ")  # joins the legend's entries (in the font subset)
 PAGE_W, PAGE_H = A4
 MARGIN: Final = 15 * mm
 FRAME_W: Final = PAGE_W - 2 * MARGIN
@@ -145,7 +147,11 @@ class Figures(_Block):
 @dataclass(frozen=True)
 class Table(_Block):
     """A data table: header row (repeated on every page), cells, relative column widths,
-    which columns are numeric (right-aligned), which rows are shaded, a note under it."""
+    which columns are numeric (right-aligned), which rows are shaded, a note under it.
+
+    ``short``: per column an abbreviation ("" for none), set instead of a header that
+    would wrap to :data:`MAX_HEADER_LINES` lines or more, and explained in a legend
+    under the table (``legend``: its lead-in, e.g. "表头缩写：")."""
 
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
@@ -153,12 +159,15 @@ class Table(_Block):
     numeric: tuple[bool, ...]
     highlight: tuple[bool, ...]
     note: str = ""
+    short: tuple[str, ...] = ()
+    legend: str = ""
 
     def strings(self) -> list[str]:
-        return [*self.header, *(s for row in self.rows for s in row), self.note]
+        return [*self.header, *(s for row in self.rows for s in row), self.note,
+                *self.short, self.legend, *LEGEND_GLUE]
 
     def bold_strings(self) -> list[str]:
-        return list(self.header)
+        return [*self.header, *self.short]
 
 
 @dataclass(frozen=True)
@@ -271,7 +280,9 @@ def _table(table: DisplayTable, data: ReportData) -> Table:
                  tuple(tuple(r) for r in table.cells(data.lang)),
                  tuple(c.width for c in table.columns),
                  tuple(c.numeric for c in table.columns),
-                 tuple(bool(h) for h in table.highlight), note)
+                 tuple(bool(h) for h in table.highlight), note,
+                 short=tuple(c.short for c in table.columns),
+                 legend=data.t("表头缩写：", "Abbreviated headers: "))
 
 
 # ---------------------------------------------------------------------------- render
@@ -292,6 +303,7 @@ class _Styles:
     font: str
     bold: str
     by_name: dict[str, ParagraphStyle]
+    wrap: str | None = None  # "CJK" for Chinese
 
     def para(self, text: str, style: str) -> rl.Paragraph:
         return rl.Paragraph(_markup(text), self.by_name[style])
@@ -325,7 +337,7 @@ def _styles(font: str, bold: str, wrap: str | None) -> _Styles:
         style("fig_v", 13, f=bold, lead=1.25, alignment=TA_RIGHT, textColor=BLUE),
         style("warn", 9, textColor=grey("#7a4b00")),
     ]
-    return _Styles(font, bold, {s.name: s for s in styles})
+    return _Styles(font, bold, {s.name: s for s in styles}, wrap)
 
 
 def _flowables(block: Block, st: _Styles) -> list[Any]:
@@ -400,9 +412,33 @@ def _figures(block: Figures, st: _Styles) -> rl.Table:
         *_padding(4)])
 
 
+def _header_lines(text: str, width: float, st: _Styles) -> int:
+    """How many lines ``text`` takes as a header cell ``width`` points wide."""
+    para = st.para(text, "head")
+    _, height = para.wrap(width, 10_000)
+    return round(height / st.by_name["head"].leading)
+
+
+def _headers(block: Table, col_w: Sequence[float], st: _Styles) -> tuple[list[str], str]:
+    """The header row, with an abbreviation for every header that would wrap to
+    :data:`MAX_HEADER_LINES` lines or more, and the legend of those (or "")."""
+    shorts = block.short or ("",) * len(block.header)
+    out, legend = [], []
+    for head, short, w in zip(block.header, shorts, col_w, strict=True):
+        if short and _header_lines(head, w - 6, st) >= MAX_HEADER_LINES:  # 3 pt padding
+            out.append(short)
+            legend.append(f"{short}{LEGEND_GLUE[0]}{head}")
+        else:
+            out.append(head)
+    sep = LEGEND_GLUE[1] if st.wrap == "CJK" else LEGEND_GLUE[2]
+    return out, (block.legend + sep.join(legend)) if legend else ""
+
+
 def _data_table(block: Table, st: _Styles) -> list[Any]:
     total_w = float(sum(block.widths))
-    body = [[st.para(h, "head") for h in block.header]]
+    col_w = [FRAME_W * w / total_w for w in block.widths]
+    header, legend = _headers(block, col_w, st)
+    body = [[st.para(h, "head") for h in header]]
     body += [[st.para(v, "cell_r" if block.numeric[j] else "cell") for j, v in enumerate(r)]
              for r in block.rows]
     cmds: list[tuple[Any, ...]] = [
@@ -415,8 +451,9 @@ def _data_table(block: Table, st: _Styles) -> list[Any]:
     ]
     cmds += [("BACKGROUND", (0, i + 1), (-1, i + 1), colors.HexColor("#fde2e1"))
              for i, h in enumerate(block.highlight) if h]
-    out: list[Any] = [_styled(body, [FRAME_W * w / total_w for w in block.widths], cmds,
-                              repeatRows=1)]
+    out: list[Any] = [_styled(body, col_w, cmds, repeatRows=1)]
+    if legend:
+        out.append(st.para(legend, "caption"))
     if block.note:
         out.append(st.para(block.note, "caption"))
     return [*out, rl.Spacer(1, 6)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from geo.io.sheetsafe import keep_text
-from geo.reports.data import ReportData
+from geo.reports.data import ReportData, review_rule
 from geo.reports.display import fmt_figure
 from geo.vocab import Lang, pick, type_label
 from geo.vocab import label as column_label
@@ -45,7 +46,9 @@ def sheet_name(key: str, lang: Lang) -> str:
 def _number_format(col: str) -> str | None:
     if col.endswith("_share") or col in ("share", "threshold"):
         return "0.0%"
-    if col.endswith(("_m", "_m2")) or col in ("uncovered_demand",):
+    if col == "uncovered_demand":  # people, or street metres: whole numbers
+        return "#,##0"
+    if col.endswith(("_m", "_m2")):
         return "#,##0.0"
     if col.endswith("_min"):
         return "0.00"
@@ -87,14 +90,20 @@ def _text(v: Any) -> str | None:
     return s or None
 
 
-def _write_frame(ws: Any, df: pd.DataFrame, lang: Lang) -> list[tuple[str, str]]:
-    """Header + rows; returns (header, column) pairs."""
+def write_frame(ws: Any, df: pd.DataFrame, lang: Lang, *,
+                headers: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """Write ``df`` into the worksheet ``ws`` as the report does: a bold, frozen and
+    filtered header row (``headers[column]``, else the column's label in ``lang``),
+    typed cells with the report's number formats, column widths from the content.
+    Returns the (header, column) pairs. The caller runs :func:`keep_text` on the
+    workbook before saving it."""
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     cols = list(df.columns)
-    headers = [column_label(c, lang) for c in cols]
-    ws.append(headers)
+    named = headers or {}
+    heads = [named.get(c) or column_label(c, lang) for c in cols]
+    ws.append(heads)
     kinds = []
     for c in cols:
         s = df[c]
@@ -122,14 +131,14 @@ def _write_frame(ws: Any, df: pd.DataFrame, lang: Lang) -> list[tuple[str, str]]
             for row in ws.iter_rows(min_row=2, max_row=len(df) + 1, min_col=j, max_col=j):
                 row[0].number_format = fmt
         sample = arrays[j - 1][:2000]
-        width = max([_text_width(headers[j - 1])] + [
+        width = max([_text_width(heads[j - 1])] + [
             _text_width(f"{v:,.2f}" if isinstance(v, (float, np.floating)) and kinds[j - 1]
                         == "num" and math.isfinite(float(v)) else v) for v in sample])
         ws.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 8), MAX_WIDTH)
     ws.freeze_panes = "A2"
     if len(cols):
         ws.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{len(df) + 1}"
-    return list(zip(headers, cols, strict=True))
+    return list(zip(heads, cols, strict=True))
 
 
 def summary_rows(data: ReportData) -> list[tuple[str, str, Any, str, str]]:
@@ -159,8 +168,10 @@ def summary_rows(data: ReportData) -> list[tuple[str, str, Any, str, str]]:
          t("人口", "population") if s["demand_basis"] == "population"
          else t("街道长度", "street length"), "", ""),
         (sec, t("镇街覆盖率阈值", "Town threshold"), data.options.town_threshold, "share", ""),
-        (sec, t("重叠复核阈值", "Overlap review threshold"), data.options.overlap_threshold,
-         "share", ""),
+        (sec, t("重叠复核阈值（服务圈被其他站点覆盖）", "Review: area covered by others"),
+         data.options.overlap_threshold, "share", ""),
+        (sec, t("复核阈值（是最近站点的街道占比低于）", "Review: nearest for under"),
+         data.options.review_nearest_share, "share", review_rule(data.options)),
     ]
     sec = t("核心指标", "Headline figures")
     for f in data.headline:
@@ -233,7 +244,7 @@ def write_xlsx(data: ReportData, path: str | os.PathLike[str]) -> Path:
     for key, df in tables:
         name = sheet_name(key, lang)
         sheet = wb.create_sheet(name)
-        for head, col in _write_frame(sheet, df, lang):
+        for head, col in write_frame(sheet, df, lang):
             fields.append((name, head, col))
     wf = wb.create_sheet(sheet_name("fields", lang))
     wf.append([t("工作表", "Sheet"), t("表头", "Header"), t("CSV列名", "CSV column")])

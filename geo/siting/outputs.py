@@ -10,13 +10,14 @@ cumulative gains), the gain-vs-K curve and the run's settings. From it:
 
 from __future__ import annotations
 
+import ast
 import datetime as _dt
 import json
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -26,6 +27,7 @@ import shapely
 from geo.coverage.core import compute_coverage
 from geo.coverage.service_areas import per_station_polygons
 from geo.crs import WGS84
+from geo.io.sheetsafe import write_csv
 from geo.network.model import WalkNetwork
 from geo.params import CoverageParams
 from geo.pipeline.job import __version__
@@ -34,15 +36,21 @@ from geo.siting.demand import Demand
 from geo.siting.solvers import GUARANTEE, Selection
 from geo.vocab import DemandBasis, SitingMethod
 
+#: how far (m) an unnamed site edge looks for a named street
+NEAREST_STREET_RADIUS_M: Final = 150.0
+
 
 @dataclass(frozen=True, eq=False)
 class SuggestResult:
     """Suggested sites and their gains (read-only; geometries in the network CRS).
 
     ``sites``: ``rank``, ``candidate_id``, ``name``, ``source``, ``node_id``, ``lon``,
-    ``lat``, ``town_id``, ``town``, ``marginal_gain`` / ``cumulative_gain`` (demand
-    newly covered: people or street metres), ``new_street_m`` / ``cumulative_street_m``
-    (street metres newly covered), ``covered_share_after``, ``snap_dist_m``, point
+    ``lat``, ``town_id``, ``town``, ``district`` (of the town, when the towns have
+    one), ``street`` (the OSM name of the street the site sits on, or of the nearest
+    named street within 150 m: :func:`nearest_street`), ``marginal_gain`` /
+    ``cumulative_gain`` (demand newly covered: people or street metres),
+    ``new_street_m`` / ``cumulative_street_m`` (street metres newly covered),
+    ``covered_share_after``, ``snap_dist_m``, point
     geometry. ``curve``: ``k`` (0…), ``marginal_gain``, ``cumulative_gain``,
     ``covered_demand``, ``covered_share``.
     """
@@ -83,12 +91,20 @@ class SuggestResult:
         return summary_dict(self)
 
 
-def _town_of(points: np.ndarray, towns: gpd.GeoDataFrame | None) -> tuple[list[Any], list[Any]]:
-    """The id and name of the town each point lies in (the first by town order; ``None``
-    outside every town)."""
+class _Where(NamedTuple):
+    """Where sites lie: per site the town id, town name and district (``None``: none)."""
+
+    town_id: list[Any]
+    town: list[Any]
+    district: list[Any]
+
+
+def _town_of(points: np.ndarray, towns: gpd.GeoDataFrame | None) -> _Where:
+    """The id, name and district of the town each point lies in (the first by town
+    order; ``None`` outside every town or without a district column)."""
     n = len(points)
     if towns is None or not len(towns) or not n:
-        return [None] * n, [None] * n
+        return _Where([None] * n, [None] * n, [None] * n)
     pi, ti = shapely.STRtree(towns.geometry.to_numpy()).query(points, predicate="intersects")
     first = np.full(n, -1, dtype=np.int64)
     o = np.lexsort((ti, pi))
@@ -97,17 +113,70 @@ def _town_of(points: np.ndarray, towns: gpd.GeoDataFrame | None) -> tuple[list[A
     first[u] = ti[at]
     ids = towns["town_id"].to_numpy() if "town_id" in towns.columns else towns.index.to_numpy()
     names = towns["name"].to_numpy() if "name" in towns.columns else ids
-    return ([None if f < 0 else ids[f] for f in first],
-            [None if f < 0 else names[f] for f in first])
+    districts = towns["district"].to_numpy(dtype=object) if "district" in towns.columns \
+        else np.full(len(towns), None, dtype=object)
+    return _Where([None if f < 0 else ids[f] for f in first],
+                  [None if f < 0 else names[f] for f in first],
+                  [None if f < 0 else _text_or_none(districts[f]) for f in first])
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def street_name(value: Any) -> str | None:
+    """The street name of an edge's OSM ``name``: the first of several (a list, a
+    ``"['A', 'B']"`` list from GraphML, or ``"A;B"``); ``None`` when unnamed."""
+    if isinstance(value, (list, tuple)):
+        items = [str(v) for v in value]
+    else:
+        text = _text_or_none(value)
+        if text is None:
+            return None
+        items = [text]
+        if text.startswith("[") and text.endswith("]"):
+            try:
+                parsed = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                parsed = None
+            if isinstance(parsed, (list, tuple)):
+                items = [str(v) for v in parsed]
+        items = [p for item in items for p in item.split(";")]
+    names = [i.strip() for i in items if i.strip()]
+    return names[0] if names else None
+
+
+def nearest_street(network: WalkNetwork, edges: np.ndarray, points: np.ndarray, *,
+                   radius_m: float = NEAREST_STREET_RADIUS_M) -> list[str | None]:
+    """Per point, the name of the street it sits on (the OSM ``name`` of its snapped
+    edge ``edges[i]``); for an unnamed edge (a footway…), the nearest named edge within
+    ``radius_m``; ``None`` when there is none."""
+    if "name" not in network.edge_attrs.columns:
+        return [None] * len(points)
+    names = network.edge_attrs["name"].to_numpy(dtype=object)
+    out: list[str | None] = []
+    for edge, pt in zip(np.asarray(edges, dtype=np.int64), points, strict=True):
+        name = street_name(names[edge]) if edge >= 0 else None
+        if name is None and pt is not None:
+            near = network.edge_tree.query(pt, predicate="dwithin", distance=radius_m)
+            found = [(float(shapely.distance(network.geometry[e], pt)), int(e), nm)
+                     for e in near if (nm := street_name(names[e])) is not None]
+            name = min(found)[2] if found else None
+        out.append(name)
+    return out
 
 
 def site_table(network: WalkNetwork, cands: Candidates, sel: Selection, demand: Demand,
                covered_before: float) -> gpd.GeoDataFrame:
     """The ``sites`` of a :class:`SuggestResult`: the selected candidates in order with
-    their town, gains and the covered share after each (network CRS)."""
+    their town, district and street, gains and the covered share after each (network
+    CRS)."""
     s = cands.sites.iloc[sel.order].reset_index(drop=True)
     geoms = s.geometry.to_numpy()
-    town_id, town = _town_of(geoms, demand.towns)
+    where = _town_of(geoms, demand.towns)
     ll = s.geometry.to_crs(WGS84)
     cum = np.cumsum(sel.gain)
     total = demand.total
@@ -119,8 +188,11 @@ def site_table(network: WalkNetwork, cands: Candidates, sel: Selection, demand: 
         "node_id": s["node_id"].to_numpy(),
         "lon": np.round(ll.x.to_numpy(), 7) if len(s) else np.zeros(0),
         "lat": np.round(ll.y.to_numpy(), 7) if len(s) else np.zeros(0),
-        "town_id": pd.array(town_id, dtype=object),
-        "town": pd.array(town, dtype=object),
+        "town_id": pd.array(where.town_id, dtype=object),
+        "town": pd.array(where.town, dtype=object),
+        "district": pd.array(where.district, dtype=object),
+        "street": pd.array(nearest_street(network, s["snap_edge"].to_numpy(), geoms),
+                           dtype=object),
         "marginal_gain": sel.gain,
         "cumulative_gain": cum,
         "new_street_m": sel.street_m,
@@ -187,8 +259,8 @@ def _r(x: float | None, nd: int = 3) -> float | None:
 def method_text(result: SuggestResult) -> str:
     """One sentence saying which method produced the sites."""
     if result.method == "greedy":
-        return ("lazy greedy (CELF) maximal covering: within (1 - 1/e) ≈ 63% of the optimum "
-                "by submodularity; the optimum is at most optimum_upper_bound")
+        return ("lazy greedy (CELF) maximal covering: at least (1 - 1/e) ≈ 63% of the "
+                "optimum by submodularity; the optimum is at most optimum_upper_bound")
     info = result.solver or {}
     return (f"exact integer programme (maximal covering location) solved with "
             f"{info.get('solver', '?')}: status {info.get('status', '?')}")
@@ -271,7 +343,7 @@ def write_suggestions(result: SuggestResult, out_dir: str | os.PathLike[str], *,
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     p = out / "suggestions.csv"
-    sites_output(result).to_csv(p, index=False, encoding="utf-8")
+    write_csv(sites_output(result), p)
     paths["suggestions.csv"] = p
     p = out / "suggestions.geojson"
     p.write_text(sites_geojson(result), encoding="utf-8")
@@ -282,7 +354,7 @@ def write_suggestions(result: SuggestResult, out_dir: str | os.PathLike[str], *,
         paths["new_service_areas.geojson"] = p
     if len(result.candidates.rejected):
         p = out / "candidates_rejected.csv"
-        result.candidates.rejected.to_csv(p, index=False, encoding="utf-8")
+        write_csv(result.candidates.rejected, p)
         paths["candidates_rejected.csv"] = p
     summary = {**summary_dict(result), **(extra_summary or {})}
     p = out / "summary.json"
@@ -296,10 +368,12 @@ __all__ = [
     "areas_geojson",
     "gain_curve",
     "method_text",
+    "nearest_street",
     "site_service_areas",
     "site_table",
     "sites_geojson",
     "sites_output",
+    "street_name",
     "suggested_stations",
     "summary_dict",
     "write_suggestions",

@@ -2,7 +2,7 @@
 
 ``greedy`` (:func:`lazy_greedy`) — all candidates are evaluated once, then the best
 upper bound is re-evaluated against the current coverage and accepted when it is still
-the best. The objective is monotone submodular, so the result is within ``1 − 1/e``
+the best. The objective is monotone submodular, so the result is at least ``1 − 1/e``
 (≈ 63 %, :data:`GUARANTEE`) of the optimum; :func:`optimum_upper_bound` gives a
 data-dependent bound on the optimum, usually much tighter.
 

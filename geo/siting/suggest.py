@@ -15,8 +15,8 @@ the work is done in
   elements, each wholly covered or not by each candidate and by the existing stations,
   so marginal gains are exact and equal the difference of two
   :func:`~geo.coverage.core.compute_coverage` runs (see :func:`covered_demand`);
-* :mod:`geo.siting.solvers` — ``greedy`` (lazy greedy CELF, within ``1 − 1/e`` ≈ 63 %
-  of the optimum, with a data-dependent ``optimum_upper_bound``) and ``ilp`` (the exact
+* :mod:`geo.siting.solvers` — ``greedy`` (lazy greedy CELF, at least ``1 − 1/e`` ≈
+  63 % of the optimum, with a data-dependent ``optimum_upper_bound``) and ``ilp`` (the exact
   integer programme with CBC or HiGHS, for small instances: :data:`ILP_MAX_CANDIDATES`,
   :data:`ILP_MAX_ROWS`);
 * :mod:`geo.siting.outputs` — :class:`SuggestResult` and the files written from it
@@ -59,10 +59,12 @@ from geo.siting.outputs import (
     areas_geojson,
     gain_curve,
     method_text,
+    nearest_street,
     site_service_areas,
     site_table,
     sites_geojson,
     sites_output,
+    street_name,
     suggested_stations,
     summary_dict,
     write_suggestions,
@@ -300,6 +302,7 @@ __all__ = [
     "default_solver",
     "lazy_greedy",
     "method_text",
+    "nearest_street",
     "network_candidates",
     "optimum_upper_bound",
     "point_candidates",
@@ -308,6 +311,7 @@ __all__ = [
     "sites_geojson",
     "sites_output",
     "solve_ilp",
+    "street_name",
     "suggest_sites",
     "suggested_stations",
     "summary_dict",

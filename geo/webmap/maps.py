@@ -342,11 +342,13 @@ class Legend(MacroElement):
 
 def build_map(data: MapData, *, lang: str = "zh", layers: frozenset[str] | None = None,
               tiles: str = "none", focus_town: str | None = None,
-              height: int = 620, extra_layers: Sequence[Any] = ()) -> folium.Map:
+              height: int = 620, extra_layers: Sequence[Any] = (),
+              legend_extra: Sequence[LegendEntry] = ()) -> folium.Map:
     """Assemble the folium map (assets still CDN links: call ``geo.webmap.offline.localize``).
 
     ``extra_layers`` (folium layers built by the caller) are added before the layer
     control, which must come last: its script refers to every layer's variable.
+    ``legend_extra``: the legend entries of those layers (:func:`legend_html`).
     """
     layers = frozenset(LAYER_KEYS) - {"network", "areas"} if layers is None else layers
     m = _base_map(data, lang=lang, tiles=tiles, height=height)
@@ -359,7 +361,7 @@ def build_map(data: MapData, *, lang: str = "zh", layers: frozenset[str] | None 
     if focus_town is None:
         x0, y0, x1, y1 = data.bounds
         m.fit_bounds([[y0, x0], [y1, x1]])
-    Legend(legend_html(lang, layers, data)).add_to(m)
+    Legend(legend_html(lang, layers, data, extra=legend_extra)).add_to(m)
     return m
 
 
@@ -458,7 +460,13 @@ def _add_points(m: folium.Map, data: MapData, *, lang: str, layers: frozenset[st
         fg.add_to(m)
 
 
-def legend_html(lang: str, layers: frozenset[str], data: MapData) -> str:
+#: A caller's legend entry: (colour, symbol, text); a symbol ``""`` makes a bold heading.
+LegendEntry = tuple[str, str, str]
+
+
+def legend_html(lang: str, layers: frozenset[str], data: MapData, *,
+                extra: Sequence[LegendEntry] = ()) -> str:
+    """The legend's HTML; ``extra`` entries (escaped here) come last."""
     parts = []
     if "stations" in layers:
         parts.append("<b>" + esc(label("stations", lang)) + "</b>")
@@ -484,6 +492,9 @@ def legend_html(lang: str, layers: frozenset[str], data: MapData) -> str:
                          else "Too many stations to draw each service area"))
     if "network_too_big" in data.notes and "network" in layers:
         parts.append(esc("路网过大，未绘制" if lang == "zh" else "Network too large to draw"))
+    for colour, symbol, text in extra:
+        parts.append(f'<span style="color:{esc(colour)}">{esc(symbol)}</span> {esc(text)}'
+                     if symbol else "<b>" + esc(text) + "</b>")
     return "<br>".join(parts)
 
 
