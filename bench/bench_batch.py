@@ -7,6 +7,8 @@ case (~350 cities, 180,000 stations) on N workers from the measured per-city cos
 
 Baseline measured in the same run: one whole-network coverage job in this process
 (``run_coverage_files``, per-station areas off), the figures the batch must equal.
+Each batch run prints its driver phases (``BatchResult.timings_s``: loading, planning,
+cluster start, tasks, merge, writing).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ def build_inputs(work: Path, tiles: int, per_city: int) -> dict[str, Path]:
 
 
 def run(inp: dict[str, Path], out: Path, workers: int) -> tuple[float, dict]:
+    """Wall time and summary of one batch run; its driver phases are printed."""
     from geo.batch.run import run_batch
 
     t0 = time.perf_counter()
@@ -69,7 +72,9 @@ def run(inp: dict[str, Path], out: Path, workers: int) -> tuple[float, dict]:
                     workers=workers, cache_dir=None)
     wall = time.perf_counter() - t0
     assert res.complete, res.failed
-    return wall, res.summary
+    phases = {k: round(v, 2) for k, v in res.timings_s.items()}
+    print(f"{workers} worker(s): {wall:.1f} s; driver phases (s): {phases}")
+    return wall, {**res.summary, "phases_s": phases}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +124,9 @@ def _report(whole_s: float, t1: float, t2: float, s1: dict, s2: dict, per_city: 
             "merged_covered_m_2w": s2["covered_length_m"],
             "whole_covered_m": round(whole_covered_m, 1),
             "per_city_median_s": round(cost, 3), "per_city_max_s": round(float(per_city.max()), 3),
+            "per_city_median_2w_s": round(float(np.median(
+                [p["wall_s"] for p in s2["partitions"]])), 3),
+            "phases_1w_s": s1["phases_s"], "phases_2w_s": s2["phases_s"],
             "national_minutes_by_workers": proj}
 
 

@@ -86,7 +86,7 @@ def write_inputs(tmp: Path, *, towns: bool = True) -> dict[str, Path]:
     return out
 
 
-def killable_task(spec: Any) -> PartitionOutcome:
+def killable_task(spec: Any, *args: Any) -> PartitionOutcome:
     """``run_partition``, except that the first attempt of the partition named in
     ``$YIZHAN_TEST_SLOW`` writes its pid into ``$YIZHAN_TEST_MARK`` and sleeps (to be
     killed)."""
@@ -94,15 +94,15 @@ def killable_task(spec: Any) -> PartitionOutcome:
     if spec.name == os.environ.get("YIZHAN_TEST_SLOW") and not mark.exists():
         mark.write_text(str(os.getpid()))
         time.sleep(120)
-    return run_partition(spec)
+    return run_partition(spec, *args)
 
 
-def counting_task(spec: Any) -> PartitionOutcome:
+def counting_task(spec: Any, *args: Any) -> PartitionOutcome:
     """``run_partition`` leaving one file per run in ``$YIZHAN_TEST_RUNS``."""
     runs = Path(os.environ["YIZHAN_TEST_RUNS"])
     runs.mkdir(parents=True, exist_ok=True)
     (runs / f"{spec.folder}-{time.time_ns()}").write_text(spec.key)
-    return run_partition(spec)
+    return run_partition(spec, *args)
 
 
 def setenv(name: str, value: str) -> None:

@@ -10,12 +10,16 @@ import pytest
 import shapely
 
 from geo.batch.partition import (
+    cut_plan,
     edge_owner,
     halo_for,
+    plan_partition,
+    prepare_whole,
     read_partitions,
     safe_folder,
     subnetwork,
 )
+from geo.coverage.cells import h3_cells, h3_tiles
 from geo.errors import StationDataError
 from geo.params import CoverageParams
 from tests.batchhelp import BORDER_X, grid_network, polygons_file
@@ -58,6 +62,40 @@ def test_subnetwork_keeps_edges_and_reindexes_nodes() -> None:
     np.testing.assert_array_equal(sub.node_id[sub.edge_u], net.node_id[net.edge_u[[1, 3, 5]]])
     assert sub.n_nodes == np.unique(np.concatenate([net.edge_u[[1, 3, 5]],
                                                     net.edge_v[[1, 3, 5]]])).size
+
+
+def test_cut_equals_the_halo_of_every_core_member() -> None:
+    """The plan drops what lies inside the polygon from the core and the worker queries
+    the core as one collection: the same streets and stations as growing every owned
+    street and tile one by one."""
+    net = grid_network()
+    params = CoverageParams(walk_time_min=4.0, max_snap_m=60.0, buffer_m=30.0)
+    polys = gpd.GeoDataFrame({"name": ["w", "e"], "folder": ["w", "e"]},
+                             geometry=list(_polys((-100, -100, BORDER_X, 1000),
+                                                  (BORDER_X, -100, 2800, 1000))), crs=CRS)
+    pts = shapely.points([absolute(x, y) for x, y in ((120, 310), (1420, 505), (2890, 120),
+                                                      (1500, 3000))])
+    stations = gpd.GeoDataFrame({"station_id": ["a", "b", "c", "d"]}, geometry=pts, crs=CRS)
+    tiles = h3_tiles(net, h3_cells(net, resolution=10), margin_m=params.buffer_m)
+    whole = prepare_whole(net, polys, stations, tiles, towns=None, params=params)
+    for k in (0, 1):
+        plan = plan_partition(whole, polys, k)
+        cut = cut_plan(net, plan)
+        owned = np.flatnonzero(whole.edge_owner == k)
+        owned_tiles = tiles.geometry.to_numpy()[np.isin(tiles["town_id"],
+                                                        plan.tiles["town_id"])]
+        full = np.concatenate([[polys.geometry.iloc[k]], net.geometry[owned], owned_tiles])
+        near = net.edge_tree.query(full, predicate="dwithin", distance=whole.halo.network_m)[1]
+        st = np.union1d(whole.station_tree.query(full, predicate="dwithin",
+                                                 distance=whole.halo.stations_m)[1],
+                        np.flatnonzero(whole.station_owner == k))
+        st_edges = whole.station_edge[st]
+        edges = np.unique(np.concatenate([near, owned, st_edges[st_edges >= 0]]))
+        np.testing.assert_array_equal(plan.stations["_row"].to_numpy(), st)
+        assert cut.network.n_edges == edges.size
+        np.testing.assert_array_equal(cut.network.length_m, net.length_m[edges])
+        assert int(cut.owned_edges.sum()) == owned.size
+        assert plan.core.size < full.size  # the inside of the polygon was dropped
 
 
 def test_folder_names_are_safe_and_unique() -> None:

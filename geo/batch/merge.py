@@ -17,6 +17,7 @@ figures.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,19 +73,25 @@ def merge_stations(folders: list[Path], rejected: pd.DataFrame) -> pd.DataFrame:
 
 def _merged_p90(towns: pd.DataFrame, pieces: pd.DataFrame, key: str, totals: pd.Series,
                 budget_m: float) -> pd.Series:
-    """p90 per town: a local partition's value, else from every partition's pieces."""
+    """p90 per town: a local partition's value, else from every partition's pieces
+    (grouped once; one quantile per shared town)."""
     local = towns.loc[towns["local"].to_numpy(dtype=bool)].drop_duplicates(key)
     p90 = pd.Series(np.nan, index=totals.index, dtype=float)
-    p90.loc[local[key].to_numpy()] = local["p90_m"].to_numpy(dtype=float)
-    shared = [k for k in totals.index if k not in set(local[key])]
-    if shared and len(pieces):
+    local_keys = local[key].to_numpy()
+    p90.loc[local_keys] = local["p90_m"].to_numpy(dtype=float)
+    shared = totals.index[~totals.index.isin(local_keys)]
+    if len(shared) and len(pieces):
         col = "town_id" if key == "town_id" else "_town"
-        groups = dict(tuple(pieces.groupby(col)))
-        for k in shared:
-            g = groups.get(k)
-            lo = g["lo"].to_numpy() if g is not None else np.zeros(0)
-            span = g["span"].to_numpy() if g is not None else np.zeros(0)
-            p90.loc[k] = _p90(lo, span, float(totals.loc[k]), budget_m)
+        groups = pieces.groupby(col, sort=False).indices
+        lo_all = pieces["lo"].to_numpy(dtype=float)
+        span_all = pieces["span"].to_numpy(dtype=float)
+        empty = np.zeros(0, dtype=np.int64)
+        tot = totals.loc[shared].to_numpy(dtype=float)
+        vals = []
+        for k, t in zip(shared, tot, strict=True):
+            idx = groups.get(k, empty)
+            vals.append(_p90(lo_all[idx], span_all[idx], float(t), budget_m))
+        p90.loc[shared] = np.asarray(vals, dtype=float)
     return p90
 
 
@@ -122,7 +129,8 @@ def merge_towns(folders: list[Path], *, towns: gpd.GeoDataFrame | None,
 
 
 def merge_union(folders: list[Path]) -> shapely.Geometry:
-    """The service-area union from every partition's tile parts."""
+    """The service-area union from every partition's tile parts (a Dask task in a
+    batch: it runs on a worker while the driver merges stations and towns)."""
     parts = _read(folders, "union.parquet")
     if parts.empty:
         return shapely.Polygon()
@@ -131,11 +139,14 @@ def merge_union(folders: list[Path]) -> shapely.Geometry:
 
 def merge_partitions(folders: list[Path], *, accepted: gpd.GeoDataFrame,
                      rejected: pd.DataFrame, towns: gpd.GeoDataFrame | None,
-                     params: CoverageParams) -> Merged:
+                     params: CoverageParams,
+                     union: Callable[[], shapely.Geometry] | None = None) -> Merged:
     """Merge the finished partitions in ``folders`` (see the module docstring).
 
     ``accepted`` are the accepted stations in the network CRS (row order = ``_row``),
-    ``towns`` the accepted towns in the network CRS (``None``: H3 cells).
+    ``towns`` the accepted towns in the network CRS (``None``: H3 cells); ``union``
+    returns the merged union when it is computed elsewhere (:func:`merge_union` on a
+    worker), called after the stations and towns are merged.
     """
     table = merge_stations(folders, rejected)
     known = table.loc[table["status"] != "rejected"]
@@ -144,4 +155,6 @@ def merge_partitions(folders: list[Path], *, accepted: gpd.GeoDataFrame,
     town_table, basis, town_len = merge_towns(folders, towns=towns, stations=st,
                                               crs=accepted.crs, params=params)
     return Merged(stations=table.drop(columns=["_row"]), towns=town_table,
-                  demand_basis=basis, union=merge_union(folders), town_length_m=town_len)
+                  demand_basis=basis,
+                  union=union() if union is not None else merge_union(folders),
+                  town_length_m=town_len)

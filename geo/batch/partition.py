@@ -179,17 +179,32 @@ def subnetwork(network: WalkNetwork, edges: np.ndarray, *, label: str = "") -> W
 
 @dataclass(frozen=True, eq=False)
 class _Whole:
-    """What the cut of every partition shares, computed once on the whole network."""
+    """What the cut of every partition shares, computed once on the whole network:
+    the owners (grouped: ``*_order`` sorts the items by owner, ``*_start[k]`` is where
+    partition ``k`` starts in it) and the stations' nearest streets."""
 
     network: WalkNetwork
     edge_owner: np.ndarray
+    edge_order: np.ndarray
+    edge_start: np.ndarray
     tiles: gpd.GeoDataFrame
-    tile_owner: np.ndarray
+    tile_order: np.ndarray
+    tile_start: np.ndarray
     stations: gpd.GeoDataFrame
+    station_tree: shapely.STRtree
     station_owner: np.ndarray
+    station_order: np.ndarray
+    station_start: np.ndarray
     station_edge: np.ndarray
     towns: gpd.GeoDataFrame | None
+    town_tree: shapely.STRtree | None
     halo: Halo
+
+
+def _grouped(owner: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(items sorted by owner, stable; start of each owner's run, ``n + 1`` entries)."""
+    order = np.argsort(owner, kind="stable")
+    return order, np.searchsorted(owner[order], np.arange(n + 1))
 
 
 def prepare_whole(network: WalkNetwork, polygons: gpd.GeoDataFrame,
@@ -199,77 +214,148 @@ def prepare_whole(network: WalkNetwork, polygons: gpd.GeoDataFrame,
     require_crs(polygons, network.crs, what="partition polygons")
     require_crs(stations, network.crs, what="stations")
     polys = polygons.geometry.to_numpy()
+    n = len(polys)
     st_pts = stations.geometry.to_numpy()
     snapped = snap_points(network, st_pts) if len(stations) else {"edge": np.zeros(0, int)}
+    e_own = edge_owner(network, polys)
+    t_own = tile_owner(tiles.geometry.to_numpy(), polys)
+    s_own = _owner(np.asarray(st_pts, dtype=object), polys)
+    (e_ord, e_start), (t_ord, t_start), (s_ord, s_start) = (
+        _grouped(e_own, n), _grouped(t_own, n), _grouped(s_own, n))
     return _Whole(
-        network=network, edge_owner=edge_owner(network, polys), tiles=tiles,
-        tile_owner=tile_owner(tiles.geometry.to_numpy(), polys), stations=stations,
-        station_owner=_owner(np.asarray(st_pts, dtype=object), polys),
-        station_edge=np.asarray(snapped["edge"], dtype=np.int64), towns=towns,
-        halo=halo_for(network, params))
+        network=network, edge_owner=e_own, edge_order=e_ord, edge_start=e_start,
+        tiles=tiles, tile_order=t_ord, tile_start=t_start, stations=stations,
+        station_tree=shapely.STRtree(st_pts), station_owner=s_own, station_order=s_ord,
+        station_start=s_start, station_edge=np.asarray(snapped["edge"], dtype=np.int64),
+        towns=towns, town_tree=None if towns is None else shapely.STRtree(
+            towns.geometry.to_numpy()), halo=halo_for(network, params))
+
+
+@dataclass(frozen=True, eq=False)
+class PartitionPlan:
+    """What a worker needs to cut one partition from the whole network (small; read-only).
+
+    ``owned`` are the indices of the owned edges in the whole network (sorted);
+    ``core`` the geometries the halo grows from — the polygon, the owned streets not
+    inside it and the owned tiles not inside it (whatever lies inside the polygon adds
+    nothing: its halo is inside the polygon's); ``station_edges`` the nearest street
+    (whole-network index) of each of ``stations``.
+    """
+
+    index: int
+    name: str
+    folder: str
+    polygon: shapely.Geometry
+    owned: np.ndarray
+    core: np.ndarray
+    halo_m: float
+    stations: gpd.GeoDataFrame
+    station_edges: np.ndarray
+    tiles: gpd.GeoDataFrame
+    towns: gpd.GeoDataFrame | None
+    owned_length_m: float
+
+
+def _run(order: np.ndarray, start: np.ndarray, k: int) -> np.ndarray:
+    return np.sort(order[start[k]:start[k + 1]])
+
+
+def plan_partition(whole: _Whole, polygons: gpd.GeoDataFrame, index: int) -> PartitionPlan:
+    """Partition ``index`` of ``polygons``: its owned streets, tiles and stations, its
+    core and the stations within its halo (the cheap part of the cut, on the driver)."""
+    net = whole.network
+    poly = polygons.geometry.iloc[index]
+    name = str(polygons["name"].iloc[index])
+    owned = _run(whole.edge_order, whole.edge_start, index)
+    if owned.size == 0:
+        raise InvalidParameterError(
+            f"partition {name!r} holds no street of the network: "
+            "check that its polygon overlaps the network (same region, WGS-84)")
+    tiles = whole.tiles.iloc[_run(whole.tile_order, whole.tile_start, index)]
+    tiles = tiles.reset_index(drop=True)
+    tile_geoms = tiles.geometry.to_numpy()
+    shapely.prepare(poly)
+    outside = owned[~shapely.within(net.geometry[owned], poly)]
+    core = np.concatenate([[poly], net.geometry[outside],
+                           tile_geoms[~shapely.within(tile_geoms, poly)]])
+    st_near = whole.station_tree.query(core, predicate="dwithin",
+                                       distance=whole.halo.stations_m)[1]
+    st_idx = np.union1d(st_near, _run(whole.station_order, whole.station_start, index))
+    st = whole.stations.iloc[st_idx].copy()
+    st["_row"] = st_idx
+    st["_owned"] = whole.station_owner[st_idx] == index
+    return PartitionPlan(
+        index=index, name=name, folder=str(polygons["folder"].iloc[index]), polygon=poly,
+        owned=owned, core=core, halo_m=whole.halo.network_m,
+        stations=st.reset_index(drop=True), station_edges=whole.station_edge[st_idx],
+        tiles=tiles, towns=_towns_near(whole.towns, whole.town_tree, core),
+        owned_length_m=float(net.length_m[owned].sum()))
+
+
+def cut_plan(network: WalkNetwork, plan: PartitionPlan) -> PartitionCut:
+    """The partition's halo sub-network cut from the whole ``network`` (on a worker):
+    every street within ``plan.halo_m`` of the core, the owned streets and the
+    stations' nearest streets. The core is queried as one geometry collection (its
+    distance is the least over its members): one pass over the street index."""
+    core = shapely.geometrycollections(plan.core)
+    near = network.edge_tree.query(core, predicate="dwithin", distance=plan.halo_m)
+    st_edges = plan.station_edges
+    edges = np.unique(np.concatenate([near, plan.owned, st_edges[st_edges >= 0]]))
+    return PartitionCut(
+        index=plan.index, name=plan.name, folder=plan.folder, polygon=plan.polygon,
+        network=subnetwork(network, edges, label=plan.name),
+        owned_edges=np.isin(edges, plan.owned), stations=plan.stations, tiles=plan.tiles,
+        towns=plan.towns, owned_length_m=plan.owned_length_m)
 
 
 def cut_partition(whole: _Whole, polygons: gpd.GeoDataFrame, index: int) -> PartitionCut:
     """Partition ``index`` of ``polygons``: its core, halo sub-network and stations."""
-    net = whole.network
-    poly = polygons.geometry.iloc[index]
-    owned = np.flatnonzero(whole.edge_owner == index)
-    if owned.size == 0:
-        raise InvalidParameterError(
-            f"partition {polygons['name'].iloc[index]!r} holds no street of the network: "
-            "check that its polygon overlaps the network (same region, WGS-84)")
-    tiles = whole.tiles.loc[whole.tile_owner == index].reset_index(drop=True)
-    outside = owned[~shapely.within(net.geometry[owned], poly)]
-    core = np.concatenate([[poly], net.geometry[outside], tiles.geometry.to_numpy()])
-    near = net.edge_tree.query(core, predicate="dwithin", distance=whole.halo.network_m)[1]
-    st_tree = shapely.STRtree(whole.stations.geometry.to_numpy())
-    st_near = st_tree.query(core, predicate="dwithin", distance=whole.halo.stations_m)[1]
-    st_idx = np.union1d(st_near, np.flatnonzero(whole.station_owner == index))
-    st_edges = whole.station_edge[st_idx]
-    edges = np.unique(np.concatenate([near, owned, st_edges[st_edges >= 0]]))
-    name = str(polygons["name"].iloc[index])
-    sub = subnetwork(net, edges, label=name)
-    owned_mask = np.isin(edges, owned)
-    st = whole.stations.iloc[st_idx].copy()
-    st["_row"] = st_idx
-    st["_owned"] = whole.station_owner[st_idx] == index
-    return PartitionCut(
-        index=index, name=name, folder=str(polygons["folder"].iloc[index]), polygon=poly,
-        network=sub, owned_edges=owned_mask, stations=st.reset_index(drop=True),
-        tiles=tiles, towns=_towns_near(whole.towns, core),
-        owned_length_m=float(net.length_m[owned].sum()))
+    return cut_plan(whole.network, plan_partition(whole, polygons, index))
 
 
-def _towns_near(towns: gpd.GeoDataFrame | None, core: np.ndarray) -> gpd.GeoDataFrame | None:
-    if towns is None:
+def _towns_near(towns: gpd.GeoDataFrame | None, tree: shapely.STRtree | None,
+                core: np.ndarray) -> gpd.GeoDataFrame | None:
+    if towns is None or tree is None:
         return None
-    hit = np.unique(shapely.STRtree(towns.geometry.to_numpy())
-                    .query(core, predicate="intersects")[1])
+    hit = np.unique(tree.query(core, predicate="intersects")[1])
     out = towns.iloc[hit].copy()
     out["_town"] = hit
     return out.reset_index(drop=True)
 
 
-def content_key(cut: PartitionCut, *, params: CoverageParams, h3_resolution: int,
-                version: str) -> str:
-    """sha256 (hex, 32) of everything the partition's result depends on."""
+def network_fingerprint(network: WalkNetwork) -> str:
+    """sha256 (hex, 32) of the network's arrays, geometry and CRS."""
     h = hashlib.sha256()
-    net = cut.network
-    for arr in (net.node_x, net.node_y, net.edge_u, net.edge_v, net.length_m,
-                shapely.get_coordinates(net.geometry), cut.owned_edges):
+    for arr in (network.node_x, network.node_y, network.edge_u, network.edge_v,
+                network.length_m, shapely.get_coordinates(network.geometry),
+                shapely.get_num_coordinates(network.geometry)):
         h.update(np.ascontiguousarray(arr).tobytes())
-    h.update(net.crs.to_wkt().encode())
-    st = cut.stations
+    h.update(network.crs.to_wkt().encode())
+    return h.hexdigest()[:32]
+
+
+def content_key(plan: PartitionPlan, *, network_sha: str, params: CoverageParams,
+                h3_resolution: int, version: str) -> str:
+    """sha256 (hex, 32) of everything the partition's result depends on: the whole
+    network (``network_sha``, :func:`network_fingerprint`), the partition's owned
+    streets, core and halo, its stations (with their nearest streets), tiles, towns,
+    polygon and the parameters."""
+    h = hashlib.sha256(network_sha.encode())
+    h.update(np.ascontiguousarray(plan.owned, dtype=np.int64).tobytes())
+    h.update(np.ascontiguousarray(plan.station_edges, dtype=np.int64).tobytes())
+    h.update(b"".join(shapely.to_wkb(plan.core)))
+    st = plan.stations
     h.update(pd.util.hash_pandas_object(pd.DataFrame(st.drop(columns=st.geometry.name)),
                                         index=False).to_numpy().tobytes())
     h.update(b"".join(shapely.to_wkb(st.geometry.to_numpy())))
-    h.update("|".join(cut.tiles["town_id"].astype(str)).encode())
-    if cut.towns is not None:
-        t = cut.towns
+    h.update("|".join(plan.tiles["town_id"].astype(str)).encode())
+    h.update(b"".join(shapely.to_wkb(plan.tiles.geometry.to_numpy())))
+    if plan.towns is not None:
+        t = plan.towns
         h.update(pd.util.hash_pandas_object(pd.DataFrame(t.drop(columns=t.geometry.name)),
                                             index=False).to_numpy().tobytes())
         h.update(b"".join(shapely.to_wkb(t.geometry.to_numpy())))
-    h.update(shapely.to_wkb(cut.polygon))
-    h.update(repr((sorted(params.to_dict().items()), h3_resolution, version,
-                   cut.name)).encode())
+    h.update(shapely.to_wkb(plan.polygon))
+    h.update(repr((sorted(params.to_dict().items()), h3_resolution, version, plan.name,
+                   round(plan.halo_m, 9))).encode())
     return h.hexdigest()[:32]

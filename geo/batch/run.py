@@ -14,8 +14,10 @@ path (one machine, or a shared file system on a cluster).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +26,12 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from geo.batch.merge import merge_partitions
+from geo.batch.merge import merge_partitions, merge_union
 from geo.batch.outputs import station_block, summary_base, towns_block, write_files
 from geo.batch.partition import (
-    PartitionCut,
     content_key,
-    cut_partition,
+    network_fingerprint,
+    plan_partition,
     prepare_whole,
     read_partitions,
 )
@@ -38,6 +40,7 @@ from geo.batch.tasks import (
     BATCH_FORMAT,
     PartitionOutcome,
     PartitionSpec,
+    load_whole_network,
     read_marker,
     run_partition,
 )
@@ -46,11 +49,11 @@ from geo.coverage.towns import read_towns
 from geo.crs import WGS84
 from geo.errors import InvalidParameterError, YizhanError
 from geo.io.layers import LayerTable, read_stations
-from geo.network.loaders import file_sha256, load_network
-from geo.network.model import WalkNetwork, save_network
+from geo.network.loaders import file_sha256, load_network, network_format
+from geo.network.model import WalkNetwork, is_prepared_network, save_network
 from geo.params import CoverageParams
 
-TaskFn = Callable[[Any], PartitionOutcome]
+TaskFn = Callable[..., PartitionOutcome]
 DEFAULT_RETRIES = 2
 
 
@@ -62,6 +65,8 @@ class BatchResult:
     summary: dict[str, Any]
     paths: dict[str, Path]
     failed: tuple[str, ...]
+    #: wall time of the driver's phases (the summary's ``timings_s`` plus the writing)
+    timings_s: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -129,9 +134,10 @@ def collect(client: Any, submitted: dict[Any, tuple[str, str, str]]
     return out
 
 
-def submit(client: Any, task: TaskFn, spec: Any, *, retries: int) -> Any:
-    """``client.submit`` under the spec's content key (pure: same content, same task)."""
-    return client.submit(task, spec, key=f"yizhan-partition-{spec.key}", pure=True,
+def submit(client: Any, task: TaskFn, spec: Any, *args: Any, retries: int) -> Any:
+    """``client.submit(task, spec, *args)`` under the spec's content key (pure: same
+    content, same task); ``args`` may be futures (Dask passes their results)."""
+    return client.submit(task, spec, *args, key=f"yizhan-partition-{spec.key}", pure=True,
                          retries=retries)
 
 
@@ -198,51 +204,43 @@ def _load_inputs(network: str | os.PathLike[str], stations: str | os.PathLike[st
                    inputs=inputs, load_s=load_s)
 
 
-def _write_region_folder(cut: PartitionCut, folder: Path) -> None:
-    """``<partition>/region``: its halo network (prepared), stations and towns — a
-    region folder the app can open."""
-    region = folder / "region"
-    save_network(cut.network, region / "network")
-    st = cut.stations.to_crs(WGS84)
-    cols = [c for c in ("station_id", "name", "type", "address", "city", "district")
-            if c in st.columns]
-    table = pd.DataFrame(st[cols])
-    table.insert(3, "lon", st.geometry.x.round(8).to_numpy())
-    table.insert(4, "lat", st.geometry.y.round(8).to_numpy())
-    table.to_csv(region / "stations.csv", index=False, encoding="utf-8")
-    if cut.towns is not None and len(cut.towns):
-        towns = cut.towns.drop(columns=["_town"]).to_crs(WGS84)
-        towns.to_file(region / "towns.geojson", driver="GeoJSON", engine="pyogrio")
-
-
-def _specs(data: _Inputs, out: Path, params: CoverageParams, h3_resolution: int
-           ) -> Iterator[PartitionSpec | PartitionOutcome]:
-    """Each partition as a spec to run, or as an outcome (reused or failed on cutting)."""
+def _specs(data: _Inputs, out: Path, params: CoverageParams, h3_resolution: int,
+           network_sha: str) -> list[PartitionSpec | PartitionOutcome]:
+    """Each partition as a spec to run, or as an outcome (reused, or failed on planning)."""
     net = data.network
     tiles = h3_tiles(net, h3_cells(net, resolution=h3_resolution), margin_m=params.buffer_m)
     towns = data.towns.accepted.to_crs(net.crs) if data.towns is not None else None
     whole = prepare_whole(net, data.polygons, data.stations.accepted.to_crs(net.crs), tiles,
                           towns=towns, params=params)
+    items: list[PartitionSpec | PartitionOutcome] = []
     for i in range(len(data.polygons)):
         name = str(data.polygons["name"].iloc[i])
         folder = str(data.polygons["folder"].iloc[i])
         try:
-            cut = cut_partition(whole, data.polygons, i)
+            plan = plan_partition(whole, data.polygons, i)
         except YizhanError as exc:
-            yield PartitionOutcome(name=name, folder=folder, key="", status="failed",
-                                   reason=" ".join(str(exc).split()))
+            items.append(PartitionOutcome(name=name, folder=folder, key="", status="failed",
+                                          reason=" ".join(str(exc).split())))
             continue
-        key = content_key(cut, params=params, h3_resolution=h3_resolution,
-                          version=BATCH_FORMAT)
+        key = content_key(plan, network_sha=network_sha, params=params,
+                          h3_resolution=h3_resolution, version=BATCH_FORMAT)
         done = reused(name, folder, key, out / folder)
-        if done is not None:
-            yield done
-            continue
-        _write_region_folder(cut, out / folder)
-        yield PartitionSpec(name=name, folder=folder, out_dir=str(out / folder), key=key,
-                            owned_edges=cut.owned_edges, stations=cut.stations,
-                            tiles=cut.tiles, towns=cut.towns, polygon=cut.polygon,
-                            params=params, h3_resolution=h3_resolution)
+        items.append(done if done is not None else PartitionSpec(
+            name=name, folder=folder, out_dir=str(out / folder), key=key, plan=plan,
+            params=params, h3_resolution=h3_resolution))
+    return items
+
+
+def _worker_network_dir(network: str | os.PathLike[str], net: WalkNetwork, out: Path) -> Path:
+    """A prepared-network directory holding ``net`` for the workers to read: the input
+    itself when it is one, else the prepared-network cache entry it was loaded from,
+    else ``OUT/_network`` (written once here)."""
+    if network_format(network) == "prepared":
+        return Path(network)
+    cached = net.meta.get("cache_path")
+    if cached and is_prepared_network(cached):
+        return Path(cached)
+    return save_network(net, out / "_network")
 
 
 def run_batch(*, network: str | os.PathLike[str], stations: str | os.PathLike[str],
@@ -256,40 +254,112 @@ def run_batch(*, network: str | os.PathLike[str], stations: str | os.PathLike[st
     """Cut ``network`` by the ``partitions`` polygons (named by ``partition_field``), run
     each on the Dask cluster and merge: the merged figures equal one whole-network run.
 
-    Finished partitions with the same content are reused. A partition that fails is
-    listed with its reason (``BatchResult.failed``); the others complete.
+    The driver computes the owners and each partition's plan (cheap); the whole
+    prepared network is read once by a Dask task and reaches each worker once; each
+    partition task cuts its sub-network, runs and writes its outputs. Finished
+    partitions with the same content are reused. A partition that fails is listed with
+    its reason (``BatchResult.failed``); the others complete.
     """
     params = params or CoverageParams()
     res = check_h3_resolution(h3_resolution)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    clock = _Clock()
+    data, network_sha, items, laps = _load_and_plan(network, stations, partitions,
+                                                    partition_field, towns, cache_dir, out,
+                                                    params, res)
+    clock.add(laps)
+    outcomes = [o for o in items if isinstance(o, PartitionOutcome)]
+    specs = [s for s in items if isinstance(s, PartitionSpec)]
+    with dask_client(workers=workers, scheduler=scheduler, client=client) as (c, engine):
+        clock.lap("cluster_start")
+        if specs:
+            outcomes += _run_specs(c, specs, _worker_network_dir(network, data.network, out),
+                                   network_sha, task or run_partition, retries)
+        clock.lap("tasks")
+        done = [out / o.folder for o in _ordered(outcomes, data.polygons)
+                if o.status != "failed"]
+        union = c.submit(merge_union, done, key=f"yizhan-union-{uuid.uuid4().hex}",
+                         retries=retries)
+        try:
+            return _finish_cut(data, out, outcomes, engine, params, res, clock,
+                               union=union.result)
+        finally:
+            union.release()
+
+
+def _load_and_plan(network: str | os.PathLike[str], stations: str | os.PathLike[str],
+                   partitions: str | os.PathLike[str], partition_field: str,
+                   towns: str | os.PathLike[str] | None,
+                   cache_dir: str | os.PathLike[str] | None, out: Path,
+                   params: CoverageParams, res: int
+                   ) -> tuple[_Inputs, str, list[PartitionSpec | PartitionOutcome],
+                              dict[str, float]]:
+    """(inputs, network fingerprint, specs or outcomes, timings) — the driver's part."""
     t0 = time.perf_counter()
     data = _load_inputs(network, stations, partitions, partition_field, towns, cache_dir)
-    with dask_client(workers=workers, scheduler=scheduler, client=client) as (c, engine):
-        outcomes, submitted = [], {}
-        for item in _specs(data, out, params, res):
-            if isinstance(item, PartitionOutcome):
-                outcomes.append(item)
-            else:
-                fut = submit(c, task or run_partition, item, retries=retries)
-                submitted[fut] = (item.name, item.folder, item.key)
-        outcomes += collect(c, submitted)
-    return _finish_cut(data, out, outcomes, engine, params, res,
-                       {"load_network": data.load_s, "total": time.perf_counter() - t0})
+    t1 = time.perf_counter()
+    network_sha = network_fingerprint(data.network)
+    items = _specs(data, out, params, res, network_sha)
+    return data, network_sha, items, {"load_inputs": t1 - t0,
+                                      "plan": time.perf_counter() - t1}
+
+
+def _run_specs(client: Any, specs: list[PartitionSpec], net_dir: Path, network_sha: str,
+               task: TaskFn, retries: int) -> list[PartitionOutcome]:
+    """Submit the whole network's load (one task, its result kept on the workers) and
+    every partition task taking it; collect the outcomes."""
+    net_fut = client.submit(load_whole_network, str(net_dir), network_sha,
+                            key=f"yizhan-network-{network_sha}", pure=True, retries=retries)
+    submitted = {submit(client, task, s, net_fut, retries=retries): (s.name, s.folder, s.key)
+                 for s in specs}
+    try:
+        return collect(client, submitted)
+    finally:
+        net_fut.release()
+
+
+class _Clock:
+    """Wall time of the driver's phases (``summary["timings_s"]``)."""
+
+    def __init__(self) -> None:
+        self.t0 = self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = self.laps.get(name, 0.0) + now - self.last
+        self.last = now
+
+    def add(self, laps: dict[str, float]) -> None:
+        """Record phases timed elsewhere that end now."""
+        self.laps.update(laps)
+        self.last = time.perf_counter()
+
+    def timings(self) -> dict[str, float]:
+        return {**self.laps, "total": time.perf_counter() - self.t0}
+
+
+def _ordered(outcomes: list[PartitionOutcome], polygons: gpd.GeoDataFrame
+             ) -> list[PartitionOutcome]:
+    order = {n: i for i, n in enumerate(polygons["name"])}
+    return sorted(outcomes, key=lambda o: order[o.name])
 
 
 def _finish_cut(data: _Inputs, out: Path, outcomes: list[PartitionOutcome],
                 engine: dict[str, Any], params: CoverageParams, res: int,
-                timings: dict[str, float]) -> BatchResult:
-    """Merge the finished partitions and write the merged outputs."""
-    order = {n: i for i, n in enumerate(data.polygons["name"])}
-    outcomes = sorted(outcomes, key=lambda o: order[o.name])
+                clock: _Clock, union: Callable[[], Any] | None = None) -> BatchResult:
+    """Merge the finished partitions and write the merged outputs (``union``: the
+    merged union, computed on a worker meanwhile)."""
+    outcomes = _ordered(outcomes, data.polygons)
     ok = [o for o in outcomes if o.status != "failed"]
     net = data.network
     towns = data.towns.accepted.to_crs(net.crs) if data.towns is not None else None
     merged = merge_partitions([out / o.folder for o in ok],
                               accepted=data.stations.accepted.to_crs(net.crs),
-                              rejected=data.stations.rejected, towns=towns, params=params)
+                              rejected=data.stations.rejected, towns=towns, params=params,
+                              union=union)
+    clock.lap("merge")
     covered = sum(float(o.figures.get("covered_length_raw_m", 0.0)) for o in ok)
     total = sum(float(o.figures.get("total_length_raw_m", 0.0)) for o in ok)
     is_grid = towns is None
@@ -304,9 +374,11 @@ def _finish_cut(data: _Inputs, out: Path, outcomes: list[PartitionOutcome],
         towns_summary=towns_block(merged.towns, basis=merged.demand_basis, is_grid=is_grid,
                                   params=params, h3_resolution=h3,
                                   outside_length_m=total - merged.town_length_m),
-        h3_resolution=h3, timings_s=timings)
-    return _write_batch(out, summary, outcomes, engine, merged, net.crs, params,
-                        region_of=lambda o: f"{o.folder}/region", polygons=data.polygons)
+        h3_resolution=h3, timings_s=clock.timings())
+    result = _write_batch(out, summary, outcomes, engine, merged, net.crs, params,
+                          region_of=lambda o: f"{o.folder}/region", polygons=data.polygons)
+    clock.lap("write_outputs")
+    return dataclasses.replace(result, timings_s=clock.timings())
 
 
 def _write_batch(out: Path, summary: dict[str, Any], outcomes: list[PartitionOutcome],

@@ -1,16 +1,22 @@
 """The per-partition task a Dask worker runs, and the files it leaves behind.
 
-A task reads its partition's prepared sub-network once (``<out>/<partition>/region/
-network``, written by the driver), computes coverage there, keeps the figures of the
-streets, stations and union tiles the partition *owns* (:mod:`geo.batch.partition`),
-and writes
+The whole prepared network reaches each worker once: :func:`load_whole_network` is one
+Dask task (keyed by the network's fingerprint) reading a prepared-network directory —
+never GraphML — and every partition task takes its result as an argument, so Dask
+keeps one copy per worker (moved between workers, recomputed if its worker dies). A
+task cuts its partition + halo from it (:func:`geo.batch.partition.cut_plan`), writes
+the region folder ``<out>/<partition>/region/`` (its halo network prepared, stations,
+towns — a region folder the app can open), computes coverage there, keeps the figures
+of the streets, stations and union tiles the partition *owns*
+(:mod:`geo.batch.partition`), and writes
 
 * the partition's own outputs into ``<out>/<partition>/`` (``summary.json``,
   ``stations.csv``, ``towns.csv``/``.geojson``, ``coverage.geojson``), and
 * what the merge needs into ``<out>/<partition>/batch/`` (Parquet: per-station partial
   figures, per-town sums, distance pieces of towns shared with other partitions, union
-  parts per tile), then ``done.json`` holding the content key — last, atomically, so a
-  killed task leaves no marker and a re-run with the same key skips the partition.
+  parts per tile), then ``done.json`` holding the
+  content key — last, atomically, so a killed task leaves no marker and a re-run with
+  the same key skips the partition.
 
 A bad input (a named :class:`~geo.errors.YizhanError`) makes a *failed* outcome with
 its reason instead of an exception, so Dask does not retry it; anything else (a killed
@@ -43,6 +49,7 @@ from geo.batch.outputs import (
     write_files,
     write_json,
 )
+from geo.batch.partition import PartitionCut, PartitionPlan, cut_plan, network_fingerprint
 from geo.coverage.cells import convex_cell_parts, h3_cells
 from geo.coverage.core import Coverage, compute_coverage
 from geo.coverage.segments import (
@@ -56,8 +63,8 @@ from geo.coverage.service_areas import area_within, merge_parts, union_parts
 from geo.coverage.snap import STATUS_USED, snap_stations
 from geo.coverage.towns import edge_parts
 from geo.crs import WGS84
-from geo.errors import YizhanError
-from geo.network.model import WalkNetwork, load_prepared_network
+from geo.errors import InputFileError, YizhanError
+from geo.network.model import WalkNetwork, load_prepared_network, save_network
 from geo.params import CoverageParams
 
 BATCH_FORMAT: Final = "yizhan-batch/1"
@@ -67,17 +74,14 @@ Status = Literal["done", "reused", "failed"]
 
 @dataclass(frozen=True, eq=False)
 class PartitionSpec:
-    """Everything a worker needs for one partition (pickled to the worker)."""
+    """Everything a worker needs for one partition besides the whole network (pickled
+    to the worker; small: the plan holds indices, the core, stations, tiles, towns)."""
 
     name: str
     folder: str
     out_dir: str  # <out>/<folder>
     key: str
-    owned_edges: np.ndarray
-    stations: gpd.GeoDataFrame  # network CRS, with _row and _owned
-    tiles: gpd.GeoDataFrame  # owned union tiles: town_id (H3 index), geometry
-    towns: gpd.GeoDataFrame | None  # with _town (index in the accepted towns)
-    polygon: shapely.Geometry
+    plan: PartitionPlan
     params: CoverageParams
     h3_resolution: int
 
@@ -120,12 +124,22 @@ def read_marker(out_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and data.get("format") == BATCH_FORMAT else None
 
 
-def run_partition(spec: PartitionSpec) -> PartitionOutcome:
-    """Run one partition (see the module docstring); a named input error is a failed
-    outcome with its reason."""
+def load_whole_network(path: str, fingerprint: str) -> WalkNetwork:
+    """The whole prepared network from ``path`` (a Dask task, run once per batch; its
+    result stays on the workers), checked against the driver's ``fingerprint``."""
+    net = load_prepared_network(path)
+    if network_fingerprint(net) != fingerprint:
+        raise InputFileError(f"the prepared network {path} changed while the batch ran "
+                             "(its arrays differ from the driver's): run the batch again")
+    return net
+
+
+def run_partition(spec: PartitionSpec, network: WalkNetwork) -> PartitionOutcome:
+    """Run one partition on the whole ``network`` (see the module docstring); a named
+    input error is a failed outcome with its reason."""
     t0 = time.perf_counter()
     try:
-        figures = _compute_and_write(spec)
+        figures = _compute_and_write(spec, network)
     except YizhanError as exc:
         return PartitionOutcome(name=spec.name, folder=spec.folder, key=spec.key,
                                 status="failed", reason=" ".join(str(exc).split()),
@@ -182,12 +196,13 @@ def _station_rows(cov_own: Coverage) -> pd.DataFrame:
     return table
 
 
-def _units(spec: PartitionSpec, net: WalkNetwork) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def _units(cut: PartitionCut, h3_resolution: int, net: WalkNetwork
+           ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """(towns or H3 cells meeting the sub-network, street parts of *all* its edges)."""
-    if spec.towns is not None:
-        units = spec.towns.reset_index(drop=True)
+    if cut.towns is not None:
+        units = cut.towns.reset_index(drop=True)
         return units, edge_parts(net, units.geometry.to_numpy())
-    cells = h3_cells(net, resolution=spec.h3_resolution)
+    cells = h3_cells(net, resolution=h3_resolution)
     return cells, convex_cell_parts(net, cells.geometry.to_numpy())
 
 
@@ -197,14 +212,14 @@ def _p90(lo: np.ndarray, span: np.ndarray, total_m: float, budget_m: float) -> f
                              0.9, cap=budget_m)
 
 
-def town_sums(spec: PartitionSpec, cov_own: Coverage, parts_union: np.ndarray
-              ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def town_sums(cut: PartitionCut, spec: PartitionSpec, cov_own: Coverage,
+              parts_union: np.ndarray) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Per-town sums over the owned streets (+ ``local``, ``p90_m``) and the distance
     pieces (``unit, lo, span``) of the towns that other partitions may share."""
     net = cov_own.network
-    units, parts_all = _units(spec, net)
+    units, parts_all = _units(cut, spec.h3_resolution, net)
     n = len(units)
-    owned = spec.owned_edges[parts_all["edge"].to_numpy(dtype=np.int64)]
+    owned = cut.owned_edges[parts_all["edge"].to_numpy(dtype=np.int64)]
     parts = parts_all.loc[owned]
     pidx = parts["part"].to_numpy(dtype=np.int64)
     total = np.bincount(pidx, weights=(parts["q"] - parts["p"]).to_numpy(), minlength=n)
@@ -213,14 +228,15 @@ def town_sums(spec: PartitionSpec, cov_own: Coverage, parts_union: np.ndarray
     budget = spec.params.budget_m
     cov_len = np.bincount(cidx, weights=covered_length(clipped, budget), minlength=n)
     geoms = units.geometry.to_numpy()
-    if spec.towns is None:  # cells: the part of the owned tile with the cell's id
-        area_of = dict(zip(spec.tiles["town_id"], shapely.area(parts_union), strict=True))
-        cov_area = np.array([area_of.get(t, 0.0) for t in units["town_id"]])
+    if cut.towns is None:  # cells: the part of the owned tile with the cell's id
+        area_of = pd.Series(shapely.area(parts_union),
+                            index=cut.tiles["town_id"].to_numpy())
+        cov_area = area_of.reindex(units["town_id"].to_numpy()).fillna(0.0).to_numpy()
     else:
         cov_area = area_within(parts_union, geoms)
     foreign = np.bincount(parts_all.loc[~owned, "part"].to_numpy(dtype=np.int64),
                           minlength=n) > 0
-    local = shapely.within(geoms, spec.polygon) & ~foreign
+    local = shapely.within(geoms, cut.polygon) & ~foreign
     lo, span = distance_pieces(clipped)
     unit_of = np.concatenate([cidx, cidx])
     order = np.argsort(unit_of, kind="stable")
@@ -238,38 +254,69 @@ def town_sums(spec: PartitionSpec, cov_own: Coverage, parts_union: np.ndarray
     return gpd.GeoDataFrame(sums, geometry=list(geoms), crs=net.crs), pieces
 
 
-def _compute_and_write(spec: PartitionSpec) -> dict[str, Any]:
-    net = load_prepared_network(spec.network_dir)
+def _compute_and_write(spec: PartitionSpec, network: WalkNetwork) -> dict[str, Any]:
+    _clear_batch_files(Path(spec.out_dir))
+    cut = cut_plan(network, spec.plan)
+    write_region_folder(cut, Path(spec.out_dir))
     params = spec.params
-    cov = _coverage(net, spec.stations, params)
-    cov_own = _owned_only(cov, spec.owned_edges)
-    parts_union = union_parts(cov, spec.tiles.geometry.to_numpy(), workers=1)
+    cov = _coverage(cut.network, cut.stations, params)
+    cov_own = _owned_only(cov, cut.owned_edges)
+    parts_union = union_parts(cov, cut.tiles.geometry.to_numpy(), workers=1)
     stations = _station_rows(cov_own)
-    sums, pieces = town_sums(spec, cov_own, parts_union)
-    _write_batch_files(spec, stations, sums, pieces, parts_union)
-    return _write_own_outputs(spec, cov_own, stations, sums, parts_union)
+    sums, pieces = town_sums(cut, spec, cov_own, parts_union)
+    union = merge_parts(parts_union)
+    _write_batch_files(Path(spec.out_dir), cut, stations, sums, pieces, parts_union)
+    return _write_own_outputs(spec, cut, cov_own, stations, sums, union)
 
 
-def _write_batch_files(spec: PartitionSpec, stations: pd.DataFrame, sums: gpd.GeoDataFrame,
-                       pieces: pd.DataFrame, parts_union: np.ndarray) -> None:
-    """The merge inputs in ``<out>/<partition>/batch/`` (the old marker removed first)."""
-    d = Path(spec.out_dir) / "batch"
+def _clear_batch_files(out_dir: Path) -> None:
+    """Remove ``<out>/<partition>/batch/`` (its marker first): a task killed from here
+    on leaves no marker, so its half-written folder is never reused."""
+    d = out_dir / "batch"
+    (d / MARKER).unlink(missing_ok=True)
     if d.exists():
         shutil.rmtree(d)
-    d.mkdir(parents=True)
+
+
+def write_region_folder(cut: PartitionCut, folder: Path) -> None:
+    """``<partition>/region``: its halo network (prepared), stations and towns — a
+    region folder the app can open."""
+    region = folder / "region"
+    save_network(cut.network, region / "network")
+    st = cut.stations.to_crs(WGS84)
+    cols = [c for c in ("station_id", "name", "type", "address", "city", "district")
+            if c in st.columns]
+    table = pd.DataFrame(st[cols])
+    table.insert(3, "lon", st.geometry.x.round(8).to_numpy())
+    table.insert(4, "lat", st.geometry.y.round(8).to_numpy())
+    table.to_csv(region / "stations.csv", index=False, encoding="utf-8")
+    towns_path = region / "towns.geojson"
+    towns_path.unlink(missing_ok=True)
+    if cut.towns is not None and len(cut.towns):
+        towns = cut.towns.drop(columns=["_town"]).to_crs(WGS84)
+        towns.to_file(towns_path, driver="GeoJSON", engine="pyogrio")
+
+
+def _write_batch_files(out_dir: Path, cut: PartitionCut, stations: pd.DataFrame,
+                       sums: gpd.GeoDataFrame, pieces: pd.DataFrame,
+                       parts_union: np.ndarray) -> None:
+    """The merge inputs in ``<out>/<partition>/batch/``."""
+    d = out_dir / "batch"
+    d.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(stations).to_parquet(d / "stations.parquet", index=False)
     towns = pd.DataFrame(sums.drop(columns="geometry"))
     towns["wkb"] = shapely.to_wkb(sums.geometry.to_numpy())
     towns.astype({"code": object, "district": object}).to_parquet(d / "towns.parquet",
                                                                   index=False)
     pieces.to_parquet(d / "pieces.parquet", index=False)
-    pd.DataFrame({"tile": spec.tiles["town_id"].astype(str).to_numpy(),
+    pd.DataFrame({"tile": cut.tiles["town_id"].astype(str).to_numpy(),
                   "wkb": shapely.to_wkb(parts_union)}).to_parquet(d / "union.parquet",
                                                                    index=False)
 
 
-def _write_own_outputs(spec: PartitionSpec, cov_own: Coverage, stations: pd.DataFrame,
-                       sums: gpd.GeoDataFrame, parts_union: np.ndarray) -> dict[str, Any]:
+def _write_own_outputs(spec: PartitionSpec, cut: PartitionCut, cov_own: Coverage,
+                       stations: pd.DataFrame, sums: gpd.GeoDataFrame,
+                       union: shapely.Geometry) -> dict[str, Any]:
     """The partition's own outputs (its owned streets, stations and tiles)."""
     params = spec.params
     own_st = stations.loc[stations["_owned"].to_numpy(dtype=bool)]
@@ -277,18 +324,17 @@ def _write_own_outputs(spec: PartitionSpec, cov_own: Coverage, stations: pd.Data
     with_streets = sums.loc[sums["total_m"].to_numpy() > 0].reset_index(drop=True)
     st_geo = cov_own.stations.loc[cov_own.stations["_owned"].to_numpy(dtype=bool)]
     counts = station_counts(with_streets.geometry.to_numpy(), st_geo)
-    is_grid = spec.towns is None
+    is_grid = cut.towns is None
     towns, basis = finalize_towns(with_streets, counts, with_streets["p90_m"].to_numpy(),
                                   params=params, is_grid=is_grid)
-    union = merge_parts(parts_union)
     covered = cov_own.covered_length_m
-    total = float(cov_own.network.length_m[spec.owned_edges].sum())
+    total = float(cov_own.network.length_m[cut.owned_edges].sum())
     st_block = station_block(own_st, rows_in=len(own_st), rejected=0)
     h3 = spec.h3_resolution if is_grid else None
     summary = summary_base(
         region=spec.name, params=params,
         inputs={"network": {"path": str(spec.network_dir), "sha256": None}},
-        network={**cov_own.network.summary(), "owned_edges": int(spec.owned_edges.sum()),
+        network={**cov_own.network.summary(), "owned_edges": int(cut.owned_edges.sum()),
                  "owned_length_m": round(total, 1)},
         stations=st_block, covered_m=covered, total_m=total,
         covered_area_m2=float(shapely.area(union)), towns=towns, basis=basis,
