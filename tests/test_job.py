@@ -187,3 +187,24 @@ def test_demo_job_summary(demo_job: CoverageJob) -> None:
     assert len(per) == s["stations"]["used"]
     assert shapely.union_all(per.geometry.to_numpy()).area == pytest.approx(
         demo_job.areas.union_area_m2, rel=1e-3)
+
+
+def test_precomputed_units_and_methods_agree(demo_job: CoverageJob) -> None:
+    """The app's path: analysis units built once and passed in give the same figures;
+    the raster-measured area is within 1 % of the vector overlay; the written summary
+    says how the union was built."""
+    from geo.pipeline.job import analysis_units
+    from geo.pipeline.region import demo_region
+
+    region = demo_region()
+    units = analysis_units(region.network, region.towns)
+    again = run_demo(units=units)
+    pd.testing.assert_frame_equal(pd.DataFrame(again.towns.towns.drop(columns="geometry")),
+                                  pd.DataFrame(demo_job.towns.towns.drop(columns="geometry")))
+    assert again.areas.union_area_m2 == demo_job.areas.union_area_m2
+    vector = run_demo(union_method="vector", per_station_areas=False)
+    assert demo_job.areas.method == "raster" and vector.areas.method == "vector"
+    assert demo_job.areas.union_area_m2 == pytest.approx(vector.areas.union_area_m2, rel=0.01)
+    # the drawn contour is close to the vector union too
+    assert demo_job.areas.union.area == pytest.approx(vector.areas.union.area, rel=0.02)
+    assert "grid" in summary_dict(demo_job)["params"]["service_area_construction"]

@@ -48,7 +48,7 @@ TILE_PX: Final = 512
 DISPLAY_STRIDES: Final = (2, 4, 8)  # the contour's grid: every 2nd (4th, 8th) pixel centre…
 DISPLAY_MAX_PX: Final = 12_000_000  # …the finest with at most this many grid points
 _MIN_PIECE_M: Final = 0.01
-_MIN_PARALLEL_TILES: Final = 8  # fewer tiles are computed in this process
+_MIN_PARALLEL_TILES: Final = 40  # fewer tiles (< ~0.5 s of work) stay in this process
 _BAND_PX: Final = 2.5  # exact distances within this many pixels of the buffer's edge
 FractionFn = Callable[[float], None]
 

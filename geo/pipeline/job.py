@@ -109,6 +109,31 @@ def _notify(progress: ProgressFn | None, stage: str, fraction: float) -> None:
         progress(stage, fraction)
 
 
+@dataclass(frozen=True, eq=False)
+class AnalysisUnits:
+    """The units figures are given for — towns, or H3 cells — and what is built from the
+    network alone (:func:`analysis_units`): compute once per network, town layer and
+    resolution, and pass to :func:`run_coverage` for every parameter change."""
+
+    units: gpd.GeoDataFrame
+    is_grid: bool
+    tiles: np.ndarray | None  # the vector union's tiles (None: not built)
+    parts: pd.DataFrame | None  # the cells' streets, cut exactly (None with towns)
+    h3_resolution: int
+    buffer_m: float
+
+
+def analysis_units(network: WalkNetwork, towns: LayerTable | None = None, *,
+                   h3_resolution: int = DEFAULT_H3_RESOLUTION, buffer_m: float = 50.0,
+                   union_method: UnionMethod = "raster") -> AnalysisUnits:
+    """Towns (when given) or the H3 cells at ``h3_resolution``, with the cells' exact
+    street parts and, for the vector union, its tiles (``buffer_m`` around the cells)."""
+    units, is_grid, tiles, parts = _analysis_units(network, towns, h3_resolution, buffer_m,
+                                                  need_tiles=union_method == "vector")
+    return AnalysisUnits(units=units, is_grid=is_grid, tiles=tiles, parts=parts,
+                         h3_resolution=h3_resolution, buffer_m=buffer_m)
+
+
 def _analysis_units(network: WalkNetwork, towns: LayerTable | None, h3_resolution: int,
                     buffer_m: float, *, need_tiles: bool
                     ) -> tuple[gpd.GeoDataFrame, bool, np.ndarray | None, pd.DataFrame | None]:
@@ -147,6 +172,7 @@ def run_coverage(
     progress: ProgressFn | None = None,
     union_method: UnionMethod = "raster",
     area_pixel_m: float = DEFAULT_PIXEL_M,
+    units: AnalysisUnits | None = None,
 ) -> CoverageJob:
     """Run coverage, service areas, towns and zones on loaded inputs.
 
@@ -156,8 +182,9 @@ def run_coverage(
     demand). ``union_method``: ``"raster"`` (default: the covered area and the area per
     town measured on an ``area_pixel_m`` grid of exact distances, the union drawn as
     its contour — :mod:`geo.coverage.raster`) or ``"vector"`` (an overlay of every
-    buffer, much slower). ``progress(stage, fraction)`` is called for each of
-    :data:`STAGES` run.
+    buffer, much slower). ``units`` (from :func:`analysis_units` on the same network,
+    towns, resolution and buffer) skips rebuilding the towns/cells and their streets.
+    ``progress(stage, fraction)`` is called for each of :data:`STAGES` run.
     """
     params = params or CoverageParams()
     timings = dict(timings_s or {})
@@ -175,7 +202,7 @@ def run_coverage(
                                               per_station_areas=per_station_areas,
                                               split_nearest=split_nearest, progress=progress,
                                               union_method=union_method,
-                                              area_pixel_m=area_pixel_m)
+                                              area_pixel_m=area_pixel_m, given=units)
     timings.update(t_areas)
     zone_df = zone_layer = None
     if zones is not None:
@@ -200,16 +227,22 @@ def run_coverage(
 def _areas_and_towns(cov: Coverage, towns: LayerTable | None, *, h3_resolution: int,
                      per_station_areas: StationAreasMode, split_nearest: bool,
                      progress: ProgressFn | None, union_method: UnionMethod = "raster",
-                     area_pixel_m: float = DEFAULT_PIXEL_M
+                     area_pixel_m: float = DEFAULT_PIXEL_M,
+                     given: AnalysisUnits | None = None
                      ) -> tuple[ServiceAreas, TownReport, dict[str, float]]:
     """Analysis cells, the union (raster-measured, or by cells), per-station areas (if
     wanted) and towns."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     _notify(progress, "cells", 0.0)
-    units, is_grid, tiles, parts = _analysis_units(cov.network, towns, h3_resolution,
-                                                  cov.params.buffer_m,
-                                                  need_tiles=union_method == "vector")
+    ok = given is not None and given.h3_resolution == h3_resolution and \
+        given.buffer_m == cov.params.buffer_m and \
+        given.is_grid == (towns is None or not len(towns.accepted)) and \
+        (union_method == "raster" or given.tiles is not None)
+    au = given if given is not None and ok else \
+        analysis_units(cov.network, towns, h3_resolution=h3_resolution,
+                       buffer_m=cov.params.buffer_m, union_method=union_method)
+    units, is_grid, tiles, parts = au.units, au.is_grid, au.tiles, au.parts
     _notify(progress, "cells", 1.0)
     timings["cells"] = time.perf_counter() - t0
     per = _want_station_areas(per_station_areas, cov.n_sources)
@@ -247,11 +280,12 @@ def run_region(region: Region, *, params: CoverageParams | None = None,
                per_station_areas: StationAreasMode = "auto",
                h3_resolution: int = DEFAULT_H3_RESOLUTION,
                progress: ProgressFn | None = None, union_method: UnionMethod = "raster",
-               area_pixel_m: float = DEFAULT_PIXEL_M) -> CoverageJob:
+               area_pixel_m: float = DEFAULT_PIXEL_M,
+               units: AnalysisUnits | None = None) -> CoverageJob:
     """Run the job on a :class:`~geo.pipeline.region.Region` (``stations`` overrides its list).
 
     ``progress(stage, fraction)`` is called for each stage run (:data:`STAGES`);
-    ``union_method`` / ``area_pixel_m`` as for :func:`run_coverage`.
+    ``union_method``, ``area_pixel_m`` and ``units`` as for :func:`run_coverage`.
     """
     stations = stations if stations is not None else region.stations
     if stations is None:
@@ -265,7 +299,7 @@ def run_region(region: Region, *, params: CoverageParams | None = None,
         inputs=region.inputs, timings_s={"load_network": region.load_s},
         split_nearest=split_nearest, per_station_areas=per_station_areas,
         h3_resolution=h3_resolution, disclaimer=region.disclaimer, progress=progress,
-        union_method=union_method, area_pixel_m=area_pixel_m,
+        union_method=union_method, area_pixel_m=area_pixel_m, units=units,
     )
 
 
@@ -299,12 +333,13 @@ def run_demo(params: CoverageParams | None = None, *, split_nearest: bool = Fals
              per_station_areas: StationAreasMode = "auto",
              h3_resolution: int = DEFAULT_H3_RESOLUTION,
              progress: ProgressFn | None = None, union_method: UnionMethod = "raster",
-             area_pixel_m: float = DEFAULT_PIXEL_M) -> CoverageJob:
+             area_pixel_m: float = DEFAULT_PIXEL_M,
+             units: AnalysisUnits | None = None) -> CoverageJob:
     """The job on the built-in synthetic demo region (no files, no internet)."""
     return run_region(demo_region(), params=params, split_nearest=split_nearest,
                       per_station_areas=per_station_areas, h3_resolution=h3_resolution,
                       progress=progress, union_method=union_method,
-                      area_pixel_m=area_pixel_m)
+                      area_pixel_m=area_pixel_m, units=units)
 
 
 # ------------------------------------------------------------------------------ outputs
