@@ -12,6 +12,7 @@ from typing import Any, Final, overload
 import numpy.typing as npt
 
 from geo.errors import InvalidParameterError
+from geo.vocab import WALK_SPEED_LABELS as WALK_SPEED_LABELS  # re-export
 
 DEFAULT_WALK_TIME_MIN: Final = 15.0
 DEFAULT_WALK_SPEED_KMH: Final = 4.0
@@ -45,12 +46,6 @@ WALK_SPEED_PRESETS_KMH: Final[dict[str, float]] = {
     "elderly": 3.0,
     "with_children": 3.0,
     "brisk": 5.0,
-}
-WALK_SPEED_LABELS: Final[dict[str, tuple[str, str]]] = {
-    "adult": ("成人（4.0 km/h）", "Adult (4.0 km/h)"),
-    "elderly": ("老年人（3.0 km/h）", "Elderly (3.0 km/h)"),
-    "with_children": ("带小孩（3.0 km/h）", "With children (3.0 km/h)"),
-    "brisk": ("快走（5.0 km/h）", "Brisk (5.0 km/h)"),
 }
 
 

@@ -165,6 +165,21 @@ STATUS_LABELS: Final[dict[StationStatus, tuple[str, str]]] = {
 
 
 
+#: Walking-speed presets (keys of :data:`geo.params.WALK_SPEED_PRESETS_KMH`).
+WALK_SPEED_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "adult": ("成人（4.0 km/h）", "Adult (4.0 km/h)"),
+    "elderly": ("老年人（3.0 km/h）", "Elderly (3.0 km/h)"),
+    "with_children": ("带小孩（3.0 km/h）", "With children (3.0 km/h)"),
+    "brisk": ("快走（5.0 km/h）", "Brisk (5.0 km/h)"),
+}
+
+#: Coordinate systems of uploads (keys of :data:`geo.stations.coords.COORD_SYSTEMS`).
+COORD_SYSTEM_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "wgs84": ("WGS-84（GPS / OpenStreetMap）", "WGS-84 (GPS / OpenStreetMap)"),
+    "gcj02": ("GCJ-02（高德 / 腾讯）", "GCJ-02 (Amap / Tencent)"),
+    "bd09": ("BD-09（百度）", "BD-09 (Baidu)"),
+}
+
 def label(key: str, lang: Lang | str) -> str:
     """The label of ``key`` in ``lang``; an unknown key is its own label."""
     zh, en = LABELS.get(key, (key, key))

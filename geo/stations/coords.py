@@ -43,16 +43,11 @@ import pyproj
 from numpy.typing import ArrayLike
 
 from geo.errors import InvalidParameterError
+from geo.vocab import COORD_SYSTEM_LABELS
 
 #: Canonical names of the supported coordinate systems.
 COORD_SYSTEMS: Final = ("wgs84", "gcj02", "bd09")
 
-#: UI labels ``(zh, en)`` of :data:`COORD_SYSTEMS`.
-COORD_SYSTEM_LABELS: Final[dict[str, tuple[str, str]]] = {
-    "wgs84": ("WGS-84（GPS / OpenStreetMap）", "WGS-84 (GPS / OpenStreetMap)"),
-    "gcj02": ("GCJ-02（高德 / 腾讯）", "GCJ-02 (Amap / Tencent)"),
-    "bd09": ("BD-09（百度）", "BD-09 (Baidu)"),
-}
 
 #: Short display names, used in messages.
 COORD_SYSTEM_NAMES: Final[dict[str, str]] = {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09"}
