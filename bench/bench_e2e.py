@@ -9,6 +9,7 @@ station service area of one station on demand, and the command's peak RSS.
 
     python bench/bench_e2e.py                          # 294k nodes, 2,000 stations
     python bench/bench_e2e.py --nodes 294000 --stations 1000,2000,4000,8000,16000
+    python bench/bench_e2e.py --stations 2000 --area-check   # + area vs exact union
 """
 
 from __future__ import annotations
@@ -49,6 +50,38 @@ def _paired_pass_s(net, stations, budget_m: float, rounds: int = 5) -> tuple[flo
         bare.append(time.perf_counter() - t)
         ours.append(compute_coverage(net, stations).timings_s["coverage"])
     return float(np.median(bare)), float(np.median(ours))
+
+
+def area_check(net, stations, *, windows: int = 3, size_m: float = 4000.0,
+               seed: int = 11) -> list[dict[str, float]]:
+    """The grid-measured area (as shipped) against an exact buffered union in square
+    windows of the network: every covered piece within reach of the window buffered with
+    ``quad_segs=32`` (128 chords per circle), unioned, clipped to the window."""
+    import shapely
+
+    from geo.coverage.core import compute_coverage
+    from geo.coverage.raster import raster_union
+
+    cov = compute_coverage(net, stations)
+    p = cov.merged_pieces
+    p = p.loc[(p["x1"] - p["x0"]) > 0.01]
+    lines = net.cut(p["edge"].to_numpy(), p["x0"].to_numpy(), p["x1"].to_numpy())
+    mid = shapely.get_coordinates(shapely.centroid(lines))
+    rng = np.random.default_rng(seed)
+    centres = mid[rng.choice(mid.shape[0], windows, replace=False)]
+    boxes = shapely.box(centres[:, 0] - size_m / 2, centres[:, 1] - size_m / 2,
+                        centres[:, 0] + size_m / 2, centres[:, 1] + size_m / 2)
+    ours = raster_union(cov, polygons=boxes, geometry=False, workers=2).within_m2
+    tree = shapely.STRtree(lines)
+    out = []
+    for box, a in zip(boxes, ours, strict=True):
+        near = tree.query(shapely.buffer(box, cov.params.buffer_m + 1.0))
+        exact = shapely.union_all(shapely.buffer(lines[near], cov.params.buffer_m,
+                                                 quad_segs=32))
+        e = float(shapely.area(shapely.intersection(exact, box)))
+        out.append({"exact_km2": round(e / 1e6, 4), "grid_km2": round(a / 1e6, 4),
+                    "rel_err": round(a / e - 1.0, 5), "pieces": int(near.size)})
+    return out
 
 
 def _on_demand_s(net, stations) -> float:
@@ -106,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--nodes", type=int, default=294_000)
     ap.add_argument("--stations", default="2000", help="comma-separated station counts")
+    ap.add_argument("--area-check", action="store_true",
+                    help="also compare the grid-measured area with an exact buffered union "
+                         "in 4 km windows (first station count)")
     args = ap.parse_args(argv)
     if not FUTIAN.is_file():
         print(f"SKIP: {FUTIAN} not found (the shared real data is needed)")
@@ -137,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"doubling {a['stations']:,} → {b['stations']:,} stations: "
               f"×{float(b['e2e_s']) / float(a['e2e_s']):.2f} end to end, "
               f"×{float(b['e2e_cpu_s']) / float(a['e2e_cpu_s']):.2f} CPU")
+    if args.area_check:
+        st = random_stations(net, int(args.stations.split(",")[0]))
+        for row in area_check(net, st):
+            print("area check (4 km window):", json.dumps(row))
     return 0
 
 
