@@ -135,7 +135,7 @@ def parameters(state: AppState) -> None:
     if preset == "custom":
         minutes = st.sidebar.number_input(tr("分钟", "Minutes"), min_value=1.0,
                                           max_value=60.0, value=state.params.walk_time_min,
-                                          step=1.0, key="walk_minutes")
+                                          step=1.0, format="%g", key="walk_minutes")
     else:
         minutes = LIFE_CIRCLE_PRESETS[preset].walk_time_min
     speeds = list(WALK_SPEED_PRESETS_KMH)
