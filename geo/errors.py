@@ -221,3 +221,20 @@ class WorkerMemoryError(WorkerError, MemoryError):
 
 
 EXIT_CODES[WorkerError.exit_code] = "worker process (crash, time or memory limit)"
+
+
+# ------------------------------------------------------------------ population, boundaries
+
+
+class PopulationRasterError(InputFileError):
+    """A population raster cannot be used: not a GeoTIFF, no CRS, rotated, outside the
+    region, or the needed window is over the cell cap (the message says which)."""
+
+
+class BoundaryDataError(InputFileError):
+    """Administrative boundaries cannot be read from an OpenStreetMap file (none at the
+    chosen level, or the file is unreadable); broken relations are reported, not raised."""
+
+
+class TownTableError(StationDataError):
+    """A town population table cannot be joined: no name/code/population column."""
