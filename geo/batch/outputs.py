@@ -21,7 +21,7 @@ import shapely
 from geo.coverage.cells import cell_area_km2
 from geo.coverage.towns import H3_NOTE_EN, H3_NOTE_ZH, RANKING_RULE_EN, RANKING_RULE_ZH
 from geo.crs import WGS84
-from geo.io.sheetsafe import csv_safe
+from geo.io.sheetsafe import write_csv
 from geo.params import CoverageParams, distance_to_walk_time_min
 from geo.pipeline.job import BASES_NOTE_EN, __version__
 from geo.schema import STATION_TYPES
@@ -212,9 +212,8 @@ def write_files(out: Path, *, summary: dict[str, Any], stations: pd.DataFrame,
     out.mkdir(parents=True, exist_ok=True)
     paths = {"stations.csv": out / "stations.csv", "towns.csv": out / "towns.csv",
              "towns.geojson": out / "towns.geojson", "coverage.geojson": out / "coverage.geojson"}
-    csv_safe(stations).to_csv(paths["stations.csv"], index=False, encoding="utf-8")
-    csv_safe(pd.DataFrame(towns.drop(columns="geometry"))).to_csv(
-        paths["towns.csv"], index=False, encoding="utf-8")
+    write_csv(stations, paths["stations.csv"])
+    write_csv(pd.DataFrame(towns.drop(columns="geometry")), paths["towns.csv"])
     towns.to_crs(WGS84).to_file(paths["towns.geojson"], driver="GeoJSON", engine="pyogrio")
     cov = gpd.GeoDataFrame({
         "covered_area_m2": [round(float(shapely.area(union)), 1)],
