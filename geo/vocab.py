@@ -18,7 +18,7 @@ Lang = Literal["zh", "en"]
 LANGS: Final[tuple[Lang, ...]] = get_args(Lang)
 
 #: What a town's or the region's demand is measured in.
-DemandBasis = Literal["population", "street_length"]
+DemandBasis = Literal["population", "population_raster", "street_length"]
 #: What a caller may ask for (``auto``: population when every town has one).
 DemandChoice = Literal["auto", "population", "street_length"]
 #: A station after snapping: on the network, too far from it, or rejected on input.

@@ -23,6 +23,7 @@ from geo.cli.common import (
     add_cache_options,
     add_db_source,
     add_params,
+    add_population_option,
     cache_dir_from_args,
     params_from_args,
     parse_bbox,
@@ -41,6 +42,8 @@ from geo.network.loaders import download_network, load_network
 from geo.network.model import save_network
 from geo.pipeline.demo import write_demo_inputs
 from geo.pipeline.job import Summary, run_demo, summary_dict, write_outputs
+from geo.pipeline.region import demo_region
+from geo.population.raster import write_population_tif
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--bases", help="convalescence bases (points; a layer, not walked)")
     c.add_argument("--bbox", help="clip the network: min_lon,min_lat,max_lon,max_lat")
     c.add_argument("--out", required=True, help="output directory")
+    add_population_option(c)
     add_db_source(c)
     add_params(c)
     add_cache_options(c)
@@ -83,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--write-inputs", metavar="DIR",
                    help="also write the demo inputs (GraphML, stations.csv, towns/zones/bases "
                         "GeoJSON) into DIR")
+    d.add_argument("--synthetic-population", action="store_true",
+                   help="use the demo's synthetic population raster (generated in code): "
+                        "people covered become the demand; with --write-inputs also write "
+                        "it as population.tif")
     add_params(d)
 
     pr = sub.add_parser("prepare", help="prepare a network once (filter, project, cache) into "
@@ -115,9 +123,14 @@ def _print_result(paths: dict[str, Path], summary: Summary) -> None:
     print(f"covered street length: {summary['covered_length_m']:,.0f} m of "
           f"{summary['total_length_m']:,.0f} m "
           f"({float(summary['covered_length_share'] or 0):.1%})")
-    print("covered population: " + (f"{float(pop):.1%} (population spread over each town's "
-                                     "streets)" if pop is not None
+    people = summary["covered_population"]
+    how = ("population raster, exact area-weighted" if people is not None
+           else "population spread over each town's streets")
+    print("covered population: " + (f"{float(pop):.1%} ({how})" if pop is not None
                                      else "— (no population for every town)"))
+    if people is not None:
+        print(f"people covered (inside the service-area union): {float(people):,.0f} of "
+              f"{float(summary['total_population'] or 0):,.0f}")
     print(f"covered area (service-area union): {float(summary['covered_area_m2']) / 1e6:.2f} km²")
     print(f"stations on the network: {st['used']} of {st['input']} ({st['off_network']} off "
           f"the network, {st['rejected']} rejected)")
@@ -139,7 +152,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
         for name, p in write_demo_inputs(args.write_inputs).items():
             print(f"wrote demo input {p}  ({name})")
+        grid = demo_region(population=True).population if args.synthetic_population else None
+        if grid is not None:
+            p = write_population_tif(grid, Path(args.write_inputs) / "population.tif")
+            print(f"wrote demo input {p}  (population, synthetic)")
     job = run_demo(params, split_nearest=args.split_nearest,
+                   population=args.synthetic_population,
                    per_station_areas=station_areas_from_args(args),
                    h3_resolution=check_h3_resolution(args.h3_resolution),
                    progress=progress_from_args(args))

@@ -194,13 +194,22 @@ def run_job_from_args(args: argparse.Namespace, params: CoverageParams) -> Cover
     region = region_from_files(
         args.network, stations_path=None if from_db else args.stations,
         towns_path=args.towns, zones_path=args.zones, bases_path=args.bases,
-        bbox=parse_bbox(args.bbox), cache_dir=cache_dir_from_args(args))
+        bbox=parse_bbox(args.bbox), cache_dir=cache_dir_from_args(args),
+        population_path=getattr(args, "population", None))
     return run_region(with_db_stations(region, from_db), params=params,
                       split_nearest=args.split_nearest,
                       per_station_areas=station_areas_from_args(args),
                       h3_resolution=check_h3_resolution(
                           getattr(args, "h3_resolution", DEFAULT_H3_RESOLUTION)),
                       progress=progress_from_args(args))
+
+
+def add_population_option(p: argparse.ArgumentParser) -> None:
+    """``--population FILE``: a population GeoTIFF (people become the demand)."""
+    p.add_argument("--population", metavar="FILE",
+                   help="population GeoTIFF (people per cell, any CRS, nodata honoured; "
+                        "WorldPop / GHS-POP style): only the region's window is read, "
+                        "people become the demand (demand_basis population_raster)")
 
 
 def station_areas_from_args(args: argparse.Namespace) -> StationAreasMode:

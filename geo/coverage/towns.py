@@ -214,12 +214,30 @@ def _p90_distance_m(clipped: pd.DataFrame, total: np.ndarray, budget: float) -> 
     return p90
 
 
+def _demand(t: pd.DataFrame, share: np.ndarray, *, is_grid: bool,
+            people: tuple[np.ndarray, np.ndarray] | None
+            ) -> tuple[np.ndarray, np.ndarray, DemandBasis]:
+    """(population, covered population, demand basis) per town: measured ``people``
+    (a population raster), else each town's population spread over its streets."""
+    if people is not None:
+        pop, covered = (np.round(np.asarray(a, dtype=float), 1) for a in people)
+        return pop, covered, "population_raster"
+    n = len(t)
+    pop = pd.to_numeric(t.get("population"), errors="coerce").to_numpy(dtype=float) \
+        if "population" in t.columns else np.full(n, np.nan)
+    basis: DemandBasis = ("population" if n and np.isfinite(pop).all() and not is_grid
+                          else "street_length")
+    covered = np.where(np.isfinite(pop), pop * np.nan_to_num(share, nan=0.0), np.nan)
+    return pop, covered, basis
+
+
 def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *,
                 union: shapely.Geometry | None = None,
                 is_grid: bool = False, grid_size_m: float = DEFAULT_HEX_M,
                 parts: pd.DataFrame | None = None,
                 covered_area_m2: np.ndarray | None = None,
-                h3_resolution: int | None = None) -> TownReport:
+                h3_resolution: int | None = None,
+                people: tuple[np.ndarray, np.ndarray] | None = None) -> TownReport:
     """Figures per town and the under-served ranking (``towns`` in network CRS).
 
     ``parts`` (``part, edge, p, q``: the streets of each town, e.g. from
@@ -228,6 +246,8 @@ def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *,
     here and ``union`` (the service-area union, optional) is overlaid with the towns
     directly when that is cheap, else covered areas are built locally per town.
     ``h3_resolution``: the towns are H3 cells of that resolution (implies a grid).
+    ``people`` (population, covered population per town, e.g. from a population raster)
+    makes them the demand: ``demand_basis`` ``"population_raster"``.
     """
     require_crs(towns, cov.network.crs, what="towns")
     net = cov.network
@@ -244,11 +264,7 @@ def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *,
     cov_len = np.bincount(clipped["part"].to_numpy(dtype=np.int64),
                           weights=covered_length(clipped, budget), minlength=n)
     share = np.divide(cov_len, total, out=np.full(n, np.nan), where=total > 0)
-    pop = pd.to_numeric(t.get("population"), errors="coerce").to_numpy(dtype=float) \
-        if "population" in t.columns else np.full(n, np.nan)
-    basis: DemandBasis = ("population" if n and np.isfinite(pop).all() and not is_grid
-                          else "street_length")
-    covered_pop = np.where(np.isfinite(pop), pop * np.nan_to_num(share, nan=0.0), np.nan)
+    pop, covered_pop, basis = _demand(t, share, is_grid=is_grid, people=people)
     area = shapely.area(geoms)
     if covered_area_m2 is not None:
         cov_area = np.asarray(covered_area_m2, dtype=float)
@@ -276,7 +292,9 @@ def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *,
     out["covered_length_m"] = np.round(cov_len, 1)
     out["covered_length_share"] = np.round(share, 4)
     out["covered_population"] = np.round(covered_pop, 0)
-    out["covered_population_share"] = np.round(share, 4) if basis == "population" else np.nan
+    out["covered_population_share"] = np.round(share, 4) if basis == "population" else \
+        np.round(np.divide(covered_pop, pop, out=np.full(n, np.nan), where=pop > 0), 4) \
+        if basis == "population_raster" else np.nan
     out["area_m2"] = np.round(area, 0)
     out["covered_area_m2"] = np.round(cov_area, 0)
     out["covered_area_share"] = np.round(np.divide(cov_area, area, out=np.full(n, np.nan),
@@ -292,7 +310,7 @@ def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *,
     out["walk_time_p90_note"] = np.where(
         np.isfinite(p90_min), "",
         np.where(total > 0, f"> {cov.params.walk_time_min:g} min", "no streets"))
-    if basis == "population":
+    if basis != "street_length":
         uncovered = pop - covered_pop
         unit_en, unit_zh = "people", "人"
     else:
@@ -315,8 +333,8 @@ def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *,
         for u, s, k in zip(uncovered, share, out["stations_used"], strict=True)
     ]
     gdf = gpd.GeoDataFrame(out, geometry=list(geoms), crs=net.crs).sort_values("rank")
-    basis_en = "population" if basis == "population" else "street length"
-    basis_zh = "人口" if basis == "population" else "街道长度"
+    basis_en = "street length" if basis == "street_length" else "population"
+    basis_zh = "街道长度" if basis == "street_length" else "人口"
     rule_en = RANKING_RULE_EN.format(basis=basis_en, minutes=cov.params.walk_time_min)
     rule_zh = RANKING_RULE_ZH.format(basis_zh=basis_zh, minutes=cov.params.walk_time_min)
     note_en = GRID_NOTE_EN.format(size=grid_size_m) if is_grid else ""

@@ -43,7 +43,15 @@ from geo.io.layers import LayerTable
 from geo.io.sheetsafe import write_csv
 from geo.network.model import WalkNetwork
 from geo.params import CoverageParams
+from geo.pipeline.people import (
+    PeopleFigures,
+    UnitPeople,
+    people_figures,
+    uncovered_cells,
+    unit_people,
+)
 from geo.pipeline.region import Region, demo_region, region_from_files
+from geo.population.raster import PopulationGrid
 from geo.schema import STATION_TYPES
 from geo.vocab import DemandBasis
 
@@ -75,6 +83,7 @@ class CoverageJob:
     zones_rejected: int = 0  # zone rows rejected on input (invalid polygon, duplicate id…)
     h3_resolution: int | None = None  # the analysis cells' resolution (None with towns)
     station_areas_mode: StationAreasMode = "auto"
+    people: PeopleFigures | None = None  # with a population raster
 
     def summary(self) -> Summary:
         """What ``summary.json`` holds (:func:`summary_dict`)."""
@@ -92,6 +101,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "station_areas": ("生成各站点服务范围", "per-station service areas"),
     "towns": ("统计镇街", "town figures and ranking"),
     "zones": ("统计骑手友好场景", "rider zones"),
+    "population": ("统计覆盖人口", "people covered (population raster)"),
 }
 #: ``per_station_areas="auto"`` builds them for at most this many used stations.
 AUTO_STATION_AREAS_MAX = 500
@@ -173,6 +183,7 @@ def run_coverage(
     union_method: UnionMethod = "raster",
     area_pixel_m: float = DEFAULT_PIXEL_M,
     units: AnalysisUnits | None = None,
+    population: PopulationGrid | None = None,
 ) -> CoverageJob:
     """Run coverage, service areas, towns and zones on loaded inputs.
 
@@ -185,6 +196,8 @@ def run_coverage(
     buffer, much slower). ``units`` (from :func:`analysis_units` on the same network,
     towns, resolution and buffer) skips rebuilding the towns/cells and their streets.
     ``progress(stage, fraction)`` is called for each of :data:`STAGES` run.
+    ``population`` (a raster window, :mod:`geo.population`): people are the demand
+    (``demand_basis`` ``"population_raster"``) and every people figure is measured.
     """
     params = params or CoverageParams()
     timings = dict(timings_s or {})
@@ -198,11 +211,10 @@ def run_coverage(
     cov = compute_coverage(network, stations.accepted.to_crs(network.crs), params=params)
     timings.update(cov.timings_s)
     _notify(progress, "coverage", 1.0)
-    areas, report, t_areas = _areas_and_towns(cov, towns, h3_resolution=h3_resolution,
-                                              per_station_areas=per_station_areas,
-                                              split_nearest=split_nearest, progress=progress,
-                                              union_method=union_method,
-                                              area_pixel_m=area_pixel_m, given=units)
+    areas, report, t_areas, unit_pop = _areas_and_towns(
+        cov, towns, h3_resolution=h3_resolution, per_station_areas=per_station_areas,
+        split_nearest=split_nearest, progress=progress, union_method=union_method,
+        area_pixel_m=area_pixel_m, given=units, population=population)
     timings.update(t_areas)
     zone_df = zone_layer = None
     if zones is not None:
@@ -212,6 +224,20 @@ def run_coverage(
         zone_df = zone_report(cov, zone_layer)
         _notify(progress, "zones", 1.0)
         timings["zones"] = time.perf_counter() - t0
+    people = None
+    if population is not None and unit_pop is not None:
+        t0 = time.perf_counter()
+        _notify(progress, "population", 0.0)
+        people = people_figures(population, units=unit_pop[0], unit_figures=unit_pop[1],
+                                union=areas.union, crs=network.crs,
+                                per_station=areas.per_station,
+                                nearest_split=areas.nearest_split, zones=zone_layer)
+        _notify(progress, "population", 1.0)
+        timings["population"] = timings.get("population", 0.0) + time.perf_counter() - t0
+    if people is not None and zone_df is not None and people.zone_population is not None \
+            and people.zone_covered_population is not None:
+        zone_df = zone_df.assign(population=np.round(people.zone_population, 1),
+                                 covered_population=np.round(people.zone_covered_population, 1))
     return CoverageJob(
         params=params, network=network, coverage=cov, areas=areas, towns=report,
         station_input=stations, zones=zone_df, zones_layer=zone_layer,
@@ -220,7 +246,7 @@ def run_coverage(
         timings_s=timings, disclaimer=disclaimer,
         zones_rejected=len(zones.rejected) if zones is not None else 0,
         h3_resolution=h3_resolution if report.is_grid else None,
-        station_areas_mode=per_station_areas,
+        station_areas_mode=per_station_areas, people=people,
     )
 
 
@@ -228,10 +254,12 @@ def _areas_and_towns(cov: Coverage, towns: LayerTable | None, *, h3_resolution: 
                      per_station_areas: StationAreasMode, split_nearest: bool,
                      progress: ProgressFn | None, union_method: UnionMethod = "raster",
                      area_pixel_m: float = DEFAULT_PIXEL_M,
-                     given: AnalysisUnits | None = None
-                     ) -> tuple[ServiceAreas, TownReport, dict[str, float]]:
+                     given: AnalysisUnits | None = None,
+                     population: PopulationGrid | None = None
+                     ) -> tuple[ServiceAreas, TownReport, dict[str, float],
+                                tuple[np.ndarray, UnitPeople] | None]:
     """Analysis cells, the union (raster-measured, or by cells), per-station areas (if
-    wanted) and towns."""
+    wanted) and towns (with ``population``: people per unit are their demand)."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     _notify(progress, "cells", 0.0)
@@ -268,11 +296,19 @@ def _areas_and_towns(cov: Coverage, towns: LayerTable | None, *, h3_resolution: 
         union_parts = areas.union_parts if areas.union_parts is not None \
             else np.array([areas.union], dtype=object)
         cov_area = area_within(union_parts, units.geometry.to_numpy())
+    unit_pop = None
+    if population is not None:
+        t1 = time.perf_counter()
+        geoms = units.geometry.to_numpy()
+        unit_pop = (geoms, unit_people(population, geoms, areas.union, cov.network.crs))
+        timings["population"] = time.perf_counter() - t1
     report = town_report(cov, units, union=areas.union, parts=parts, covered_area_m2=cov_area,
-                         h3_resolution=h3_resolution if is_grid else None)
+                         h3_resolution=h3_resolution if is_grid else None,
+                         people=None if unit_pop is None else
+                         (unit_pop[1].population, unit_pop[1].covered_population))
     _notify(progress, "towns", 1.0)
     timings["towns"] = time.perf_counter() - t0
-    return areas, report, timings
+    return areas, report, timings, unit_pop
 
 
 def run_region(region: Region, *, params: CoverageParams | None = None,
@@ -296,6 +332,7 @@ def run_region(region: Region, *, params: CoverageParams | None = None,
     return run_coverage(
         region.network, stations, params=params, towns=region.towns, zones=region.zones,
         bases=region.bases, region_name=region.label, synthetic=region.synthetic,
+        population=region.population,
         inputs=region.inputs, timings_s={"load_network": region.load_s},
         split_nearest=split_nearest, per_station_areas=per_station_areas,
         h3_resolution=h3_resolution, disclaimer=region.disclaimer, progress=progress,
@@ -334,9 +371,12 @@ def run_demo(params: CoverageParams | None = None, *, split_nearest: bool = Fals
              h3_resolution: int = DEFAULT_H3_RESOLUTION,
              progress: ProgressFn | None = None, union_method: UnionMethod = "raster",
              area_pixel_m: float = DEFAULT_PIXEL_M,
-             units: AnalysisUnits | None = None) -> CoverageJob:
-    """The job on the built-in synthetic demo region (no files, no internet)."""
-    return run_region(demo_region(), params=params, split_nearest=split_nearest,
+             units: AnalysisUnits | None = None,
+             population: bool = False) -> CoverageJob:
+    """The job on the built-in synthetic demo region (no files, no internet);
+    ``population``: with its synthetic population raster (people are the demand)."""
+    return run_region(demo_region(population=population), params=params,
+                      split_nearest=split_nearest,
                       per_station_areas=per_station_areas, h3_resolution=h3_resolution,
                       progress=progress, union_method=union_method,
                       area_pixel_m=area_pixel_m, units=units)
@@ -411,6 +451,9 @@ class Summary(TypedDict):
     covered_length_share: float | None
     covered_area_m2: float
     covered_population_share: float | None
+    covered_population: float | None  # people inside the union (population raster)
+    total_population: float | None  # people inside the towns / cells (population raster)
+    population: dict[str, Any] | None  # the raster and its figures (PeopleFigures.summary)
     demand_basis: DemandBasis
     towns: TownsSummary
     zones: ZonesSummary | None
@@ -445,7 +488,7 @@ def summary_dict(job: CoverageJob) -> Summary:
     town_df = job.towns.towns
     pop = pd.to_numeric(town_df["population"], errors="coerce")
     pop_share = None
-    if job.towns.demand_basis == "population" and pop.sum() > 0:
+    if job.towns.demand_basis in ("population", "population_raster") and pop.sum() > 0:
         pop_share = float(town_df["covered_population"].sum() / pop.sum())
     by_type = {t: int((st["type"] == t).sum()) for t in STATION_TYPES}
     zones_block: ZonesSummary | None = None
@@ -479,6 +522,11 @@ def summary_dict(job: CoverageJob) -> Summary:
         "covered_length_share": round(cov.covered_length_m / total, 6) if total else None,
         "covered_area_m2": round(job.areas.union_area_m2, 1),
         "covered_population_share": None if pop_share is None else round(pop_share, 6),
+        "covered_population": None if job.people is None
+        else round(job.people.covered_population, 1),
+        "total_population": None if job.people is None
+        else round(job.people.total_population, 1),
+        "population": None if job.people is None else job.people.summary(),
         "demand_basis": job.towns.demand_basis,
         "towns": {
             "count": len(town_df),
@@ -560,6 +608,8 @@ def write_outputs(job: CoverageJob, out_dir: str | os.PathLike[str]) -> dict[str
     write_csv(stations_output(job), p)
     paths["stations.csv"] = p
     per = job.areas.per_station
+    if per is not None and job.people is not None and job.people.station_population is not None:
+        per = per.assign(population=np.round(job.people.station_population, 1))
     if per is not None:
         _geojson(per, "service_areas.geojson")
     cov_gdf = gpd.GeoDataFrame({
@@ -570,8 +620,15 @@ def write_outputs(job: CoverageJob, out_dir: str | os.PathLike[str]) -> dict[str
         "construction": [job.areas.construction],
     }, geometry=[job.areas.union], crs=job.network.crs)
     _geojson(cov_gdf, "coverage.geojson")
-    if job.areas.nearest_split is not None:
-        _geojson(job.areas.nearest_split, "service_areas_nearest.geojson")
+    near = job.areas.nearest_split
+    if near is not None and job.people is not None and job.people.nearest_population is not None:
+        near = near.assign(population=np.round(job.people.nearest_population, 1))
+    if near is not None:
+        _geojson(near, "service_areas_nearest.geojson")
+    if job.people is not None:
+        _geojson(uncovered_cells(job.people.grid, units=job.towns.towns.geometry.to_numpy(),
+                                 union=job.areas.union, crs=job.network.crs),
+                 "uncovered_population.geojson")
     towns = job.towns.towns
     p = out / "towns.csv"
     write_csv(pd.DataFrame(towns.drop(columns="geometry")), p)

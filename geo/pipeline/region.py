@@ -5,7 +5,8 @@ Sources: the built-in synthetic demo (:func:`demo_region`), a set of files
 directory holding one network (a prepared-network sub-directory ``network/``, an
 ``.osm.pbf``, an ``.osm`` or a ``.graphml``) and optional ``stations.csv`` /
 ``stations.geojson``, ``towns.*``, ``zones.*``, ``bases.*`` (GeoJSON, GPKG or zipped
-Shapefile). ``yizhan demo --write-inputs DIR`` writes such a folder.
+Shapefile) and ``population.tif`` (a population GeoTIFF: people become the demand).
+``yizhan demo --write-inputs DIR`` writes such a folder.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from geo.io.layers import (
 from geo.network.loaders import file_sha256, load_network
 from geo.network.model import WalkNetwork, is_prepared_network, prepare_network
 from geo.pipeline.demo import build_demo_region
+from geo.pipeline.demo_population import demo_population
+from geo.pipeline.people import load_population
+from geo.population.raster import PopulationGrid
 
 LAYER_SUFFIXES: Final = (".geojson", ".json", ".gpkg", ".zip")
 NETWORK_PATTERNS: Final = ("*.osm.pbf", "*.pbf", "*.osm", "*.graphml")
@@ -48,6 +52,7 @@ class Region:
     towns: LayerTable | None = None
     zones: LayerTable | None = None
     bases: LayerTable | None = None
+    population: PopulationGrid | None = None  # the raster window over the region
     synthetic: bool = False
     disclaimer: str = ""
     inputs: dict[str, Any] = field(default_factory=dict)
@@ -75,8 +80,13 @@ def region_from_files(
     bbox: tuple[float, float, float, float] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     label: str | None = None,
+    population_path: str | os.PathLike[str] | None = None,
 ) -> Region:
-    """Load a network and its optional layers from files."""
+    """Load a network and its optional layers from files.
+
+    ``population_path``: a population GeoTIFF; only its window over the network and the
+    towns is read (:func:`geo.pipeline.people.load_population`).
+    """
     t0 = time.perf_counter()
     network = load_network(network_path, bbox=bbox, cache_dir=cache_dir)
     load_s = time.perf_counter() - t0
@@ -89,14 +99,24 @@ def region_from_files(
         "zones": _entry(zones_path),
         "bases": _entry(bases_path),
     }
+    if population_path is not None:
+        inputs["population"] = _entry(population_path)
+    towns = read_towns(towns_path) if towns_path else None
+    population = None
+    if population_path is not None:
+        extra = (tuple(towns.accepted.to_crs(network.crs).total_bounds)
+                 if towns is not None and len(towns.accepted) else None)
+        population = load_population(population_path, network.bounds, network.crs,
+                                     extra_bounds=extra)
     return Region(
         key=_key(inputs, bbox),
         label=label or Path(network_path).name,
         network=network,
         stations=read_stations(stations_path) if stations_path else None,
-        towns=read_towns(towns_path) if towns_path else None,
+        towns=towns,
         zones=read_zones(zones_path) if zones_path else None,
         bases=read_bases(bases_path) if bases_path else None,
+        population=population,
         inputs=inputs,
         load_s=load_s,
     )
@@ -136,6 +156,7 @@ def region_from_folder(folder: str | os.PathLike[str], *,
         bases_path=_find_layer(d, "bases", LAYER_SUFFIXES),
         cache_dir=cache_dir,
         label=d.name,
+        population_path=_find_layer(d, "population", (".tif", ".tiff")),
     )
 
 
@@ -152,8 +173,12 @@ def list_region_folders(root: str | os.PathLike[str]) -> list[Path]:
     return out
 
 
-def demo_region() -> Region:
-    """The built-in synthetic demo region (deterministic, no files, no internet)."""
+def demo_region(*, population: bool = False) -> Region:
+    """The built-in synthetic demo region (deterministic, no files, no internet).
+
+    ``population``: with its synthetic population raster (generated in code,
+    :mod:`geo.pipeline.demo_population`), so people are the demand.
+    """
     t0 = time.perf_counter()
     demo = build_demo_region()
     network = prepare_network(demo.streets, meta={"format": "demo"})
@@ -164,12 +189,16 @@ def demo_region() -> Region:
     if "town_id" not in towns.columns:
         towns["town_id"] = towns["code"] if "code" in towns.columns else towns["name"]
     empty = pd.DataFrame({"row": [], "id": [], "name": [], "reason": []})
+    town_table = polygons_from_frame(towns, id_column="town_id", source="demo")
+    grid = demo_population(network, town_table.accepted.to_crs(network.crs)) \
+        if population else None
     return Region(
-        key="demo",
+        key="demo-population" if population else "demo",
         label=demo.name_zh,
         network=network,
         stations=stations,
-        towns=polygons_from_frame(towns, id_column="town_id", source="demo"),
+        towns=town_table,
+        population=grid,
         zones=polygons_from_frame(demo.zones, id_column="zone_id", source="demo"),
         bases=LayerTable(accepted=demo.bases, rejected=empty, rows_in=len(demo.bases),
                          source="demo"),
