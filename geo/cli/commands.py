@@ -38,6 +38,7 @@ from geo.cli.stations import add_stations_parser, cmd_stations, cmd_users
 from geo.cli.suggest import add_suggest_parser, cmd_suggest
 from geo.coverage.cells import check_h3_resolution
 from geo.io.layers import read_vector
+from geo.network.admin import read_admin_boundaries, write_towns_geojson
 from geo.network.loaders import download_network, load_network
 from geo.network.model import save_network
 from geo.pipeline.demo import write_demo_inputs
@@ -69,8 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--stations",
                    help="CSV station_id,name,type,lon,lat[,address,city,district] (UTF-8, "
                         "WGS-84) or point GeoJSON/GPKG/zipped Shapefile")
-    c.add_argument("--towns", help="town (乡镇/街道) polygons with name [, code, population]; "
-                                   "without it: H3 hexagonal analysis cells (--h3-resolution)")
+    c.add_argument("--towns", help="town (乡镇/街道) polygons with name [, code, population], "
+                                   "or 'osm': the network file's administrative boundaries "
+                                   "(--admin-level); without it: H3 hexagonal analysis cells "
+                                   "(--h3-resolution)")
     c.add_argument("--zones", help="rider-friendly zone polygons with zone_id, name")
     c.add_argument("--bases", help="convalescence bases (points; a layer, not walked)")
     c.add_argument("--bbox", help="clip the network: min_lon,min_lat,max_lon,max_lat")
@@ -99,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--out", required=True, help="directory to write the prepared network to")
     pr.add_argument("--bbox", help="clip: min_lon,min_lat,max_lon,max_lat (WGS-84)")
     pr.add_argument("--polygon", help="clip to the union of a polygon file (GeoJSON/GPKG)")
+    pr.add_argument("--admin-level", type=int, default=8,
+                    help="administrative boundaries written as towns.geojson (8 乡镇/街道, "
+                         "6 区县; .osm.pbf / .osm only)")
 
     dl = sub.add_parser("download", help="download a walk network from OpenStreetMap (needs "
                                          "internet) and write it as a prepared network")
@@ -178,7 +184,23 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     out = save_network(net, args.out)
     print(json.dumps(net.summary(), ensure_ascii=False))
     print(f"wrote prepared network {out}")
+    if str(args.network).lower().endswith((".pbf", ".osm")):
+        _prepare_towns(args.network, out, args.admin_level)
     return 0
+
+
+def _prepare_towns(source: str, out: Path, admin_level: int) -> None:
+    """Write the source's administrative boundaries as ``towns.geojson`` in ``out``;
+    broken relations are listed (and none at the level is said, not an error)."""
+    b = read_admin_boundaries(source, admin_level=admin_level)
+    for r in b.broken.itertuples():
+        print(f"broken boundary {r.osm_id} {r.name or ''}: {r.reason}", file=sys.stderr)
+    if len(b.towns):
+        p = write_towns_geojson(b, Path(out) / "towns.geojson")
+        print(f"wrote {len(b.towns)} towns (admin_level={admin_level}) {p}")
+    else:
+        print(f"no usable admin_level={admin_level} boundary in {source}: towns.geojson not "
+              f"written ({len(b.broken)} broken)")
 
 
 def _cmd_download(args: argparse.Namespace) -> int:

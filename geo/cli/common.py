@@ -17,6 +17,7 @@ from geo.coverage.cells import DEFAULT_H3_RESOLUTION, check_h3_resolution
 from geo.crs import validate_bbox
 from geo.errors import InvalidParameterError, YizhanError, exit_code_help
 from geo.io.layers import LayerTable
+from geo.network.admin import read_admin_boundaries, write_towns_geojson
 from geo.network.loaders import default_cache_dir
 from geo.params import (
     DEFAULT_BUFFER_M,
@@ -193,7 +194,7 @@ def run_job_from_args(args: argparse.Namespace, params: CoverageParams) -> Cover
     # (paths, sha256) and the load_network timing
     region = region_from_files(
         args.network, stations_path=None if from_db else args.stations,
-        towns_path=args.towns, zones_path=args.zones, bases_path=args.bases,
+        towns_path=osm_towns_path(args), zones_path=args.zones, bases_path=args.bases,
         bbox=parse_bbox(args.bbox), cache_dir=cache_dir_from_args(args),
         population_path=getattr(args, "population", None))
     return run_region(with_db_stations(region, from_db), params=params,
@@ -204,8 +205,31 @@ def run_job_from_args(args: argparse.Namespace, params: CoverageParams) -> Cover
                       progress=progress_from_args(args))
 
 
+def osm_towns_path(args: argparse.Namespace) -> str | None:
+    """``--towns``; for ``--towns osm`` the towns of ``--network``'s administrative
+    boundaries (``--admin-level``): a prepared network's ``towns.geojson``, else read from
+    the ``.osm.pbf`` / ``.osm`` and written to ``--out``/towns_osm.geojson."""
+    towns = getattr(args, "towns", None)
+    if towns != "osm":
+        return towns
+    prepared = Path(args.network) / "towns.geojson"
+    if Path(args.network).is_dir():
+        if not prepared.is_file():
+            raise InvalidParameterError(
+                f"--towns osm: {prepared} not found; run yizhan prepare on the .osm.pbf")
+        return str(prepared)
+    b = read_admin_boundaries(args.network, admin_level=getattr(args, "admin_level", 8))
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    out = write_towns_geojson(b, Path(args.out) / "towns_osm.geojson")
+    for r in b.broken.itertuples():
+        print(f"broken boundary {r.osm_id} {r.name or ''}: {r.reason}", file=sys.stderr)
+    return str(out)
+
+
 def add_population_option(p: argparse.ArgumentParser) -> None:
     """``--population FILE``: a population GeoTIFF (people become the demand)."""
+    p.add_argument("--admin-level", type=int, default=8,
+                   help="with --towns osm: the boundary level (8 乡镇/街道, 6 区县)")
     p.add_argument("--population", metavar="FILE",
                    help="population GeoTIFF (people per cell, any CRS, nodata honoured; "
                         "WorldPop / GHS-POP style): only the region's window is read, "

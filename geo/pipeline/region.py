@@ -151,7 +151,8 @@ def region_from_folder(folder: str | os.PathLike[str], *,
     return region_from_files(
         network,
         stations_path=_find_layer(d, "stations", (".csv", *LAYER_SUFFIXES)),
-        towns_path=_find_layer(d, "towns", LAYER_SUFFIXES),
+        towns_path=_find_layer(d, "towns", LAYER_SUFFIXES) or  # else yizhan prepare's
+        _find_layer(d / "network", "towns", (".geojson",)),  # OSM administrative towns
         zones_path=_find_layer(d, "zones", LAYER_SUFFIXES),
         bases_path=_find_layer(d, "bases", LAYER_SUFFIXES),
         cache_dir=cache_dir,
