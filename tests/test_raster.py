@@ -123,8 +123,7 @@ def test_real_area_within_one_percent_of_exact_buffered_union(futian_graphml: Pa
     256 chords (``quad_segs=64``, within 0.003 % of true circles): measured −0.03 %
     (−0.11 % at 5 m), asserted within 0.3 %; per H3 cell within 1 % of the cell ∩ exact
     union where the cell is ≥ 5 % covered; the drawn contour within 1 % of the exact
-    union's area. At 5 m on both station sets: ``raster_union(..., pixel_m=5)`` with
-    refinement off is checked too."""
+    union's area; and ``pixel_m=10`` (refined to 5 m here) within 0.3 % too."""
     from geo.network.loaders import load_network
 
     net = load_network(futian_graphml)
