@@ -588,6 +588,20 @@ def stations_output(job: CoverageJob) -> pd.DataFrame:
     return table
 
 
+def _one_feature_geojson(gdf: gpd.GeoDataFrame, path: Path) -> Path:
+    """A one-feature GeoJSON in WGS-84 written with GEOS's GeoJSON writer (the union has
+    up to millions of vertices; pyogrio's writer takes seconds for them)."""
+    ll = gdf.to_crs(WGS84)
+    props = {str(k): _num(v) for k, v in ll.drop(columns="geometry").iloc[0].items()}
+    text = ('{"type": "FeatureCollection", "name": ' + json.dumps(path.stem)
+            + ', "crs": {"type": "name", "properties": {"name": '
+            '"urn:ogc:def:crs:OGC:1.3:CRS84"}}, "features": [{"type": "Feature", '
+            '"properties": ' + json.dumps(props, ensure_ascii=False)
+            + ', "geometry": ' + shapely.to_geojson(ll.geometry.iloc[0]) + '}]}\n')
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def write_outputs(job: CoverageJob, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
     """Write the files of ``yizhan coverage`` into ``out_dir`` (created if needed)."""
     out = Path(out_dir)
@@ -619,7 +633,7 @@ def write_outputs(job: CoverageJob, out_dir: str | os.PathLike[str]) -> dict[str
         "buffer_m": [job.params.buffer_m],
         "construction": [job.areas.construction],
     }, geometry=[job.areas.union], crs=job.network.crs)
-    _geojson(cov_gdf, "coverage.geojson")
+    paths["coverage.geojson"] = _one_feature_geojson(cov_gdf, out / "coverage.geojson")
     near = job.areas.nearest_split
     if near is not None and job.people is not None and job.people.nearest_population is not None:
         near = near.assign(population=np.round(job.people.nearest_population, 1))
