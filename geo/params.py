@@ -40,6 +40,12 @@ LIFE_CIRCLE_PRESETS: Final[dict[str, LifeCircle]] = {
     "15min": LifeCircle("15min", 15.0, "800–1,000 m", "15分钟生活圈", "15-minute life circle"),
 }
 
+#: Travel modes (:mod:`geo.network.modes` documents each filter and speed model).
+TRAVEL_MODES: Final[tuple[str, ...]] = ("walk", "ebike", "drive")
+
+#: E-bike speed presets in km/h (GB 17761-2018 caps e-bikes at 25 km/h).
+DEFAULT_EBIKE_SPEED_KMH: Final = 15.0
+
 #: Walking-speed presets in km/h.
 WALK_SPEED_PRESETS_KMH: Final[dict[str, float]] = {
     "adult": 4.0,
@@ -87,28 +93,38 @@ def _check_range(name: str, value: float, lo: float, hi: float, hint: str) -> fl
 class CoverageParams:
     """Parameters of one coverage run (validated on construction).
 
-    walk_time_min: time budget in minutes (default 15).
-    walk_speed_kmh: walking speed (default 4.0 km/h → 15 min = 1,000 m).
+    walk_time_min: time budget in minutes (default 15), whatever the mode.
+    walk_speed_kmh: the speed of the mode — walking (default 4.0 km/h → 15 min =
+        1,000 m, range 0.5–10) or, with ``mode="ebike"``, riding (range 5–25 km/h,
+        presets 12 / 15 / 20; use :meth:`for_mode`); ignored for ``drive``, whose speeds
+        are per edge (:mod:`geo.network.modes`). The name predates modes.
     buffer_m: half-width of the street buffer that turns reached streets into
         service-area polygons (default 50 m).
     max_snap_m: a station farther than this from every street is off-network.
+    mode: ``"walk"`` (default), ``"ebike"`` or ``"drive"``.
     """
 
     walk_time_min: float = DEFAULT_WALK_TIME_MIN
     walk_speed_kmh: float = DEFAULT_WALK_SPEED_KMH
     buffer_m: float = DEFAULT_BUFFER_M
     max_snap_m: float = DEFAULT_MAX_SNAP_M
+    mode: str = "walk"
 
     def __post_init__(self) -> None:
+        if self.mode not in TRAVEL_MODES:
+            raise InvalidParameterError(
+                f"unknown travel mode {self.mode!r}; use one of {', '.join(TRAVEL_MODES)}")
         object.__setattr__(
             self, "walk_time_min",
             _check_range("walk_time_min", self.walk_time_min, 0.5, 120.0,
                          "Use e.g. 5, 10 or 15 minutes."),
         )
+        lo, hi, hint = ((5.0, 25.0, "E-bike speeds: 12, 15 (default) or 20 km/h.")
+                        if self.mode == "ebike" else
+                        (0.5, 10.0, "Typical walking speeds are 3.0 (elderly) to 5.0 km/h."))
         object.__setattr__(
             self, "walk_speed_kmh",
-            _check_range("walk_speed_kmh", self.walk_speed_kmh, 0.5, 10.0,
-                         "Typical walking speeds are 3.0 (elderly) to 5.0 km/h."),
+            _check_range("walk_speed_kmh", self.walk_speed_kmh, lo, hi, hint),
         )
         object.__setattr__(
             self, "buffer_m",
@@ -122,9 +138,33 @@ class CoverageParams:
         )
 
     @property
+    def speed_kmh(self) -> float:
+        """The constant speed of walk / e-bike (``walk_speed_kmh``)."""
+        return self.walk_speed_kmh
+
+    @property
+    def budget_s(self) -> float:
+        """The time budget in seconds."""
+        return self.walk_time_min * 60.0
+
+    @property
     def budget_m(self) -> float:
-        """Walk budget in metres (walk_time_min at walk_speed_kmh)."""
+        """Walk (or ride) budget in metres: walk_time_min at walk_speed_kmh. A drive
+        budget has no single length (speeds are per edge): use :attr:`budget_s`."""
+        if self.mode == "drive":
+            raise InvalidParameterError(
+                "a drive budget is a time (per-edge speeds): use budget_s, not budget_m")
         return walk_budget_m(self.walk_time_min, self.walk_speed_kmh)
+
+    @classmethod
+    def for_mode(cls, mode: str, *, minutes: float = DEFAULT_WALK_TIME_MIN,
+                 speed_kmh: float | None = None, buffer_m: float = DEFAULT_BUFFER_M,
+                 max_snap_m: float = DEFAULT_MAX_SNAP_M) -> CoverageParams:
+        """Parameters of ``mode`` with its default speed (walk 4.0, e-bike 15 km/h)."""
+        if speed_kmh is None:
+            speed_kmh = DEFAULT_EBIKE_SPEED_KMH if mode == "ebike" else DEFAULT_WALK_SPEED_KMH
+        return cls(walk_time_min=minutes, walk_speed_kmh=speed_kmh, buffer_m=buffer_m,
+                   max_snap_m=max_snap_m, mode=mode)
 
     @classmethod
     def from_preset(cls, preset: str, *, walk_speed_kmh: float = DEFAULT_WALK_SPEED_KMH,
@@ -140,8 +180,11 @@ class CoverageParams:
         return cls(walk_time_min=circle.walk_time_min, walk_speed_kmh=walk_speed_kmh,
                    buffer_m=buffer_m, max_snap_m=max_snap_m)
 
-    def to_dict(self) -> dict[str, float]:
-        """Plain dict including the derived ``budget_m``."""
-        d = asdict(self)
-        d["budget_m"] = self.budget_m
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict including the derived ``budget_m``; ``mode`` only when it is not
+        walk (so walk parameters, their hashes and outputs are as before modes)."""
+        d: dict[str, Any] = asdict(self)
+        if self.mode == "walk":
+            del d["mode"]
+        d["budget_m"] = None if self.mode == "drive" else self.budget_m
         return d

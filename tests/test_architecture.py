@@ -138,8 +138,8 @@ def test_geo_is_organised_in_subpackages() -> None:
 
 #: The subpackages of geo, lowest first (docs/architecture.md): each imports only the
 #: top-level foundations and the packages before it.
-LAYERS = ("io", "network", "coverage", "population", "stations", "pipeline", "siting",
-          "reports", "batch", "webmap", "cli")
+LAYERS = ("io", "network", "coverage", "population", "access", "stations", "pipeline",
+          "siting", "reports", "batch", "webmap", "cli")
 
 
 def test_subpackages_import_only_lower_layers() -> None:

@@ -28,8 +28,9 @@ from scipy.sparse import csgraph
 
 from geo.coverage.segments import covered_length, covered_pieces, segment_arrays
 from geo.coverage.snap import STATUS_USED, snap_stations
-from geo.errors import NoStationsOnNetworkError
+from geo.errors import InvalidParameterError, NoStationsOnNetworkError
 from geo.network.model import WalkNetwork
+from geo.network.modes import check_network_mode
 from geo.params import CoverageParams, distance_to_walk_time_min
 
 
@@ -192,6 +193,7 @@ def compute_coverage(network: WalkNetwork, stations: gpd.GeoDataFrame, *,
     :class:`NoStationsOnNetworkError` when none is on the network.
     """
     params = params or CoverageParams()
+    _check_mode(network, params)
     t_prep = time.perf_counter()
     _ = network.csr  # built once per network (cached on it): not part of the pass
     t0 = time.perf_counter()
@@ -219,6 +221,17 @@ def compute_coverage(network: WalkNetwork, stations: gpd.GeoDataFrame, *,
                     node_source=src, segment_arrays=segments,
                     timings_s={"network_graph": t0 - t_prep, "snap": t1 - t0,
                                "coverage": t2 - t1})
+
+
+def _check_mode(network: WalkNetwork, params: CoverageParams) -> None:
+    """Walk and e-bike run here (one speed, undirected); a car has per-edge speeds and
+    one-way streets, which this engine does not model."""
+    if params.mode == "drive":
+        raise InvalidParameterError(
+            "coverage by car is not computed by the street-coverage engine (one-way "
+            "streets, per-edge speeds): use geo.access.bases / `yizhan bases` for drive "
+            "times, or mode 'walk' / 'ebike' here")
+    check_network_mode(network.filter_report.version, params.mode)
 
 
 def coverage_summary(cov: Coverage) -> dict[str, Any]:

@@ -54,6 +54,7 @@ from geo.network.model import (
     prepare_network,
     save_network,
 )
+from geo.network.modes import FILTER_VERSIONS, check_mode
 from geo.network.pbf import read_osm_file
 from geo.network.raw import OSMNX_WAY_TAGS, RawStreets
 from geo.network.walkfilter import FILTER_VERSION
@@ -103,18 +104,22 @@ def load_network(
     bbox: BBox | None = None,
     polygon: shapely.Polygon | shapely.MultiPolygon | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
+    mode: str = "walk",
 ) -> WalkNetwork:
     """Load and prepare a walk network from ``path``.
 
     ``bbox`` = (min_lon, min_lat, max_lon, max_lat) and ``polygon`` (WGS-84) clip the
     network; ``cache_dir`` enables the prepared-network cache (``None``: no cache).
+    ``mode``: ``"walk"``, ``"ebike"`` or ``"drive"`` — the street filter applied
+    (:mod:`geo.network.modes`); a prepared directory must have been prepared for it.
     """
     p = Path(path)
     if not p.exists():
         raise InputFileError(f"network file not found: {p}. Check the path.")
     fmt = network_format(p)
+    version = FILTER_VERSIONS[check_mode(mode)]
     if fmt == "prepared":
-        return load_prepared_network(p)
+        return _check_prepared_mode(load_prepared_network(p), mode, p)
     if not p.is_file():
         raise InputFileError(f"network path is not a file: {p}")
     sha = file_sha256(p)
@@ -122,7 +127,7 @@ def load_network(
     cache_path = None
     if cache_dir is not None:
         key = hashlib.sha256(
-            json.dumps([CACHE_LAYOUT, sha, FILTER_VERSION, clip]).encode()
+            json.dumps([CACHE_LAYOUT, sha, version, clip]).encode()
         ).hexdigest()[:32]
         cache_path = Path(cache_dir) / "networks" / key
         if is_prepared_network(cache_path):
@@ -136,11 +141,20 @@ def load_network(
                         bbox, polygon)
     else:
         raw = _clip_raw(read_graphml(p, source=f"GraphML {p.name}"), bbox, polygon)
-    net = prepare_network(raw, source_sha256=sha, meta={"format": fmt, "clip": clip})
+    net = prepare_network(raw, source_sha256=sha, meta={"format": fmt, "clip": clip},
+                          mode=mode)
     if cache_path is not None:
         with contextlib.suppress(OSError):
             save_network(net, cache_path)
         net = _with_meta(net, cache="miss", cache_path=str(cache_path))
+    return net
+
+
+def _check_prepared_mode(net: WalkNetwork, mode: str, path: Path) -> WalkNetwork:
+    if net.filter_report.version != FILTER_VERSIONS[mode]:
+        raise InputFileError(
+            f"{path} was prepared with the {net.filter_report.version} filter, not for "
+            f"mode {mode!r}: prepare it for {mode!r} or give the OSM source file")
     return net
 
 
@@ -259,6 +273,7 @@ def download_network(
     cache_dir: str | os.PathLike[str] | None = None,
     downloader: Downloader | None = None,
     timeout_s: float = 180.0,
+    mode: str = "walk",
 ) -> WalkNetwork:
     """Download every ``highway=*`` way from OpenStreetMap via osmnx and prepare it.
 
@@ -267,7 +282,7 @@ def download_network(
     graph is cached as GraphML under ``cache_dir/osm/`` (and the prepared network as
     for files), so a repeated query works offline. Needs internet the first time;
     without it raises :class:`DownloadError`. ``downloader`` replaces the osmnx call
-    (tests; alternative mirrors): it is called as
+    (tests; alternative mirrors); ``mode`` as for :func:`load_network`. It is called as
     ``downloader(kind, query, timeout_s=timeout_s)``. osmnx's own HTTP cache goes to
     ``cache_dir/overpass/`` (none without ``cache_dir``), never the working directory.
     """
@@ -286,7 +301,7 @@ def download_network(
     digest = hashlib.sha256(json.dumps([kind, qkey, FILTER_VERSION]).encode()).hexdigest()[:32]
     graphml = Path(cache_dir) / "osm" / f"{digest}.graphml" if cache_dir is not None else None
     if graphml is not None and graphml.is_file():
-        return load_network(graphml, cache_dir=cache_dir)
+        return load_network(graphml, cache_dir=cache_dir, mode=mode)
     fetch = downloader or functools.partial(
         _osmnx_download,
         cache_folder=Path(cache_dir) / "overpass" if cache_dir is not None else None)
@@ -302,14 +317,14 @@ def download_network(
         ) from None
     if graphml is None:
         return prepare_network(raw_from_graph(graph, source=f"OpenStreetMap {kind} {qkey}"),
-                               meta={"format": "online", "query": qkey})
+                               meta={"format": "online", "query": qkey}, mode=mode)
     import osmnx as ox
 
     graphml.parent.mkdir(parents=True, exist_ok=True)
     tmp = graphml.with_suffix(".tmp")
     ox.save_graphml(graph, tmp)
     os.replace(tmp, graphml)
-    return load_network(graphml, cache_dir=cache_dir)
+    return load_network(graphml, cache_dir=cache_dir, mode=mode)
 
 
 def _osmnx_download(kind: str, query: Any, *, timeout_s: float,

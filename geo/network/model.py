@@ -37,6 +37,7 @@ from shapely.errors import GEOSException
 from geo.crs import WGS84, transform_geometries, transform_xy, utm_crs_for
 from geo.errors import EmptyNetworkError, InputFileError
 from geo.network.linecut import LineCutter
+from geo.network.modes import MODE_ATTR_COLUMNS, apply_mode_filter, check_mode
 from geo.network.raw import RawStreets
 from geo.network.validate import RepairLog, check_prepared, check_projected, check_raw
 from geo.network.walkfilter import FILTER_VERSION, FilterReport, apply_walk_filter
@@ -206,11 +207,14 @@ def build_csr(n_nodes: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> sp.c
 
 
 def prepare_network(raw: RawStreets, *, crs: Any = None, source_sha256: str | None = None,
-                    meta: dict[str, Any] | None = None) -> WalkNetwork:
+                    meta: dict[str, Any] | None = None, mode: str = "walk") -> WalkNetwork:
     """Filter, de-duplicate and project a raw street table into a :class:`WalkNetwork`.
 
     ``crs``: metric CRS to use; by default the UTM zone of the network's centre.
-    Raises :class:`EmptyNetworkError` when no walkable street is left.
+    ``mode``: ``"walk"`` (the pedestrian filter), ``"ebike"`` or ``"drive"`` — the
+    filter of :mod:`geo.network.modes`; a drive network also keeps ``oneway``,
+    ``junction`` and ``maxspeed`` in ``edge_attrs``.
+    Raises :class:`EmptyNetworkError` when no street of the mode is left.
     """
     if len(raw.edges) == 0 or len(raw.node_id) == 0:
         raise EmptyNetworkError(f"{raw.source or 'the network'} contains no streets")
@@ -239,21 +243,24 @@ def prepare_network(raw: RawStreets, *, crs: Any = None, source_sha256: str | No
     b = np.maximum(u_idx, v_idx)
     dup = pd.DataFrame({"a": a, "b": b, "l": np.round(length_m, 1)}).duplicated().to_numpy()
     keep = np.zeros(len(edges), dtype=bool)
-    keep_unique, report = apply_walk_filter(
-        edges.loc[~dup].assign(length_m=length_m[~dup])
-    )
+    unique = edges.loc[~dup].assign(length_m=length_m[~dup])
+    keep_unique, report = (apply_walk_filter(unique) if check_mode(mode) == "walk"
+                           else apply_mode_filter(unique, mode))
     keep[np.flatnonzero(~dup)] = keep_unique
     sel = keep
     if not sel.any():
+        what = {"walk": ("walkable", "pedestrian"), "ebike": ("rideable", "e-bike"),
+                "drive": ("drivable", "car")}[mode]
         raise EmptyNetworkError(
-            f"no walkable street left in {raw.source or 'the network'} after the pedestrian "
+            f"no {what[0]} street left in {raw.source or 'the network'} after the {what[1]} "
             f"filter ({report.dropped_edges} of {len(edges)} segments dropped): "
             "check that the file covers a built-up area and holds highway=* ways"
         )
     used = np.unique(np.concatenate([u_idx[sel], v_idx[sel]]))
     remap = np.full(len(node_ids), -1, dtype=np.int64)
     remap[used] = np.arange(used.size)
-    attrs = edges.loc[sel, list(_ATTR_COLUMNS)].reset_index(drop=True).astype(object)
+    attr_cols = [*_ATTR_COLUMNS, *MODE_ATTR_COLUMNS[mode]]
+    attrs = edges.loc[sel, attr_cols].reset_index(drop=True).astype(object)
     attrs = attrs.where(attrs.notna(), None)
     return WalkNetwork(
         crs=crs,
@@ -268,7 +275,8 @@ def prepare_network(raw: RawStreets, *, crs: Any = None, source_sha256: str | No
         filter_report=report,
         source=raw.source,
         source_sha256=source_sha256,
-        meta=_with_repairs({**raw.meta, **(meta or {})}, checked.repairs),
+        meta=_with_repairs({**raw.meta, **(meta or {}),
+                            **({} if mode == "walk" else {"mode": mode})}, checked.repairs),
     )
 
 

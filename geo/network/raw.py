@@ -24,6 +24,14 @@ RAW_TAG_COLUMNS: tuple[str, ...] = (
     "motorroad",
     "area",
     "sidewalk",
+    # read by the e-bike and car filters / speed model (geo.network.modes)
+    "bicycle",
+    "motor_vehicle",
+    "motorcar",
+    "vehicle",
+    "oneway",
+    "junction",
+    "maxspeed",
     "osmid",
 )
 
@@ -31,6 +39,7 @@ RAW_TAG_COLUMNS: tuple[str, ...] = (
 OSMNX_WAY_TAGS: tuple[str, ...] = (
     "highway", "name", "foot", "access", "service", "motorroad", "area", "sidewalk",
     "bridge", "tunnel", "oneway", "lanes", "maxspeed", "junction", "ref",
+    "bicycle", "motor_vehicle", "motorcar", "vehicle",
 )
 
 

@@ -1,0 +1,1 @@
+"""Access by vehicle: convalescence bases by car, rider zones by e-bike."""
