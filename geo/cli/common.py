@@ -219,8 +219,10 @@ def osm_towns_path(args: argparse.Namespace) -> str | None:
                 f"--towns osm: {prepared} not found; run yizhan prepare on the .osm.pbf")
         return str(prepared)
     b = read_admin_boundaries(args.network, admin_level=getattr(args, "admin_level", 8))
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    out = write_towns_geojson(b, Path(args.out) / "towns_osm.geojson")
+    # yizhan report's --out is the report file: the towns go beside it
+    folder = Path(args.out).parent if hasattr(args, "report_format") else Path(args.out)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = write_towns_geojson(b, folder / "towns_osm.geojson")
     for r in b.broken.itertuples():
         print(f"broken boundary {r.osm_id} {r.name or ''}: {r.reason}", file=sys.stderr)
     return str(out)

@@ -23,6 +23,7 @@ from geo.cli.common import (
     add_cache_options,
     add_db_source,
     add_params,
+    add_population_option,
     params_from_args,
     run_command,
     run_job_from_args,
@@ -60,6 +61,7 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     src.add_argument("--zones", help="rider-friendly zone polygons with zone_id, name")
     src.add_argument("--bases", help="convalescence bases (points; a layer, not walked)")
     src.add_argument("--bbox", help="clip the network: min_lon,min_lat,max_lon,max_lat")
+    add_population_option(p)
     add_db_source(p)
     r = p.add_argument_group("report")
     r.add_argument("--format", dest="report_format", metavar="FORMAT",
@@ -108,9 +110,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise InvalidParameterError(f"unknown --tiles {args.tiles!r}: use none, osm or amap")
     params = params_from_args(args)
     if args.demo:
-        if args.network or args.stations or args.db or args.city:
+        if args.network or args.stations or args.db or args.city or args.population:
             raise InvalidParameterError(
-                "give either --demo or --network with --stations/--db, not both")
+                "give either --demo or --network with --stations/--db (and --population), "
+                "not both")
         job = run_demo(params, split_nearest=args.split_nearest)
     else:
         if not args.network:
