@@ -159,3 +159,33 @@ def test_futian_bases_by_car(futian_graphml: Path) -> None:
     routes = routes_to_bases(g, shapely.Point(net.node_x[0], net.node_y[0]), bases)
     assert len(routes) == 2 and routes[0].drive_time_min <= routes[1].drive_time_min
     assert all(r.streets for r in routes)
+
+
+def test_cli_bases_writes_access_isochrones_and_routes(futian_graphml: Path,
+                                                       tmp_path: Path) -> None:
+    import json
+
+    import pandas as pd
+
+    from geo.cli.commands import main
+
+    bases = tmp_path / "bases.geojson"
+    gpd.GeoDataFrame({"base_id": ["A", "B"], "name": ["甲基地", "=乙基地"]},
+                     geometry=[shapely.Point(114.00, 22.52), shapely.Point(114.035, 22.545)],
+                     crs=4326).to_file(bases)
+    out = tmp_path / "out"
+    assert main(["bases", "--network", str(futian_graphml), "--bases", str(bases),
+                 "--limits-min", "5,10", "--route-from", "H00005", "--out", str(out),
+                 "--no-cache"]) == 0
+    access = pd.read_csv(out / "access.csv", dtype=str)
+    for col in ("lon", "lat", "nearest_base", "drive_time_min", "drive_distance_m",
+                "point_basis"):
+        assert col in access.columns
+    assert set(access["nearest_base"].dropna()) <= {"A", "B"}
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["mode"] == "drive" and summary["network_filter"]["filter"] == "drive-v1"
+    assert summary["speed_model"]["kind"] == "per_edge" and summary["units"] == "cells"
+    routes = gpd.read_file(out / "routes.geojson")
+    assert len(routes) == 2 and routes["streets"].str.len().min() > 0
+    assert "'=乙基地" in (out / "routes.csv").read_text(encoding="utf-8")  # formula guarded
+    assert len(gpd.read_file(out / "isochrones.geojson")) == 4

@@ -17,6 +17,7 @@ os.environ.setdefault("GDAL_SKIP", "OGR_VRT")
 
 import shapely
 
+from geo.cli.bases import add_bases_parser, cmd_bases
 from geo.cli.batch import add_batch_parser, cmd_batch
 from geo.cli.common import (
     EPILOG,
@@ -119,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_parser(sub)
     add_batch_parser(sub)
     add_progress_parser(sub)
+    add_bases_parser(sub)
     return parser
 
 
@@ -219,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"coverage": _cmd_coverage, "demo": _cmd_demo, "prepare": _cmd_prepare,
                 "download": _cmd_download, "suggest": cmd_suggest, "report": cmd_report,
                 "stations": cmd_stations, "users": cmd_users, "batch": cmd_batch,
-                "progress": cmd_progress}
+                "progress": cmd_progress, "bases": cmd_bases}
     return run_command(handlers[args.command], args)
 
 
