@@ -313,7 +313,8 @@ def test_help_mentions_every_command_and_option(tmp_path: Path) -> None:
     expected = {"--network", "--stations", "--towns", "--zones", "--bases", "--bbox", "--out",
                 "--walk-time-min", "--preset", "--walk-speed-kmh", "--speed-preset",
                 "--buffer-m", "--max-snap-m", "--split-nearest", "--cache-dir", "--no-cache",
-                "--db", "--city", "--version", "--station-areas", "--h3-resolution", "--quiet"}
+                "--db", "--city", "--version", "--station-areas", "--h3-resolution", "--quiet",
+                "--population", "--admin-level"}
     assert set(_options(subs["coverage"])) == expected
     for opt in expected:
         assert opt in cov.stdout, opt
