@@ -57,14 +57,16 @@ def append_sources(csr: sp.csr_matrix, edge_u: np.ndarray, edge_v: np.ndarray,
     counts = mask.sum(axis=1)
     new_indices = cols[mask]
     new_data = wts[mask]
-    indptr = np.concatenate([csr.indptr.astype(np.int64),
-                             csr.indptr[-1] + np.cumsum(counts)])
-    indices = np.concatenate([csr.indices.astype(np.int64), new_indices])
-    data = np.concatenate([csr.data, new_data])
     m = n + s.size
-    idx_dtype = np.int32 if max(m, indices.size) < 2**31 - 1 else np.int64
-    return sp.csr_matrix((data, indices.astype(idx_dtype), indptr.astype(idx_dtype)),
-                         shape=(m, m))
+    idx_dtype = np.int32 if max(m, csr.indices.size + new_indices.size) < 2**31 - 1 \
+        else np.int64
+    # one copy of the base arrays, already in the final index type
+    indptr = np.concatenate([csr.indptr.astype(idx_dtype, copy=False),
+                             (csr.indptr[-1] + np.cumsum(counts)).astype(idx_dtype)])
+    indices = np.concatenate([csr.indices.astype(idx_dtype, copy=False),
+                              new_indices.astype(idx_dtype)])
+    data = np.concatenate([csr.data, new_data])
+    return sp.csr_matrix((data, indices, indptr), shape=(m, m))
 
 
 def search_limit(budget_m: float) -> float:
