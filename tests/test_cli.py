@@ -314,7 +314,8 @@ def test_help_mentions_every_command_and_option(tmp_path: Path) -> None:
                 "--walk-time-min", "--preset", "--walk-speed-kmh", "--speed-preset",
                 "--buffer-m", "--max-snap-m", "--split-nearest", "--cache-dir", "--no-cache",
                 "--db", "--city", "--version", "--station-areas", "--h3-resolution", "--quiet",
-                "--population", "--admin-level"}
+                "--population", "--admin-level", "--mode", "--ride-speed-kmh",
+                "--ride-preset"}
     assert set(_options(subs["coverage"])) == expected
     for opt in expected:
         assert opt in cov.stdout, opt

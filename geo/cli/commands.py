@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True, help="output directory")
     add_population_option(c)
     add_db_source(c)
-    add_params(c)
+    add_params(c, modes=True)
     add_cache_options(c)
 
     d = sub.add_parser("demo", help="run the coverage job on the built-in synthetic demo region",

@@ -19,8 +19,10 @@ from geo.errors import InvalidParameterError, YizhanError, exit_code_help
 from geo.io.layers import LayerTable
 from geo.network.admin import read_admin_boundaries, write_towns_geojson
 from geo.network.loaders import default_cache_dir
+from geo.network.modes import EBIKE_SPEED_PRESETS_KMH, MODES
 from geo.params import (
     DEFAULT_BUFFER_M,
+    DEFAULT_EBIKE_SPEED_KMH,
     DEFAULT_MAX_SNAP_M,
     DEFAULT_WALK_SPEED_KMH,
     DEFAULT_WALK_TIME_MIN,
@@ -47,16 +49,20 @@ station; partial streets count. Service areas are the reached street stretches
 buffered by --buffer-m and unioned (holes stay holes). Walk budget = walk time × speed
 (15 min at 4.0 km/h = 1,000 m). Life-circle presets (GB 50180-2018): 5min (≈300 m),
 10min (≈500 m), 15min (800–1,000 m). Speed presets: adult 4.0, elderly 3.0,
-with_children 3.0, brisk 5.0 km/h. Convalescence bases are reached by car/transit and
-are not part of walking coverage.
+with_children 3.0, brisk 5.0 km/h. --mode ebike: the same minutes by e-bike on roads
+open to non-motor vehicles (slow 12, standard 15, fast 20 km/h). Convalescence bases
+are reached by car (yizhan bases) and are not part of walking coverage.
 """
 EPILOG += "\n" + exit_code_help() + "\n"
 
 
 def add_params(p: argparse.ArgumentParser, *, split_nearest: bool = True,
-               title: str = "parameters") -> None:
-    """The walk parameters (and optionally ``--split-nearest``) of ``yizhan coverage``."""
+               title: str = "parameters", modes: bool = False) -> None:
+    """The walk parameters (and optionally ``--split-nearest``; with ``modes``
+    ``--mode`` and the e-bike speed) of ``yizhan coverage``."""
     g = p.add_argument_group(title)
+    if modes:
+        _add_mode_options(g)
     g.add_argument("--walk-time-min", type=float, default=None,
                    help=f"walk time budget in minutes (default {DEFAULT_WALK_TIME_MIN:g})")
     g.add_argument("--preset", choices=sorted(LIFE_CIRCLE_PRESETS),
@@ -97,11 +103,55 @@ def params_from_args(args: argparse.Namespace) -> CoverageParams:
     minutes = (LIFE_CIRCLE_PRESETS[args.preset].walk_time_min if args.preset
                else args.walk_time_min if args.walk_time_min is not None
                else DEFAULT_WALK_TIME_MIN)
+    mode = _mode_from_args(args)
+    if mode == "ebike":
+        return CoverageParams.for_mode("ebike", minutes=minutes, speed_kmh=_ride_speed(args),
+                                       buffer_m=args.buffer_m, max_snap_m=args.max_snap_m)
     speed = (WALK_SPEED_PRESETS_KMH[args.speed_preset] if args.speed_preset
              else args.walk_speed_kmh if args.walk_speed_kmh is not None
              else DEFAULT_WALK_SPEED_KMH)
     return CoverageParams(walk_time_min=minutes, walk_speed_kmh=speed,
                           buffer_m=args.buffer_m, max_snap_m=args.max_snap_m)
+
+
+def _add_mode_options(g: argparse._ArgumentGroup) -> None:
+    g.add_argument("--mode", choices=MODES, default="walk",
+                   help="travel mode: walk (default; pedestrian filter) or ebike (roads "
+                        "open to non-motor vehicles, no footways without bicycle access; "
+                        "--ride-speed-kmh); drive is not a coverage mode: use yizhan bases")
+    g.add_argument("--ride-speed-kmh", type=float, default=None,
+                   help=f"with --mode ebike: riding speed in km/h (default "
+                        f"{DEFAULT_EBIKE_SPEED_KMH:g}, range 5–25)")
+    g.add_argument("--ride-preset", choices=list(EBIKE_SPEED_PRESETS_KMH),
+                   help="with --mode ebike: e-bike speed preset instead of --ride-speed-kmh "
+                        "(slow 12, standard 15, fast 20 km/h)")
+
+
+def _mode_from_args(args: argparse.Namespace) -> str:
+    """``--mode`` (walk without the option); drive and mixed speed options refused."""
+    mode = str(getattr(args, "mode", "walk"))
+    if mode == "drive":
+        raise InvalidParameterError(
+            "--mode drive: car travel is not a street-coverage mode (one-way streets, "
+            "per-edge speeds): use `yizhan bases` for drive times to convalescence bases")
+    ride = (getattr(args, "ride_speed_kmh", None) is not None
+            or getattr(args, "ride_preset", None) is not None)
+    if mode == "walk" and ride:
+        raise InvalidParameterError("--ride-speed-kmh / --ride-preset need --mode ebike")
+    if mode == "ebike" and (args.walk_speed_kmh is not None or args.speed_preset):
+        raise InvalidParameterError(
+            "--mode ebike: give the riding speed with --ride-speed-kmh or --ride-preset, "
+            "not --walk-speed-kmh / --speed-preset")
+    return mode
+
+
+def _ride_speed(args: argparse.Namespace) -> float:
+    if args.ride_preset and args.ride_speed_kmh is not None:
+        raise InvalidParameterError("give either --ride-preset or --ride-speed-kmh, not both")
+    if args.ride_preset:
+        return EBIKE_SPEED_PRESETS_KMH[args.ride_preset]
+    return float(args.ride_speed_kmh if args.ride_speed_kmh is not None
+                 else DEFAULT_EBIKE_SPEED_KMH)
 
 
 def cache_dir_from_args(args: argparse.Namespace) -> Path | None:
@@ -196,7 +246,7 @@ def run_job_from_args(args: argparse.Namespace, params: CoverageParams) -> Cover
         args.network, stations_path=None if from_db else args.stations,
         towns_path=osm_towns_path(args), zones_path=args.zones, bases_path=args.bases,
         bbox=parse_bbox(args.bbox), cache_dir=cache_dir_from_args(args),
-        population_path=getattr(args, "population", None))
+        population_path=getattr(args, "population", None), mode=params.mode)
     return run_region(with_db_stations(region, from_db), params=params,
                       split_nearest=args.split_nearest,
                       per_station_areas=station_areas_from_args(args),

@@ -401,3 +401,11 @@ def check_network_mode(version: str, mode: str) -> None:
         raise InvalidParameterError(
             f"the network was prepared for {filtered!r} ({version}), not for mode {mode!r}: "
             f"load it with mode={mode!r} so its own street filter applies")
+
+
+def mode_summary(mode: str, *, speed_kmh: float | None = None) -> dict[str, Any]:
+    """``travel_mode``, ``speed_model`` and ``network_filter`` of ``summary.json``'s
+    ``params`` (``speed_kmh``: the constant speed of walk / e-bike)."""
+    return {"travel_mode": check_mode(mode),
+            "speed_model": speed_model(mode, speed_kmh=None if mode == "drive" else speed_kmh),
+            "network_filter": network_filter(mode)}

@@ -42,6 +42,7 @@ from geo.errors import NoStationsOnNetworkError, StationDataError
 from geo.io.layers import LayerTable
 from geo.io.sheetsafe import write_csv
 from geo.network.model import WalkNetwork
+from geo.network.modes import mode_summary
 from geo.params import CoverageParams
 from geo.pipeline.people import (
     PeopleFigures,
@@ -506,7 +507,8 @@ def summary_dict(job: CoverageJob) -> Summary:
         "region": job.region_name,
         "synthetic_data": job.synthetic,
         "disclaimer": job.disclaimer or None,
-        "params": {**job.params.to_dict(), "travel_mode": "walk",
+        "params": {**job.params.to_dict(),
+                   **mode_summary(job.params.mode, speed_kmh=job.params.walk_speed_kmh),
                    "service_area_construction": job.areas.construction},
         "inputs": job.inputs,
         "network": job.network.summary(),

@@ -81,14 +81,16 @@ def region_from_files(
     cache_dir: str | os.PathLike[str] | None = None,
     label: str | None = None,
     population_path: str | os.PathLike[str] | None = None,
+    mode: str = "walk",
 ) -> Region:
     """Load a network and its optional layers from files.
 
     ``population_path``: a population GeoTIFF; only its window over the network and the
-    towns is read (:func:`geo.pipeline.people.load_population`).
+    towns is read (:func:`geo.pipeline.people.load_population`). ``mode``: the travel
+    mode whose street filter the network is loaded with (:mod:`geo.network.modes`).
     """
     t0 = time.perf_counter()
-    network = load_network(network_path, bbox=bbox, cache_dir=cache_dir)
+    network = load_network(network_path, bbox=bbox, cache_dir=cache_dir, mode=mode)
     load_s = time.perf_counter() - t0
     inputs = {
         "network": {"path": str(network_path),
@@ -109,7 +111,7 @@ def region_from_files(
         population = load_population(population_path, network.bounds, network.crs,
                                      extra_bounds=extra)
     return Region(
-        key=_key(inputs, bbox),
+        key=_key(inputs, bbox) if mode == "walk" else _key(inputs, bbox, mode),
         label=label or Path(network_path).name,
         network=network,
         stations=read_stations(stations_path) if stations_path else None,
