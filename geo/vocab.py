@@ -19,6 +19,9 @@ LANGS: Final[tuple[Lang, ...]] = get_args(Lang)
 
 #: What a town's or the region's demand is measured in.
 DemandBasis = Literal["population", "population_raster", "street_length"]
+#: The bases whose demand is people (town populations spread over the streets, or a
+#: population raster measured exactly): see :func:`is_people`.
+PEOPLE_BASES: Final[frozenset[str]] = frozenset({"population", "population_raster"})
 #: What a caller may ask for (``auto``: population when every town has one).
 DemandChoice = Literal["auto", "population", "street_length"]
 #: A station after snapping: on the network, too far from it, or rejected on input.
@@ -27,6 +30,12 @@ StationStatus = Literal["used", "off_network", "rejected"]
 SitingMethod = Literal["greedy", "ilp"]
 #: Where the app's region came from.
 RegionKind = Literal["demo", "folder", "upload", "online"]
+
+
+def is_people(basis: str | None) -> bool:
+    """Whether demand of ``basis`` counts people (``population`` — town populations over
+    their streets — or ``population_raster``), not street length."""
+    return basis in PEOPLE_BASES
 
 
 def pick(zh: str, en: str, lang: Lang | str) -> str:
@@ -83,6 +92,13 @@ _COLUMNS: Final[dict[str, tuple[str, str]]] = {
     "nearest_station_name": ("最近站点", "Nearest station"),
     "nearest_walk_time_min": ("最近站点步行时间（分钟）", "Walk to nearest station (min)"),
     "station_within_threshold": ("步行范围内有站点", "Station within reach"),
+    # travel modes: rider zones by e-bike, bases by car
+    "nearest_ride_time_min": ("最近站点骑行时间（分钟）", "E-bike ride to nearest station (min)"),
+    "nearest_base": ("最近基地", "Nearest base"),
+    "drive_time_min": ("驾车时间（分钟）", "Drive time (min)"),
+    "drive_distance_m": ("驾车距离（米）", "Drive distance (m)"),
+    "drive_distance_km": ("驾车距离（公里）", "Drive distance (km)"),
+    "streets": ("途经道路", "Streets"),
     **{f"stations_{t}": (f"站点数·{t}", f"Stations: {en}") for t, en in STATION_TYPES.items()},
 }
 
@@ -172,6 +188,34 @@ WALK_SPEED_LABELS: Final[dict[str, tuple[str, str]]] = {
     "with_children": ("带小孩（3.0 km/h）", "With children (3.0 km/h)"),
     "brisk": ("快走（5.0 km/h）", "Brisk (5.0 km/h)"),
 }
+
+#: Travel modes (keys of :data:`geo.network.modes.MODES`): how a trip is made.
+MODE_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "walk": ("步行", "Walk"),
+    "ebike": ("电动自行车", "E-bike"),
+    "drive": ("驾车", "Car"),
+}
+
+#: E-bike speed presets (keys of :data:`geo.network.modes.EBIKE_SPEED_PRESETS_KMH`).
+EBIKE_SPEED_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "slow": ("慢速（12 km/h）", "Slow (12 km/h)"),
+    "standard": ("标准（15 km/h）", "Standard (15 km/h)"),
+    "fast": ("快速（20 km/h）", "Fast (20 km/h)"),
+}
+
+_TRIP: Final[dict[str, tuple[str, str]]] = {
+    "walk": ("{m:g}分钟步行", "{m:g}-minute walk"),
+    "ebike": ("{m:g}分钟骑行（电动自行车）", "{m:g}-minute e-bike ride"),
+    "drive": ("{m:g}分钟车程", "{m:g}-minute drive"),
+}
+
+
+def trip_label(mode: str, minutes: float, lang: Lang | str) -> str:
+    """A budget in minutes for ``mode``: 15分钟步行 / 15-minute walk, 10分钟骑行（电动自行车）
+    / 10-minute e-bike ride, 30分钟车程 / 30-minute drive."""
+    zh, en = _TRIP.get(mode, ("{m:g}分钟", "{m:g} minutes"))
+    return pick(zh, en, lang).format(m=minutes)
+
 
 #: Coordinate systems of uploads (keys of :data:`geo.stations.coords.COORD_SYSTEMS`).
 COORD_SYSTEM_LABELS: Final[dict[str, tuple[str, str]]] = {

@@ -100,6 +100,60 @@ def test_merged_equals_whole_on_h3_cells(inputs: dict[str, Path], client: Any,
     assert np.isfinite(cells["walk_time_p90_min"]).any()
 
 
+def _raster(tmp: Path) -> Path:
+    """A random population raster (50 m cells) over the hand-built network and every town,
+    in the network's CRS."""
+    from affine import Affine
+
+    from geo.population.raster import population_grid, write_population_tif
+    from tests.nets import CRS, absolute
+
+    x0, y1 = absolute(-600.0, 5_600.0)
+    values = np.random.default_rng(7).uniform(0.0, 40.0, size=(6_400 // 50, 5_800 // 50))
+    grid = population_grid(values, transform=Affine(50.0, 0, x0, 0, -50.0, y1), crs=CRS,
+                           source="random test raster")
+    return write_population_tif(grid, tmp / "population.tif")
+
+
+def _whole_with_people(inp: dict[str, Path], population: Path, *, towns: bool,
+                       params: CoverageParams) -> Any:
+    from geo.pipeline.job import run_region
+    from geo.pipeline.region import region_from_files
+
+    region = region_from_files(inp["network"], stations_path=inp["stations"],
+                               towns_path=inp["towns"] if towns else None,
+                               population_path=population)
+    return run_region(region, params=params, union_method="vector")
+
+
+@pytest.mark.parametrize("towns", [True, False], ids=["towns", "h3"])
+def test_population_raster_per_partition_window_merges_exactly(
+        inputs: dict[str, Path], client: Any, tmp_path: Path, towns: bool) -> None:
+    """Each partition reads its own window; people per town (and in the union) add up
+    to the whole run's, the far town with no street included."""
+    pop = _raster(tmp_path)
+    params = PARAMS if towns else CoverageParams(walk_time_min=15.0, max_snap_m=60.0,
+                                                 buffer_m=30.0)
+    res = _batch(inputs, tmp_path / "out", client, towns=towns, params=params,
+                 population=pop)
+    assert res.complete
+    whole = _whole_with_people(inputs, pop, towns=towns, params=params)
+    assert_same_as_whole(whole, tmp_path / "out")
+    s = res.summary
+    assert s["demand_basis"] == "population_raster"
+    assert s["covered_population"] == pytest.approx(whole.people.covered_population,
+                                                    abs=0.051)  # rounded to 0.1
+    merged = pd.read_csv(tmp_path / "out" / "towns.csv", dtype={"town_id": str})
+    assert merged["population"].sum() == pytest.approx(
+        whole.towns.towns["population"].sum(), abs=0.051 * len(merged))
+    if towns:
+        assert s["total_population"] == pytest.approx(  # the towns' (rounded) sum
+            whole.people.total_population, abs=0.051 * len(merged))
+        assert merged.set_index("name").loc["空街道", "population"] > 0  # counted once
+    for p in s["partitions"]:  # every partition wrote its people (its own window)
+        assert (tmp_path / "out" / p["folder"] / "batch" / "people.parquet").is_file()
+
+
 def test_rerun_reuses_finished_partitions(inputs: dict[str, Path], client: Any,
                                           tmp_path: Path) -> None:
     runs = tmp_path / "runs"

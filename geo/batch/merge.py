@@ -10,6 +10,8 @@ figures.
   partition with all its streets, else from the distance pieces of every partition.
   Station counts per town are recounted from the merged stations. Shares, covered
   population and the ranking are then computed once, as a whole-network run does.
+* **People** (with a population raster, :mod:`geo.batch.people`): sums by town (or
+  cell) of the people each partition counts; the basis is then ``population_raster``.
 * **Union**: the union tiles are owned by one partition each, so the parts of all
   partitions are the whole run's parts; they are merged with
   :func:`geo.coverage.service_areas.merge_parts`.
@@ -27,6 +29,7 @@ import pandas as pd
 import shapely
 
 from geo.batch.outputs import SUM_COLUMNS, finalize_towns, station_counts
+from geo.batch.people import merged_people
 from geo.batch.tasks import _p90
 from geo.coverage.service_areas import merge_parts
 from geo.params import CoverageParams
@@ -47,6 +50,11 @@ def _read(folders: list[Path], name: str) -> pd.DataFrame:
     frames = [pd.read_parquet(f / "batch" / name) for f in folders]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _has(folders: list[Path], name: str) -> bool:
+    """Whether the partitions wrote ``name`` (all of them, or none: one batch's inputs)."""
+    return bool(folders) and all((f / "batch" / name).is_file() for f in folders)
 
 
 def merge_stations(folders: list[Path], rejected: pd.DataFrame) -> pd.DataFrame:
@@ -123,8 +131,10 @@ def merge_towns(folders: list[Path], *, towns: gpd.GeoDataFrame | None,
     for c in SUM_COLUMNS:
         base[c] = sums[c].to_numpy()
     counts = station_counts(base.geometry.to_numpy(), stations)
+    people = _read(folders, "people.parquet") if _has(folders, "people.parquet") else None
     table, basis = finalize_towns(base, counts, p90.to_numpy(dtype=float), params=params,
-                                  is_grid=is_grid)
+                                  is_grid=is_grid,
+                                  people=None if people is None else merged_people(people, keys))
     return table, basis, float(sums["total_m"].sum())
 
 

@@ -25,6 +25,7 @@ from geo.io.sheetsafe import write_csv
 from geo.params import CoverageParams, distance_to_walk_time_min
 from geo.pipeline.job import BASES_NOTE_EN, __version__
 from geo.schema import STATION_TYPES
+from geo.vocab import is_people
 
 #: the per-town sums a partition reports (besides the identifying columns)
 SUM_COLUMNS: Final = ("total_m", "covered_m", "covered_area_m2")
@@ -50,19 +51,21 @@ def station_counts(town_geoms: np.ndarray, stations: gpd.GeoDataFrame) -> pd.Dat
 
 
 def finalize_towns(sums: gpd.GeoDataFrame, counts: pd.DataFrame, p90_m: np.ndarray, *,
-                   params: CoverageParams, is_grid: bool) -> tuple[gpd.GeoDataFrame, str]:
+                   params: CoverageParams, is_grid: bool,
+                   people: tuple[np.ndarray, np.ndarray] | None = None
+                   ) -> tuple[gpd.GeoDataFrame, str]:
     """The ranked town table (as ``towns.csv``) and its demand basis, from per-town sums.
 
     ``sums`` has :data:`TOWN_ID_COLUMNS`, :data:`SUM_COLUMNS` and the geometry (network
-    CRS); ``counts`` is :func:`station_counts`; ``p90_m`` the 90th-percentile distance.
+    CRS); ``counts`` is :func:`station_counts`; ``p90_m`` the 90th-percentile distance;
+    ``people`` (people inside, covered people per town, from a population raster) makes
+    them the demand (``population_raster``), as ``town_report`` does.
     """
     n = len(sums)
     total = sums["total_m"].to_numpy(dtype=float)
     cov_len = sums["covered_m"].to_numpy(dtype=float)
     share = np.divide(cov_len, total, out=np.full(n, np.nan), where=total > 0)
-    pop = pd.to_numeric(sums["population"], errors="coerce").to_numpy(dtype=float)
-    basis = "population" if n and np.isfinite(pop).all() and not is_grid else "street_length"
-    covered_pop = np.where(np.isfinite(pop), pop * np.nan_to_num(share, nan=0.0), np.nan)
+    pop, covered_pop, basis = _demand(sums, share, is_grid=is_grid, people=people)
     geoms = sums.geometry.to_numpy()
     area = shapely.area(geoms)
     cov_area = sums["covered_area_m2"].to_numpy(dtype=float)
@@ -72,7 +75,9 @@ def finalize_towns(sums: gpd.GeoDataFrame, counts: pd.DataFrame, p90_m: np.ndarr
     out["covered_length_m"] = np.round(cov_len, 1)
     out["covered_length_share"] = np.round(share, 4)
     out["covered_population"] = np.round(covered_pop, 0)
-    out["covered_population_share"] = np.round(share, 4) if basis == "population" else np.nan
+    out["covered_population_share"] = np.round(share, 4) if basis == "population" else \
+        np.round(np.divide(covered_pop, pop, out=np.full(n, np.nan), where=pop > 0), 4) \
+        if basis == "population_raster" else np.nan
     out["area_m2"] = np.round(area, 0)
     out["covered_area_m2"] = np.round(cov_area, 0)
     out["covered_area_share"] = np.round(np.divide(cov_area, area, out=np.full(n, np.nan),
@@ -89,11 +94,25 @@ def finalize_towns(sums: gpd.GeoDataFrame, counts: pd.DataFrame, p90_m: np.ndarr
     return gdf.reset_index(drop=True), basis
 
 
+def _demand(sums: pd.DataFrame, share: np.ndarray, *, is_grid: bool,
+            people: tuple[np.ndarray, np.ndarray] | None
+            ) -> tuple[np.ndarray, np.ndarray, str]:
+    """(population, covered population, basis) per town, as ``town_report`` has them."""
+    if people is not None:
+        pop, covered = (np.round(np.asarray(a, dtype=float), 1) for a in people)
+        return pop, covered, "population_raster"
+    n = len(sums)
+    pop = pd.to_numeric(sums["population"], errors="coerce").to_numpy(dtype=float)
+    basis = "population" if n and np.isfinite(pop).all() and not is_grid else "street_length"
+    covered = np.where(np.isfinite(pop), pop * np.nan_to_num(share, nan=0.0), np.nan)
+    return pop, covered, basis
+
+
 def _rank(out: pd.DataFrame, pop: np.ndarray, covered_pop: np.ndarray, total: np.ndarray,
           cov_len: np.ndarray, share: np.ndarray, *, basis: str,
           params: CoverageParams) -> None:
     """Uncovered demand, rank and the reasons (in place), as ``town_report`` ranks."""
-    if basis == "population":
+    if is_people(basis):
         uncovered = pop - covered_pop
         unit_en, unit_zh = "people", "人"
     else:
@@ -120,8 +139,8 @@ def towns_block(towns: pd.DataFrame, *, basis: str, is_grid: bool, params: Cover
                 h3_resolution: int | None, outside_length_m: float) -> dict[str, Any]:
     """``summary["towns"]`` as ``yizhan coverage`` writes it."""
     minutes = params.walk_time_min
-    basis_en = "population" if basis == "population" else "street length"
-    basis_zh = "人口" if basis == "population" else "街道长度"
+    basis_en = "population" if is_people(basis) else "street length"
+    basis_zh = "人口" if is_people(basis) else "街道长度"
     note_en = note_zh = ""
     if is_grid and h3_resolution is not None:
         note_en = H3_NOTE_EN.format(res=h3_resolution, area=cell_area_km2(h3_resolution))
@@ -153,11 +172,13 @@ def summary_base(*, region: str, params: CoverageParams, inputs: dict[str, Any],
                  network: dict[str, Any], stations: dict[str, Any], covered_m: float,
                  total_m: float, covered_area_m2: float, towns: pd.DataFrame, basis: str,
                  towns_summary: dict[str, Any], h3_resolution: int | None,
-                 timings_s: dict[str, float]) -> dict[str, Any]:
-    """The keys of ``yizhan coverage``'s ``summary.json`` (:class:`geo.pipeline.job.Summary`)."""
+                 timings_s: dict[str, float],
+                 people: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The keys of ``yizhan coverage``'s ``summary.json`` (:class:`geo.pipeline.job.Summary`);
+    ``people`` (:func:`people_block`) with a population raster."""
     pop = pd.to_numeric(towns["population"], errors="coerce")
     pop_share = None
-    if basis == "population" and pop.sum() > 0:
+    if is_people(basis) and pop.sum() > 0:
         pop_share = round(float(towns["covered_population"].sum() / pop.sum()), 6)
     cells = None
     if h3_resolution is not None:
@@ -177,7 +198,10 @@ def summary_base(*, region: str, params: CoverageParams, inputs: dict[str, Any],
         "covered_length_m": round(covered_m, 1), "total_length_m": round(total_m, 1),
         "covered_length_share": round(covered_m / total_m, 6) if total_m else None,
         "covered_area_m2": round(covered_area_m2, 1),
-        "covered_population_share": pop_share, "demand_basis": basis,
+        "covered_population_share": pop_share,
+        "covered_population": None if people is None else people["covered_population"],
+        "total_population": None if people is None else people["total_population"],
+        "population": people, "demand_basis": basis,
         "towns": towns_summary, "zones": None, "bases": None, "analysis_cells": cells,
         "station_areas": {"mode": "false", "written": False, "count": 0,
                           "note": "a batch run builds the service-area union only: "
@@ -185,6 +209,25 @@ def summary_base(*, region: str, params: CoverageParams, inputs: dict[str, Any],
                                   "written"},
         "timings_s": {k: round(v, 4) for k, v in timings_s.items()},
     }
+
+
+def people_block(describe: dict[str, Any], *, covered_population: float,
+                 towns: pd.DataFrame) -> dict[str, Any]:
+    """``summary["population"]`` of a batch: the raster (one partition's window
+    described), the people inside the union (summed over the partitions' owned union
+    parts) and inside the towns or cells (summed over the towns)."""
+    total = float(pd.to_numeric(towns["population"], errors="coerce").sum())
+    in_units = float(pd.to_numeric(towns["covered_population"], errors="coerce").sum())
+    keep = {k: v for k, v in describe.items()
+            if k not in ("window_cells", "nodata_cells", "negative_cells")}  # per window
+    return {**keep, "demand_basis": "population_raster",
+            "covered_population": round(covered_population, 1),
+            "total_population": round(total, 1),
+            "covered_population_in_units": round(in_units, 1),
+            "covered_population_share": round(in_units / total, 6) if total > 0 else None,
+            "note": "batch: each partition read its own window of the raster; people "
+                    "inside each town are counted by one partition, covered people by "
+                    "the partitions owning the union tiles (exact area-weighted sums)"}
 
 
 def _num(x: Any) -> Any:

@@ -254,6 +254,9 @@ class PartitionPlan:
     tiles: gpd.GeoDataFrame
     towns: gpd.GeoDataFrame | None
     owned_length_m: float
+    #: with a population raster: the towns (``_town``) whose people this partition
+    #: counts, each town in one partition (:func:`geo.batch.people.town_owners`)
+    population_towns: np.ndarray | None = None
 
 
 def _run(order: np.ndarray, start: np.ndarray, k: int) -> np.ndarray:
@@ -335,12 +338,17 @@ def network_fingerprint(network: WalkNetwork) -> str:
 
 
 def content_key(plan: PartitionPlan, *, network_sha: str, params: CoverageParams,
-                h3_resolution: int, version: str) -> str:
+                h3_resolution: int, version: str, population_sha: str | None = None) -> str:
     """sha256 (hex, 32) of everything the partition's result depends on: the whole
     network (``network_sha``, :func:`network_fingerprint`), the partition's owned
     streets, core and halo, its stations (with their nearest streets), tiles, towns,
-    polygon and the parameters."""
+    polygon, the parameters and the population raster (``population_sha``) with the
+    towns whose people it counts."""
     h = hashlib.sha256(network_sha.encode())
+    if population_sha is not None:
+        h.update(f"population:{population_sha}".encode())
+        if plan.population_towns is not None:
+            h.update(np.ascontiguousarray(plan.population_towns, dtype=np.int64).tobytes())
     h.update(np.ascontiguousarray(plan.owned, dtype=np.int64).tobytes())
     h.update(np.ascontiguousarray(plan.station_edges, dtype=np.int64).tobytes())
     h.update(b"".join(shapely.to_wkb(plan.core)))

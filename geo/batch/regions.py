@@ -30,6 +30,7 @@ from geo.network.loaders import file_sha256
 from geo.params import CoverageParams
 from geo.pipeline.job import run_region, stations_output, summary_dict, write_outputs
 from geo.pipeline.region import list_region_folders, region_from_folder
+from geo.vocab import is_people
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,9 @@ def run_region_task(spec: RegionSpec) -> PartitionOutcome:
                "total_length_raw_m": job.coverage.total_length_m,
                "covered_area_m2": s["covered_area_m2"], "stations": dict(s["stations"]),
                "network": {k: s["network"][k] for k in ("nodes", "edges")},
-               "demand_basis": s["demand_basis"], "is_grid": s["towns"]["is_grid"]}
+               "demand_basis": s["demand_basis"], "is_grid": s["towns"]["is_grid"],
+               "covered_population_raw": s["covered_population"],
+               "population": None if job.people is None else job.people.grid.describe()}
     outcome = PartitionOutcome(name=spec.name, folder=spec.folder, key=spec.key,
                                status="done", figures=figures,
                                wall_s=time.perf_counter() - t0, worker=worker_name())
@@ -128,7 +131,9 @@ def merge_regions(ok: list[PartitionOutcome], out: Path, crs: Any
         gpd.GeoDataFrame({"partition": [], "name": [], "population": [], "rank": [],
                           "covered_population": []}, geometry=[], crs=crs)
     bases = {o.figures.get("demand_basis") for o in ok}
-    basis = "population" if bases == {"population"} else "street_length"
+    basis = "street_length"
+    if bases and all(is_people(b) for b in bases):  # people in every region
+        basis = str(bases.pop()) if len(bases) == 1 else "population"
     if len(town):
         if basis == "street_length":
             town["uncovered_demand"] = np.round(town["total_length_m"]

@@ -27,14 +27,22 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.batch.merge import merge_partitions, merge_union
-from geo.batch.outputs import station_block, summary_base, towns_block, write_files
+from geo.batch.outputs import (
+    people_block,
+    station_block,
+    summary_base,
+    towns_block,
+    write_files,
+)
 from geo.batch.partition import (
+    PartitionPlan,
     content_key,
     network_fingerprint,
     plan_partition,
     prepare_whole,
     read_partitions,
 )
+from geo.batch.people import town_owners
 from geo.batch.regions import merge_regions, region_hulls, region_specs, run_region_task
 from geo.batch.tasks import (
     BATCH_FORMAT,
@@ -47,7 +55,7 @@ from geo.batch.tasks import (
 from geo.coverage.cells import DEFAULT_H3_RESOLUTION, check_h3_resolution, h3_cells, h3_tiles
 from geo.coverage.towns import read_towns
 from geo.crs import WGS84
-from geo.errors import InvalidParameterError, YizhanError
+from geo.errors import InputFileError, InvalidParameterError, YizhanError
 from geo.io.layers import LayerTable, read_stations
 from geo.network.loaders import file_sha256, load_network, network_format
 from geo.network.model import WalkNetwork, is_prepared_network, save_network
@@ -177,6 +185,7 @@ class _Inputs:
     polygons: gpd.GeoDataFrame
     inputs: dict[str, Any]
     load_s: float
+    population: str | None = None  # a population GeoTIFF (each task reads its window)
 
 
 def _entry(path: str | os.PathLike[str] | None) -> dict[str, Any] | None:
@@ -189,7 +198,8 @@ def _entry(path: str | os.PathLike[str] | None) -> dict[str, Any] | None:
 def _load_inputs(network: str | os.PathLike[str], stations: str | os.PathLike[str],
                  partitions: str | os.PathLike[str], partition_field: str,
                  towns: str | os.PathLike[str] | None,
-                 cache_dir: str | os.PathLike[str] | None) -> _Inputs:
+                 cache_dir: str | os.PathLike[str] | None,
+                 population: str | os.PathLike[str] | None = None) -> _Inputs:
     t0 = time.perf_counter()
     net = load_network(network, cache_dir=cache_dir)
     load_s = time.perf_counter() - t0
@@ -198,36 +208,65 @@ def _load_inputs(network: str | os.PathLike[str], stations: str | os.PathLike[st
               "stations": _entry(stations), "towns": _entry(towns), "zones": None,
               "bases": None, "partitions": {**(_entry(partitions) or {}),
                                             "field": partition_field}}
+    if population is not None:
+        if not Path(population).is_file():
+            raise InputFileError(f"population raster not found: {population}")
+        inputs["population"] = _entry(population)
     return _Inputs(network=net, stations=read_stations(stations),
                    towns=read_towns(towns) if towns else None,
                    polygons=read_partitions(partitions, partition_field).to_crs(net.crs),
-                   inputs=inputs, load_s=load_s)
+                   inputs=inputs, load_s=load_s,
+                   population=None if population is None else str(Path(population).resolve()))
 
 
 def _specs(data: _Inputs, out: Path, params: CoverageParams, h3_resolution: int,
            network_sha: str) -> list[PartitionSpec | PartitionOutcome]:
-    """Each partition as a spec to run, or as an outcome (reused, or failed on planning)."""
+    """Each partition as a spec to run, or as an outcome (reused, or failed on planning).
+
+    With a population raster every town is counted by one partition
+    (:func:`geo.batch.people.town_owners`) and the raster's sha256 is in each key."""
+    items = _plans(data, params, h3_resolution)
+    pop_sha = None
+    if data.population is not None:
+        pop_sha = file_sha256(data.population)
+        plans = [i for i in items if isinstance(i, PartitionPlan)]
+        if data.towns is not None:
+            owned = iter(town_owners(plans, data.polygons,
+                                     data.towns.accepted.to_crs(data.network.crs)))
+            items = [next(owned) if isinstance(i, PartitionPlan) else i for i in items]
+    out_items: list[PartitionSpec | PartitionOutcome] = []
+    for plan in items:
+        if isinstance(plan, PartitionOutcome):
+            out_items.append(plan)
+            continue
+        key = content_key(plan, network_sha=network_sha, params=params,
+                          h3_resolution=h3_resolution, version=BATCH_FORMAT,
+                          population_sha=pop_sha)
+        done = reused(plan.name, plan.folder, key, out / plan.folder)
+        out_items.append(done if done is not None else PartitionSpec(
+            name=plan.name, folder=plan.folder, out_dir=str(out / plan.folder), key=key,
+            plan=plan, params=params, h3_resolution=h3_resolution,
+            population_path=data.population))
+    return out_items
+
+
+def _plans(data: _Inputs, params: CoverageParams, h3_resolution: int
+           ) -> list[PartitionPlan | PartitionOutcome]:
+    """Each partition's plan, or a failed outcome with the reason."""
     net = data.network
     tiles = h3_tiles(net, h3_cells(net, resolution=h3_resolution), margin_m=params.buffer_m)
     towns = data.towns.accepted.to_crs(net.crs) if data.towns is not None else None
     whole = prepare_whole(net, data.polygons, data.stations.accepted.to_crs(net.crs), tiles,
                           towns=towns, params=params)
-    items: list[PartitionSpec | PartitionOutcome] = []
+    items: list[PartitionPlan | PartitionOutcome] = []
     for i in range(len(data.polygons)):
-        name = str(data.polygons["name"].iloc[i])
-        folder = str(data.polygons["folder"].iloc[i])
         try:
-            plan = plan_partition(whole, data.polygons, i)
+            items.append(plan_partition(whole, data.polygons, i))
         except YizhanError as exc:
-            items.append(PartitionOutcome(name=name, folder=folder, key="", status="failed",
-                                          reason=" ".join(str(exc).split())))
-            continue
-        key = content_key(plan, network_sha=network_sha, params=params,
-                          h3_resolution=h3_resolution, version=BATCH_FORMAT)
-        done = reused(name, folder, key, out / folder)
-        items.append(done if done is not None else PartitionSpec(
-            name=name, folder=folder, out_dir=str(out / folder), key=key, plan=plan,
-            params=params, h3_resolution=h3_resolution))
+            items.append(PartitionOutcome(
+                name=str(data.polygons["name"].iloc[i]),
+                folder=str(data.polygons["folder"].iloc[i]), key="", status="failed",
+                reason=" ".join(str(exc).split())))
     return items
 
 
@@ -250,9 +289,14 @@ def run_batch(*, network: str | os.PathLike[str], stations: str | os.PathLike[st
               h3_resolution: int = DEFAULT_H3_RESOLUTION, workers: int | None = None,
               scheduler: str | None = None, client: Any = None,
               cache_dir: str | os.PathLike[str] | None = None,
-              retries: int = DEFAULT_RETRIES, task: TaskFn | None = None) -> BatchResult:
+              retries: int = DEFAULT_RETRIES, task: TaskFn | None = None,
+              population: str | os.PathLike[str] | None = None) -> BatchResult:
     """Cut ``network`` by the ``partitions`` polygons (named by ``partition_field``), run
     each on the Dask cluster and merge: the merged figures equal one whole-network run.
+
+    ``population`` (a population GeoTIFF on a path the workers can read): each task
+    reads its own window and people become the demand; the partitions' people add up
+    to the whole run's (:mod:`geo.batch.people`).
 
     The driver computes the owners and each partition's plan (cheap); the whole
     prepared network is read once by a Dask task and reaches each worker once; each
@@ -267,7 +311,7 @@ def run_batch(*, network: str | os.PathLike[str], stations: str | os.PathLike[st
     clock = _Clock()
     data, network_sha, items, laps = _load_and_plan(network, stations, partitions,
                                                     partition_field, towns, cache_dir, out,
-                                                    params, res)
+                                                    params, res, population)
     clock.add(laps)
     outcomes = [o for o in items if isinstance(o, PartitionOutcome)]
     specs = [s for s in items if isinstance(s, PartitionSpec)]
@@ -292,12 +336,14 @@ def _load_and_plan(network: str | os.PathLike[str], stations: str | os.PathLike[
                    partitions: str | os.PathLike[str], partition_field: str,
                    towns: str | os.PathLike[str] | None,
                    cache_dir: str | os.PathLike[str] | None, out: Path,
-                   params: CoverageParams, res: int
+                   params: CoverageParams, res: int,
+                   population: str | os.PathLike[str] | None = None
                    ) -> tuple[_Inputs, str, list[PartitionSpec | PartitionOutcome],
                               dict[str, float]]:
     """(inputs, network fingerprint, specs or outcomes, timings) — the driver's part."""
     t0 = time.perf_counter()
-    data = _load_inputs(network, stations, partitions, partition_field, towns, cache_dir)
+    data = _load_inputs(network, stations, partitions, partition_field, towns, cache_dir,
+                        population)
     t1 = time.perf_counter()
     network_sha = network_fingerprint(data.network)
     items = _specs(data, out, params, res, network_sha)
@@ -374,11 +420,20 @@ def _finish_cut(data: _Inputs, out: Path, outcomes: list[PartitionOutcome],
         towns_summary=towns_block(merged.towns, basis=merged.demand_basis, is_grid=is_grid,
                                   params=params, h3_resolution=h3,
                                   outside_length_m=total - merged.town_length_m),
-        h3_resolution=h3, timings_s=clock.timings())
+        h3_resolution=h3, timings_s=clock.timings(),
+        people=_people_summary(ok, merged.towns) if data.population is not None else None)
     result = _write_batch(out, summary, outcomes, engine, merged, net.crs, params,
                           region_of=lambda o: f"{o.folder}/region", polygons=data.polygons)
     clock.lap("write_outputs")
     return dataclasses.replace(result, timings_s=clock.timings())
+
+
+def _people_summary(ok: list[PartitionOutcome], towns: pd.DataFrame) -> dict[str, Any]:
+    """``summary["population"]`` of the merged run from the partitions' figures."""
+    covered = sum(float(o.figures.get("covered_population_raw") or 0.0) for o in ok)
+    describe: dict[str, Any] = next(
+        (o.figures["population"] for o in ok if o.figures.get("population")), {})
+    return people_block(describe, covered_population=covered, towns=towns)
 
 
 def _write_batch(out: Path, summary: dict[str, Any], outcomes: list[PartitionOutcome],
@@ -461,7 +516,8 @@ def run_batch_regions(*, regions_dir: str | os.PathLike[str], out_dir: str | os.
         towns=towns, basis=basis,
         towns_summary=towns_block(towns, basis=basis, is_grid=is_grid, params=params,
                                   h3_resolution=h3, outside_length_m=0.0),
-        h3_resolution=h3, timings_s={"total": time.perf_counter() - t0})
+        h3_resolution=h3, timings_s={"total": time.perf_counter() - t0},
+        people=_people_summary(ok, towns) if basis == "population_raster" else None)
     merged = _RegionsMerged(stations=stations, towns=towns, union=union)
     return _write_batch(out, summary, outcomes, engine, merged, WGS84, params,
                         region_of=lambda o: src.get(o.name), polygons=region_hulls(ok, out))

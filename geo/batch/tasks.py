@@ -42,6 +42,7 @@ import shapely
 
 from geo.batch.outputs import (
     finalize_towns,
+    people_block,
     station_block,
     station_counts,
     summary_base,
@@ -50,6 +51,7 @@ from geo.batch.outputs import (
     write_json,
 )
 from geo.batch.partition import PartitionCut, PartitionPlan, cut_plan, network_fingerprint
+from geo.batch.people import PartitionPeople, partition_people
 from geo.coverage.cells import convex_cell_parts, h3_cells
 from geo.coverage.core import Coverage, compute_coverage
 from geo.coverage.segments import (
@@ -84,6 +86,7 @@ class PartitionSpec:
     plan: PartitionPlan
     params: CoverageParams
     h3_resolution: int
+    population_path: str | None = None  # a population GeoTIFF: the task reads its window
 
     @property
     def network_dir(self) -> Path:
@@ -265,8 +268,23 @@ def _compute_and_write(spec: PartitionSpec, network: WalkNetwork) -> dict[str, A
     stations = _station_rows(cov_own)
     sums, pieces = town_sums(cut, spec, cov_own, parts_union)
     union = merge_parts(parts_union)
-    _write_batch_files(Path(spec.out_dir), cut, stations, sums, pieces, parts_union)
-    return _write_own_outputs(spec, cut, cov_own, stations, sums, union)
+    people = _people(spec, cut, sums, parts_union, union)
+    _write_batch_files(Path(spec.out_dir), cut, stations, sums, pieces, parts_union, people)
+    return _write_own_outputs(spec, cut, cov_own, stations, sums, union, people)
+
+
+def _people(spec: PartitionSpec, cut: PartitionCut, sums: gpd.GeoDataFrame,
+            parts_union: np.ndarray, union: shapely.Geometry) -> PartitionPeople | None:
+    """The partition's people from its window of the population raster (if any)."""
+    if spec.population_path is None:
+        return None
+    owned = None
+    if cut.towns is not None:
+        owned = spec.plan.population_towns if spec.plan.population_towns is not None \
+            else np.zeros(0, dtype=np.int64)
+    return partition_people(spec.population_path, units=sums, tiles=cut.tiles,
+                            parts_union=parts_union, union=union,
+                            network_bounds=cut.network.bounds, population_towns=owned)
 
 
 def _clear_batch_files(out_dir: Path) -> None:
@@ -299,10 +317,12 @@ def write_region_folder(cut: PartitionCut, folder: Path) -> None:
 
 def _write_batch_files(out_dir: Path, cut: PartitionCut, stations: pd.DataFrame,
                        sums: gpd.GeoDataFrame, pieces: pd.DataFrame,
-                       parts_union: np.ndarray) -> None:
+                       parts_union: np.ndarray, people: PartitionPeople | None) -> None:
     """The merge inputs in ``<out>/<partition>/batch/``."""
     d = out_dir / "batch"
     d.mkdir(parents=True, exist_ok=True)
+    if people is not None:
+        people.merge.to_parquet(d / "people.parquet", index=False)
     pd.DataFrame(stations).to_parquet(d / "stations.parquet", index=False)
     towns = pd.DataFrame(sums.drop(columns="geometry"))
     towns["wkb"] = shapely.to_wkb(sums.geometry.to_numpy())
@@ -316,17 +336,22 @@ def _write_batch_files(out_dir: Path, cut: PartitionCut, stations: pd.DataFrame,
 
 def _write_own_outputs(spec: PartitionSpec, cut: PartitionCut, cov_own: Coverage,
                        stations: pd.DataFrame, sums: gpd.GeoDataFrame,
-                       union: shapely.Geometry) -> dict[str, Any]:
-    """The partition's own outputs (its owned streets, stations and tiles)."""
+                       union: shapely.Geometry,
+                       people: PartitionPeople | None = None) -> dict[str, Any]:
+    """The partition's own outputs (its owned streets, stations and tiles; with
+    ``people``, the people inside its towns and inside its owned union parts)."""
     params = spec.params
     own_st = stations.loc[stations["_owned"].to_numpy(dtype=bool)]
     own_st = own_st.drop(columns=["_row", "_owned", "_nearest_m"]).reset_index(drop=True)
-    with_streets = sums.loc[sums["total_m"].to_numpy() > 0].reset_index(drop=True)
+    has_streets = sums["total_m"].to_numpy() > 0
+    with_streets = sums.loc[has_streets].reset_index(drop=True)
     st_geo = cov_own.stations.loc[cov_own.stations["_owned"].to_numpy(dtype=bool)]
     counts = station_counts(with_streets.geometry.to_numpy(), st_geo)
     is_grid = cut.towns is None
-    towns, basis = finalize_towns(with_streets, counts, with_streets["p90_m"].to_numpy(),
-                                  params=params, is_grid=is_grid)
+    towns, basis = finalize_towns(
+        with_streets, counts, with_streets["p90_m"].to_numpy(), params=params,
+        is_grid=is_grid, people=None if people is None else
+        (people.unit_population[has_streets], people.unit_covered[has_streets]))
     covered = cov_own.covered_length_m
     total = float(cov_own.network.length_m[cut.owned_edges].sum())
     st_block = station_block(own_st, rows_in=len(own_st), rejected=0)
@@ -341,7 +366,10 @@ def _write_own_outputs(spec: PartitionSpec, cut: PartitionCut, cov_own: Coverage
         towns_summary=towns_block(towns, basis=basis, is_grid=is_grid, params=params,
                                   h3_resolution=h3,
                                   outside_length_m=total - float(sums["total_m"].sum())),
-        h3_resolution=h3, timings_s={})
+        h3_resolution=h3, timings_s={},
+        people=None if people is None else {
+            **people_block(people.describe, covered_population=people.covered_population,
+                           towns=towns), **people.describe})
     summary["batch_partition"] = {
         "note": "figures of the streets, stations and union tiles this partition owns; the "
                 "walks were computed on its network with a halo (region/network)",
@@ -351,4 +379,6 @@ def _write_own_outputs(spec: PartitionSpec, cut: PartitionCut, cov_own: Coverage
     return {"covered_length_m": round(covered, 1), "total_length_m": round(total, 1),
             "covered_length_raw_m": covered, "total_length_raw_m": total,
             "covered_area_m2": round(float(shapely.area(union)), 1),
-            "stations": st_block}
+            "stations": st_block,
+            "covered_population_raw": None if people is None else people.covered_population,
+            "population": None if people is None else people.describe}

@@ -46,6 +46,11 @@ def add_batch_parser(sub: Any) -> None:
                    help="the field naming each partition (unique; names the output folders)")
     b.add_argument("--towns", help="town polygons with name [, code, population]; without "
                                    "it: H3 analysis cells (--h3-resolution)")
+    b.add_argument("--population", metavar="FILE",
+                   help="population GeoTIFF (people per cell, any CRS): each partition "
+                        "reads its own window, people become the demand (demand_basis "
+                        "population_raster); the path must be readable by the workers. "
+                        "With --regions each region folder's population.tif is used")
     b.add_argument("--regions", metavar="DIR",
                    help="instead of --network …: a folder of region folders, one per city")
     b.add_argument("--h3-resolution", type=int, default=DEFAULT_H3_RESOLUTION,
@@ -83,9 +88,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
               "cache_dir": cache_dir_from_args(args), "retries": args.retries}
     cut = (args.network, args.stations, args.partition, args.partition_field)
     if args.regions:
-        if any(cut):
+        if any(cut) or args.population:
             raise InvalidParameterError("give either --regions DIR or --network/--stations/"
-                                        "--partition/--partition-field, not both")
+                                        "--partition/--partition-field (and --population), "
+                                        "not both: a region folder holds its own "
+                                        "population.tif")
         result = run_batch_regions(regions_dir=args.regions, **common)
     else:
         if not all(cut):
@@ -93,7 +100,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
                                         "--partition-field (or --regions DIR)")
         result = run_batch(network=args.network, stations=args.stations,
                            partitions=args.partition, partition_field=args.partition_field,
-                           towns=args.towns, **common)
+                           towns=args.towns, population=args.population, **common)
     _print(result)
     if result.failed:
         raise BatchIncompleteError(

@@ -21,16 +21,22 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import geopandas as gpd
+import h3
 import numpy as np
 import pyproj
 import shapely
 
+from geo.coverage.cells import MIN_H3_RESOLUTION
 from geo.crs import WGS84, transform_xy
 from geo.population.raster import PopulationGrid, read_population
 from geo.population.sums import cell_cover, population_sums
 
 #: The raster window is the region's bounds grown by this much (metres).
 WINDOW_MARGIN_M: Final = 500.0
+#: Without towns the units are H3 cells holding streets, which reach beyond the streets
+#: by up to a cell's diameter: the window grows by that of the coarsest resolution.
+CELLS_MARGIN_M: Final = 2.2 * float(h3.average_hexagon_edge_length(MIN_H3_RESOLUTION,
+                                                                     unit="m"))
 SYNTHETIC_NOTE: Final = "synthetic population raster (generated in code; no real people)"
 
 
@@ -81,12 +87,14 @@ def load_population(path: str | os.PathLike[str], network_bounds: tuple[float, .
                     crs: pyproj.CRS, *, extra_bounds: tuple[float, ...] | None = None
                     ) -> PopulationGrid:
     """The window of the raster at ``path`` over the network (and ``extra_bounds``, e.g.
-    the towns), both in ``crs``, grown by :data:`WINDOW_MARGIN_M`."""
+    the towns), both in ``crs``, grown by :data:`WINDOW_MARGIN_M` — and, without
+    ``extra_bounds`` (no towns: the units are H3 cells), by :data:`CELLS_MARGIN_M`."""
+    cells = extra_bounds is None
     b = np.array(network_bounds, dtype=float)
     if extra_bounds is not None and np.isfinite(extra_bounds).all():
         e = np.asarray(extra_bounds, dtype=float)
         b = np.array([min(b[0], e[0]), min(b[1], e[1]), max(b[2], e[2]), max(b[3], e[3])])
-    m = WINDOW_MARGIN_M
+    m = WINDOW_MARGIN_M + (CELLS_MARGIN_M if cells else 0.0)
     return read_population(path, bounds=(b[0] - m, b[1] - m, b[2] + m, b[3] + m),
                            bounds_crs=crs)
 
