@@ -302,7 +302,8 @@ def test_help_mentions_every_command_and_option(tmp_path: Path) -> None:
     parser = cli.build_parser()
     subs = _subparsers(parser)
     assert set(subs) == {"coverage", "demo", "prepare", "download", "suggest", "report",
-                         "stations", "users", "batch", "progress", "bases"}
+                         "stations", "users", "batch", "progress", "bases",
+                         "riders"}
     top = run(["--help"], tmp_path, script=True)
     assert top.returncode == 0
     for name in subs:

@@ -35,6 +35,7 @@ from geo.cli.common import (
 )
 from geo.cli.progress import add_progress_parser, cmd_progress
 from geo.cli.report import add_report_parser, cmd_report
+from geo.cli.riders import add_riders_parser, cmd_riders
 from geo.cli.stations import add_stations_parser, cmd_stations, cmd_users
 from geo.cli.suggest import add_suggest_parser, cmd_suggest
 from geo.coverage.cells import check_h3_resolution
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_batch_parser(sub)
     add_progress_parser(sub)
     add_bases_parser(sub)
+    add_riders_parser(sub)
     return parser
 
 
@@ -221,7 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"coverage": _cmd_coverage, "demo": _cmd_demo, "prepare": _cmd_prepare,
                 "download": _cmd_download, "suggest": cmd_suggest, "report": cmd_report,
                 "stations": cmd_stations, "users": cmd_users, "batch": cmd_batch,
-                "progress": cmd_progress, "bases": cmd_bases}
+                "progress": cmd_progress, "bases": cmd_bases,
+                "riders": cmd_riders}
     return run_command(handlers[args.command], args)
 
 

@@ -105,7 +105,8 @@ def params_from_args(args: argparse.Namespace) -> CoverageParams:
                else DEFAULT_WALK_TIME_MIN)
     mode = _mode_from_args(args)
     if mode == "ebike":
-        return CoverageParams.for_mode("ebike", minutes=minutes, speed_kmh=_ride_speed(args),
+        return CoverageParams.for_mode("ebike", minutes=minutes,
+                                       speed_kmh=ride_speed_from_args(args),
                                        buffer_m=args.buffer_m, max_snap_m=args.max_snap_m)
     speed = (WALK_SPEED_PRESETS_KMH[args.speed_preset] if args.speed_preset
              else args.walk_speed_kmh if args.walk_speed_kmh is not None
@@ -145,7 +146,8 @@ def _mode_from_args(args: argparse.Namespace) -> str:
     return mode
 
 
-def _ride_speed(args: argparse.Namespace) -> float:
+def ride_speed_from_args(args: argparse.Namespace) -> float:
+    """``--ride-preset`` / ``--ride-speed-kmh`` → the e-bike speed (default 15 km/h)."""
     if args.ride_preset and args.ride_speed_kmh is not None:
         raise InvalidParameterError("give either --ride-preset or --ride-speed-kmh, not both")
     if args.ride_preset:
