@@ -25,6 +25,7 @@ pages = [
     st.Page("pages/stations.py", title="站点 Stations"),
     st.Page("pages/progress.py", title="进度 Progress"),
     st.Page("pages/suggest.py", title="选址建议 Site suggestions"),
+    st.Page("pages/bases.py", title="疗休养基地 Convalescence bases"),
     st.Page("pages/report.py", title="报告 Report"),
     st.Page("pages/province.py", title="省级 Province"),
     st.Page("pages/method.py", title="方法 Method"),

@@ -31,3 +31,19 @@ def share_colour(share: float | None) -> str:
         if share < bound:
             return colour
     return SHARE_COLOURS[-1]
+
+#: drive time to the nearest base: within the 1st / 2nd / 3rd limit, beyond them all;
+#: grey when no base is reachable
+DRIVE_TIME_COLOURS: Final = ("#1a9641", "#a6d96a", "#fdae61", "#d7191c")
+UNREACHABLE_COLOUR: Final = "#999999"
+ROUTE_COLOURS: Final = ("#08519c", "#6a51a3", "#d94801")
+
+
+def drive_time_colour(minutes: float | None, limits_min: tuple[float, ...]) -> str:
+    """The colour of a drive time against up to three limits (grey when unreachable)."""
+    if minutes is None or minutes != minutes:
+        return UNREACHABLE_COLOUR
+    for bound, colour in zip(limits_min[:3], DRIVE_TIME_COLOURS, strict=False):
+        if minutes <= bound:
+            return colour
+    return DRIVE_TIME_COLOURS[-1]
