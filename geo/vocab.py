@@ -22,8 +22,9 @@ DemandBasis = Literal["population", "population_raster", "street_length"]
 #: The bases whose demand is people (town populations spread over the streets, or a
 #: population raster measured exactly): see :func:`is_people`.
 PEOPLE_BASES: Final[frozenset[str]] = frozenset({"population", "population_raster"})
-#: What a caller may ask for (``auto``: population when every town has one).
-DemandChoice = Literal["auto", "population", "street_length"]
+#: What a caller may ask for (``auto``: the population raster when there is one, else
+#: population when every town has one, else street length).
+DemandChoice = Literal["auto", "population", "population_raster", "street_length"]
 #: A station after snapping: on the network, too far from it, or rejected on input.
 StationStatus = Literal["used", "off_network", "rejected"]
 #: How site suggestions are chosen: lazy greedy (CELF) or the exact ILP.
@@ -99,6 +100,16 @@ _COLUMNS: Final[dict[str, tuple[str, str]]] = {
     "drive_distance_m": ("驾车距离（米）", "Drive distance (m)"),
     "drive_distance_km": ("驾车距离（公里）", "Drive distance (km)"),
     "streets": ("途经道路", "Streets"),
+    "nearest_base_name": ("最近基地名称", "Nearest base name"),
+    "base_id": ("基地编号", "Base ID"),
+    "base_name": ("基地", "Base"),
+    "route_rank": ("路线序号", "Route"),
+    "point_basis": ("起点口径", "Origin point"),
+    "limit_min": ("驾车时间限值（分钟）", "Drive-time limit (min)"),
+    "towns_beyond": ("超出限值的镇街数", "Towns beyond the limit"),
+    "towns_total": ("镇街数", "Towns"),
+    "population_beyond": ("超出限值的人口", "People beyond the limit"),
+    "population_total": ("总人口", "People in all"),
     **{f"stations_{t}": (f"站点数·{t}", f"Stations: {en}") for t, en in STATION_TYPES.items()},
 }
 
@@ -223,6 +234,21 @@ COORD_SYSTEM_LABELS: Final[dict[str, tuple[str, str]]] = {
     "gcj02": ("GCJ-02（高德 / 腾讯）", "GCJ-02 (Amap / Tencent)"),
     "bd09": ("BD-09（百度）", "BD-09 (Baidu)"),
 }
+
+#: Demand bases → (Chinese, English), as reports and tables name them.
+DEMAND_BASIS_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "population": ("人口", "population"),
+    "population_raster": ("人口（人口栅格，按面积精确加权）",
+                          "people (population raster, exact area-weighted)"),
+    "street_length": ("街道长度", "street length"),
+}
+
+
+def basis_label(basis: str | None, lang: Lang | str) -> str:
+    """The name of a demand basis in ``lang`` (``population_raster`` → 人口（人口栅格…）)."""
+    zh, en = DEMAND_BASIS_LABELS.get(str(basis), DEMAND_BASIS_LABELS["street_length"])
+    return pick(zh, en, lang)
+
 
 def label(key: str, lang: Lang | str) -> str:
     """The label of ``key`` in ``lang``; an unknown key is its own label."""

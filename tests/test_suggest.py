@@ -4,6 +4,7 @@ exactness of the reported gains against ``compute_coverage``, the CLI and the ap
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -528,3 +529,62 @@ def test_app_page_on_demo() -> None:
     at.button(key="sg_run").click().run()
     assert not at.exception, at.exception
     assert len(at.dataframe[0].value) == 2
+
+
+# ------------------------------------------------------------ people from a raster
+
+
+def _star_raster(*, around_x: float, people_per_cell: float = 50.0):
+    """People only in the 100 m cells within 1,000 m of (``around_x``, 0) on the stars."""
+    from affine import Affine
+
+    from geo.population.raster import population_grid
+
+    x0, y1 = nets.absolute(-2_000.0, 2_000.0)
+    cols, rows = 200, 40
+    cx = x0 + (np.arange(cols) + 0.5) * 100.0
+    cy = y1 - (np.arange(rows) + 0.5) * 100.0
+    ax, ay = nets.absolute(around_x, 0.0)
+    xx, yy = np.meshgrid(cx, cy)
+    values = np.where(np.hypot(xx - ax, yy - ay) <= 1_000.0, people_per_cell, 0.0)
+    return population_grid(values, transform=Affine(100.0, 0, x0, 0, -100.0, y1),
+                           crs=nets.CRS, source="test raster")
+
+
+def test_raster_demand_picks_the_people_not_the_streets(stars, star_station) -> None:
+    """Street length prefers star A (5,500 m); with everyone living around star B the
+    site goes to B, the gain is in people and equals the covered-demand difference."""
+    by_street = suggest_sites(stars, star_station, k=1, params=BUDGET_1000,
+                              demand_basis="street_length")
+    assert by_street.sites["node_id"].tolist() == [100]  # star A's centre
+    grid = _star_raster(around_x=6_000.0)
+    res = suggest_sites(stars, star_station, k=1, params=BUDGET_1000, population=grid)
+    assert res.demand_basis == "population_raster" and res.demand_unit == "people"
+    assert res.sites["node_id"].tolist() == [200]  # star B's centre
+    demand = build_demand(stars, population=grid)
+    assert demand.total == pytest.approx(res.total_demand)
+    assert 0 < demand.total <= float(np.nansum(grid.values))
+    both = pd.concat([star_station, suggested_stations(res)], ignore_index=True)
+    gain = covered_demand(compute_coverage(stars, both, params=BUDGET_1000), demand) - \
+        covered_demand(compute_coverage(stars, star_station, params=BUDGET_1000), demand)
+    assert res.total_gain == pytest.approx(gain, rel=1e-9)
+    with pytest.raises(InvalidParameterError, match="population raster"):
+        suggest_sites(stars, star_station, k=1, demand_basis="population_raster")
+
+
+def test_raster_demand_spreads_each_cells_people_over_its_streets(stars) -> None:
+    """Uniform people: every H3 cell holding streets gets its people (area-weighted
+    exactly), spread over its streets; cells' people sum to the demand's total."""
+    from geo.coverage.cells import h3_cells
+    from geo.siting.demand import RASTER_DEMAND_H3_RESOLUTION
+
+    grid = _star_raster(around_x=6_000.0, people_per_cell=0.0)
+    grid = dataclasses.replace(grid, values=np.full(grid.values.shape, 10.0))
+    demand = build_demand(stars, population=grid)
+    cells = h3_cells(stars, resolution=RASTER_DEMAND_H3_RESOLUTION)
+    inside = cells.geometry.area.to_numpy() * 10.0 / 100.0 ** 2  # 10 people per 100 m cell
+    assert demand.total == pytest.approx(float(inside.sum()), rel=1e-6)
+    parts = demand.parts
+    per_cell = np.bincount(parts["part"], weights=(parts["q"] - parts["p"]) * parts["density"],
+                           minlength=len(cells))
+    np.testing.assert_allclose(per_cell, inside, rtol=1e-6)

@@ -30,8 +30,10 @@ from geo.cli.common import (
     add_cache_options,
     add_db_source,
     add_params,
+    add_population_option,
     cache_dir_from_args,
     db_stations,
+    osm_towns_path,
     params_from_args,
     parse_bbox,
     run_command,
@@ -54,9 +56,11 @@ from geo.siting.suggest import (
 
 SUGGEST_EPILOG = """\
 Objective (maximal covering location): add the K sites that newly cover the most
-demand within the walk budget, the existing stations fixed. Demand: population spread
-over each town's streets (when --towns gives every town a population), else street
-length. Gains are exact (covered street intervals, partial streets count).
+demand within the walk budget, the existing stations fixed. Demand: with --population,
+the people of a population raster (each H3 cell's people, summed exactly, spread over
+the cell's streets); else population spread over each town's streets (when --towns
+gives every town a population); else street length. Gains are exact (covered street
+intervals, partial streets count).
 Methods: greedy = lazy greedy (CELF), at least (1 - 1/e) ≈ 63% of the optimum, for
 province scale; ilp = exact integer programme (CBC, or HiGHS with --solver highs) for
 small instances. Default candidates: network nodes not on motorway/trunk roads and
@@ -82,7 +86,8 @@ def add_suggest_parser(sub: Any) -> argparse.ArgumentParser:
                    help="existing stations, kept fixed: CSV station_id,name,type,lon,lat "
                         "(UTF-8, WGS-84) or point GeoJSON/GPKG; without it: no station yet")
     p.add_argument("--towns", help="town (乡镇/街道) polygons with name [, code, population]: "
-                                   "population demand and the town of each site")
+                                   "population demand and the town of each site; 'osm': "
+                                   "the network file's administrative boundaries")
     p.add_argument("--k", type=int, required=True, help="number of sites to add (1–1000)")
     p.add_argument("--candidates",
                    help="candidate sites: CSV candidate_id,name,lon,lat (WGS-84) or point "
@@ -101,12 +106,14 @@ def add_suggest_parser(sub: Any) -> argparse.ArgumentParser:
                         f"sample above; default {DEFAULT_MAX_CANDIDATES:,})")
     p.add_argument("--seed", type=int, default=0, help="seed of that sample (default 0)")
     p.add_argument("--demand", choices=DEMAND_BASES, default="auto",
-                   help="demand basis: auto (population when every town has one), "
-                        "population or street_length")
+                   help="demand basis: auto (the --population raster when given, else "
+                        "population when every town has one, else street length), "
+                        "population, population_raster or street_length")
     p.add_argument("--no-areas", action="store_true",
                    help="do not build new_service_areas.geojson")
     p.add_argument("--bbox", help="clip the network: min_lon,min_lat,max_lon,max_lat")
     p.add_argument("--out", required=True, help="output directory")
+    add_population_option(p)
     add_db_source(p)
     add_params(p, split_nearest=False, title="walk parameters (as in yizhan coverage)")
     add_cache_options(p)
@@ -120,8 +127,9 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     from_db = db_stations(args)
     region = region_from_files(args.network,
                                stations_path=None if from_db else args.stations,
-                               towns_path=args.towns, bbox=parse_bbox(args.bbox),
-                               cache_dir=cache_dir_from_args(args))
+                               towns_path=osm_towns_path(args), bbox=parse_bbox(args.bbox),
+                               cache_dir=cache_dir_from_args(args),
+                               population_path=args.population)
     region = with_db_stations(region, from_db)
     net = region.network
     stations = None
@@ -142,7 +150,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         towns=region.towns.accepted if region.towns is not None else None, params=params,
         method=args.method, solver=args.solver, demand_basis=args.demand,
         min_distance_m=args.min_distance_m, max_candidates=args.max_candidates,
-        seed=args.seed, time_limit_s=args.time_limit_s,
+        seed=args.seed, time_limit_s=args.time_limit_s, population=region.population,
     )
     paths = write_suggestions(result, args.out, areas=not args.no_areas,
                               extra_summary={"region": region.label, "inputs": inputs})

@@ -35,7 +35,7 @@ from geo.coverage.towns import edge_parts
 from geo.errors import InvalidParameterError, YizhanError
 from geo.pipeline.job import CoverageJob, Summary, stations_output, summary_dict
 from geo.schema import STATION_TYPES
-from geo.vocab import LANGS, Lang, label, pick, status_label, type_label
+from geo.vocab import LANGS, Lang, basis_label, is_people, label, pick, status_label, type_label
 
 DEFAULT_TOWN_THRESHOLD: Final = 0.8
 DEFAULT_WORST_TOWNS: Final = 3
@@ -239,7 +239,7 @@ def _station_table(job: CoverageJob, o: ReportOptions) -> pd.DataFrame:
 def _town_table(job: CoverageJob, o: ReportOptions) -> tuple[pd.DataFrame, str]:
     """The ``towns.csv`` rows by rank with ``below_threshold``; the share column used."""
     towns = pd.DataFrame(job.towns.towns.drop(columns="geometry")).sort_values("rank")
-    share_col = ("covered_population_share" if job.towns.demand_basis == "population"
+    share_col = ("covered_population_share" if is_people(job.towns.demand_basis)
                  else "covered_length_share")
     share = pd.to_numeric(towns[share_col], errors="coerce")
     towns["below_threshold"] = (share < o.town_threshold).to_numpy(bool)
@@ -382,8 +382,7 @@ def _parameters(job: CoverageJob, o: ReportOptions) -> list[tuple[str, str]]:
     t = translator(o.lang)
     params = job.params
     minutes = f"{params.walk_time_min:g}"
-    basis = (t("人口", "population") if job.towns.demand_basis == "population"
-             else t("街道长度", "street length"))
+    basis = basis_label(job.towns.demand_basis, o.lang)
     return [
         (t("步行时间", "Walk time"), t(f"{minutes}分钟", f"{minutes} min")),
         (t("步行速度", "Walk speed"), f"{params.walk_speed_kmh:g} km/h"),
@@ -417,19 +416,24 @@ def stations_by_type(job: CoverageJob, lang: Lang) -> pd.DataFrame:
 def station_population(job: CoverageJob) -> np.ndarray | None:
     """Covered population on the streets each used station is nearest to (by source).
 
-    ``None`` unless the demand basis is population. Sums to the towns' covered
-    population.
+    ``None`` unless the demand is people. With town populations each town's people are
+    spread over its streets; with a population raster each town's *covered* people
+    (measured) are spread over its covered streets. Either way the stations' figures
+    sum to the towns' covered population (with a raster, less the covered people of a
+    town none of whose streets is covered: they are near no station's street).
     """
-    if job.towns.demand_basis != "population":
+    if not is_people(job.towns.demand_basis):
         return None
     cov = job.coverage
     towns = job.towns.towns
     n_src = cov.n_sources
     if len(towns) == 0 or n_src == 0:
         return np.zeros(n_src)
-    pop = pd.to_numeric(towns["population"], errors="coerce").to_numpy(dtype=float)
-    total = towns["total_length_m"].to_numpy(dtype=float)
-    density = np.divide(pop, total, out=np.zeros(len(towns)), where=total > 0)
+    raster = job.towns.demand_basis == "population_raster"
+    pop = pd.to_numeric(towns["covered_population" if raster else "population"],
+                        errors="coerce").to_numpy(dtype=float)
+    total = towns["covered_length_m" if raster else "total_length_m"].to_numpy(dtype=float)
+    density = np.divide(np.nan_to_num(pop), total, out=np.zeros(len(towns)), where=total > 0)
     parts = edge_parts(cov.network, towns.geometry.to_numpy())
     clipped = clip_segments(cov.segments, parts)
     if len(clipped) == 0:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from geo.pipeline.job import BASES_NOTE_EN, BASES_NOTE_ZH
 from geo.reports.data import Figure, ReportData, review_rule
-from geo.vocab import Lang, label, pick, type_label
+from geo.vocab import Lang, is_people, label, pick, type_label
 
 # ----------------------------------------------------------------------------- values
 
@@ -122,7 +122,7 @@ def _towns_table(data: ReportData, max_rows: int | None) -> DisplayTable:
     lang = data.lang
     t = data.t
     towns = data.towns
-    pop_basis = data.job.towns.demand_basis == "population"
+    pop_basis = is_people(data.job.towns.demand_basis)
     cols = [DisplayColumn("rank", t("排名", "Rank"), "int", 0.55),
             DisplayColumn("name", label("name", lang), "text", 1.5)]
     if towns["district"].notna().any():

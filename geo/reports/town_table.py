@@ -23,7 +23,7 @@ from pypinyin import Style, lazy_pinyin
 
 from geo.io.sheetsafe import csv_bytes, keep_text
 from geo.reports.xlsx import sheet_name, write_frame
-from geo.vocab import DemandBasis, Lang, label, pick
+from geo.vocab import DemandBasis, Lang, basis_label, is_people, label, pick
 
 #: How the page can order the towns.
 TownSort = Literal["rank", "covered_length_share", "uncovered_demand", "name"]
@@ -100,7 +100,7 @@ def headers(towns: pd.DataFrame, demand_basis: DemandBasis | str,
     """Column → header in ``lang`` for every column of ``towns``."""
     out = {c: label(c, lang) for c in towns.columns}
     out["name"] = label("town", lang)
-    out["uncovered_demand"] = label("uncovered_people" if demand_basis == "population"
+    out["uncovered_demand"] = label("uncovered_people" if is_people(demand_basis)
                                     else "uncovered_street_m", lang)
     out["reason_zh" if lang == "zh" else "reason_en"] = label("reason", lang)
     return out
@@ -156,9 +156,7 @@ def download_frame(towns: pd.DataFrame, *, walk_time_min: float,
                                      zip(text, towns["walk_time_p90_min"].to_numpy(float),
                                          strict=True)]
     if "demand_basis" in out:
-        out["demand_basis"] = [pick("人口", "population", lang) if b == "population"
-                               else pick("街道长度", "street length", lang)
-                               for b in out["demand_basis"]]
+        out["demand_basis"] = [basis_label(b, lang) for b in out["demand_basis"]]
     return out.reset_index(drop=True)
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 from geo.io.sheetsafe import keep_text
 from geo.reports.data import ReportData, review_rule
 from geo.reports.display import fmt_figure
-from geo.vocab import Lang, pick, type_label
+from geo.vocab import Lang, basis_label, pick, type_label
 from geo.vocab import label as column_label
 
 SHEET_NAMES: Final[dict[str, tuple[str, str]]] = {
@@ -165,8 +165,7 @@ def summary_rows(data: ReportData) -> list[tuple[str, str, Any, str, str]]:
         (sec, t("街道缓冲半宽", "Street buffer"), p.buffer_m, "m", ""),
         (sec, t("最大吸附距离", "Max snap distance"), p.max_snap_m, "m", ""),
         (sec, column_label("demand_basis", lang),
-         t("人口", "population") if s["demand_basis"] == "population"
-         else t("街道长度", "street length"), "", ""),
+         basis_label(s["demand_basis"], lang), "", ""),
         (sec, t("镇街覆盖率阈值", "Town threshold"), data.options.town_threshold, "share", ""),
         (sec, t("重叠复核阈值（服务圈被其他站点覆盖）", "Review: area covered by others"),
          data.options.overlap_threshold, "share", ""),

@@ -25,6 +25,7 @@ from geo.coverage.segments import covered_pieces
 from geo.network.model import WalkNetwork
 from geo.siting.candidates import Candidates
 from geo.siting.demand import Demand
+from geo.vocab import is_people
 
 _TOL_M: Final = 1e-7  # interval endpoints closer than this (metres) are one breakpoint
 _CHUNK: Final = 4096  # candidates per reach pass (bounds memory)
@@ -185,7 +186,7 @@ def build_problem(network: WalkNetwork, candidates: Candidates, demand: Demand,
     c_hi, b_hi, t_hi = np.split(hi, np.cumsum(sizes)[:2])
     del e_all, idx, lo, hi
     length = _element_lengths(bp_x, ptr, b_lo, b_hi)
-    weight = (_element_weights(length, t_lo, t_hi, td) if demand.basis == "population"
+    weight = (_element_weights(length, t_lo, t_hi, td) if is_people(demand.basis)
               else length.copy())
     cand_ptr, elem = _incidences(c, c_lo, c_hi, length, len(candidates))
     return CoverProblem(ptr=cand_ptr, elem=elem, weight=weight, length=length)
@@ -201,8 +202,8 @@ def _base_intervals(base: Coverage | None, budget_m: float) -> _Intervals:
 
 
 def _town_intervals(demand: Demand) -> _Intervals:
-    """The town pieces ``(edge, p, q, density)`` of the population basis (else none)."""
-    if demand.basis != "population":
+    """The town (or cell) pieces ``(edge, p, q, density)`` of a people basis (else none)."""
+    if not is_people(demand.basis):
         return np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0)
     assert demand.parts is not None
     parts = demand.parts

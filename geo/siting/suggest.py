@@ -7,7 +7,9 @@ the work is done in
 
 * :mod:`geo.siting.demand` — what a covered street metre is worth: ``street_length``
   (every metre counts 1), ``population`` (each town's population spread over its
-  streets) or ``auto`` (population when every town has one);
+  streets), ``population_raster`` (each H3 cell's people from a population raster
+  spread over its streets) or ``auto`` (the raster when given, else population when
+  every town has one);
 * :mod:`geo.siting.candidates` — default candidates (network nodes off motorways and
   trunk roads, farther than ``min_distance_m`` from every existing station, sampled
   above ``max_candidates``) or a user list of points, snapped like stations;
@@ -42,6 +44,7 @@ from geo.coverage.snap import STATUS_USED
 from geo.errors import InvalidParameterError, StationDataError
 from geo.network.model import WalkNetwork
 from geo.params import CoverageParams
+from geo.population.raster import PopulationGrid
 from geo.siting.candidates import (
     DEFAULT_MAX_CANDIDATES,
     DEFAULT_MIN_DISTANCE_M,
@@ -116,6 +119,7 @@ def suggest_sites(
     max_candidates: int = DEFAULT_MAX_CANDIDATES,
     seed: int = 0,
     time_limit_s: float = DEFAULT_ILP_TIME_LIMIT_S,
+    population: PopulationGrid | None = None,
 ) -> SuggestResult:
     """Suggest up to ``k`` new station sites that newly cover the most demand.
 
@@ -126,7 +130,8 @@ def suggest_sites(
     optional) or prepared :class:`Candidates`. ``towns``: polygons with ``town_id``,
     ``name``, ``population`` (any CRS) for the population basis and site labels.
     ``method``: ``"greedy"`` (CELF) or ``"ilp"`` (exact; ``solver`` ``"highs"`` or
-    ``"cbc"``).
+    ``"cbc"``). ``population`` (a raster window over the network): the sites maximise
+    the people newly covered (:func:`geo.siting.demand.raster_demand`).
     """
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
@@ -135,7 +140,7 @@ def suggest_sites(
     used = base.stations.loc[base.stations["status"] == STATUS_USED] if base is not None \
         else None
     with _timed(timings, "demand"):
-        demand = build_demand(network, towns, basis=demand_basis)
+        demand = build_demand(network, towns, basis=demand_basis, population=population)
     with _timed(timings, "candidates"):
         cands = _candidates(network, candidates, used, params, min_distance_m=min_distance_m,
                             max_candidates=max_candidates, seed=seed)

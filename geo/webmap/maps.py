@@ -43,7 +43,7 @@ from geo.palette import (
 )
 from geo.pipeline.job import CoverageJob
 from geo.schema import STATION_TYPES
-from geo.vocab import label, type_label
+from geo.vocab import is_people, label, type_label
 
 MAX_AREA_POLYGONS: Final = 600
 GZIP_ABOVE_BYTES: Final = 150_000  # station arrays above this are embedded gzip-compressed
@@ -182,7 +182,7 @@ def map_data(job: CoverageJob, *, lang: str = "zh") -> MapData:
     towns_df = job.towns.towns
     tprops = []
     for _, r in towns_df.iterrows():
-        share = r["covered_population_share"] if job.towns.demand_basis == "population" \
+        share = r["covered_population_share"] if is_people(job.towns.demand_basis) \
             else r["covered_length_share"]
         tprops.append({
             "town_id": esc(r["town_id"]), "name": esc(r["name"]),
