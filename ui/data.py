@@ -39,6 +39,7 @@ from geo.webmap.maps import MapData, map_data
 from ui.auth import open_store, reader
 from ui.config import WORKER_MEMORY_MB, WORKER_TIMEOUT_S, settings
 from ui.jobcache import LruStore
+from ui.modes import region_in_mode
 from ui.state import AppState, StationList, app_state, tr
 from ui.text import safe_message
 
@@ -130,7 +131,8 @@ def current_region(state: AppState | None = None) -> Region | None:
 
 
 def _params_key(p: CoverageParams) -> str:
-    return f"{p.walk_time_min:g}|{p.walk_speed_kmh:g}|{p.buffer_m:g}|{p.max_snap_m:g}"
+    key = f"{p.walk_time_min:g}|{p.walk_speed_kmh:g}|{p.buffer_m:g}|{p.max_snap_m:g}"
+    return key if p.mode == "walk" else f"{key}|{p.mode}"
 
 
 @st.cache_resource(show_spinner=False)
@@ -268,7 +270,7 @@ def current_job(state: AppState | None = None) -> JobHandle | None:
     key, stations = stations_for(region, s)
     if stations is None:
         return None
-    return job_for(region, s.params, key, stations, s)
+    return job_for(region_in_mode(region, s.params.mode), s.params, key, stations, s)
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)

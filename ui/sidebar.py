@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from geo.errors import InvalidParameterError, YizhanError
+from geo.network.modes import EBIKE_SPEED_PRESETS_KMH
 from geo.params import (
     LIFE_CIRCLE_PRESETS,
     WALK_SPEED_LABELS,
@@ -14,6 +15,7 @@ from geo.params import (
     CoverageParams,
     walk_budget_m,
 )
+from geo.vocab import EBIKE_SPEED_LABELS, MODE_LABELS
 from geo.webmap.maps import TILE_SOURCES
 from ui.auth import open_store, reader
 from ui.config import NETWORK_UPLOAD_MB, TABLE_UPLOAD_MB
@@ -138,28 +140,26 @@ def parameters(state: AppState) -> None:
                                           step=1.0, format="%g", key="walk_minutes")
     else:
         minutes = LIFE_CIRCLE_PRESETS[preset].walk_time_min
-    speeds = list(WALK_SPEED_PRESETS_KMH)
-    cur_speed = next((k for k, v in WALK_SPEED_PRESETS_KMH.items()
-                      if v == state.params.walk_speed_kmh), "adult")
-    speed_key = st.sidebar.selectbox(
-        tr("步行速度", "Walk speed"), speeds, index=speeds.index(cur_speed),
-        format_func=lambda k: WALK_SPEED_LABELS[k][0 if state.lang == "zh" else 1],
-        key="walk_speed")
+    mode = st.sidebar.radio(
+        tr("出行方式", "Travel mode"), ["walk", "ebike"], horizontal=True,
+        index=1 if state.params.mode == "ebike" else 0,
+        format_func=lambda k: MODE_LABELS[k][0 if state.lang == "zh" else 1], key="mode")
+    speed = _speed_choice(state, mode)
     buffer_m = st.sidebar.slider(tr("街道缓冲宽度（米）", "Street buffer (m)"), 10, 150,
                                  int(state.params.buffer_m), step=5, key="buffer_m")
     try:
-        state.params = CoverageParams(walk_time_min=float(minutes),
-                                      walk_speed_kmh=WALK_SPEED_PRESETS_KMH[speed_key],
-                                      buffer_m=float(buffer_m),
-                                      max_snap_m=state.params.max_snap_m)
+        state.params = CoverageParams.for_mode(mode, minutes=float(minutes), speed_kmh=speed,
+                                               buffer_m=float(buffer_m),
+                                               max_snap_m=state.params.max_snap_m)
     except InvalidParameterError as exc:
         st.sidebar.error(safe_message(exc))
     p = state.params
     budget = walk_budget_m(p.walk_time_min, p.walk_speed_kmh)
     st.sidebar.caption(tr(
-        f"步行 {p.walk_time_min:g} 分钟 × {p.walk_speed_kmh:g} km/h ≈ {budget:,.0f} 米（沿路网）",
-        f"{p.walk_time_min:g} min × {p.walk_speed_kmh:g} km/h ≈ {budget:,.0f} m "
-        "along the network"))
+        f"{MODE_LABELS[p.mode][0]} {p.walk_time_min:g} 分钟 × {p.walk_speed_kmh:g} km/h ≈ "
+        f"{budget:,.0f} 米（沿路网）",
+        f"{MODE_LABELS[p.mode][1]}: {p.walk_time_min:g} min × {p.walk_speed_kmh:g} km/h ≈ "
+        f"{budget:,.0f} m along the network"))
     keys = list(TILE_SOURCES)
     state.tiles = st.sidebar.selectbox(
         tr("底图", "Basemap"), keys, index=keys.index(state.tiles),
@@ -169,6 +169,21 @@ def parameters(state: AppState) -> None:
         st.sidebar.warning(tr("高德底图为 GCJ-02 坐标，与 WGS-84 数据偏移约 300–600 米。",
                               "Amap tiles are GCJ-02: they sit ~300–600 m off the WGS-84 "
                               "data."))
+
+
+def _speed_choice(state: AppState, mode: str) -> float:
+    """The walking-speed or e-bike-speed preset of ``mode`` (km/h)."""
+    presets, labels, default, name = (
+        (EBIKE_SPEED_PRESETS_KMH, EBIKE_SPEED_LABELS, "standard", ("骑行速度", "E-bike speed"))
+        if mode == "ebike" else
+        (WALK_SPEED_PRESETS_KMH, WALK_SPEED_LABELS, "adult", ("步行速度", "Walk speed")))
+    keys = list(presets)
+    cur = next((k for k, v in presets.items() if v == state.params.walk_speed_kmh), default)
+    key = st.sidebar.selectbox(
+        tr(*name), keys, index=keys.index(cur),
+        format_func=lambda k: labels[k][0 if state.lang == "zh" else 1],
+        key=f"{mode}_speed" if mode == "ebike" else "walk_speed")
+    return presets[key]
 
 
 def render_sidebar() -> AppState:
