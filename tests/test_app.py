@@ -85,8 +85,10 @@ def test_towns_page_formats_sorts_and_downloads_what_it_shows() -> None:
     table = at.dataframe[0]
     df = table.value
     assert list(df.columns[:4]) == ["薄弱排名", "镇街", "区县", "原因"]  # reason visible
-    assert df["人口覆盖率"].iloc[0] == pytest.approx(7.7)  # per cent, shown "7.7%"
-    assert df["人口"].iloc[0] == 112_000 and df["未覆盖人口"].iloc[0] == 103_391
+    # the demo's people are measured on its synthetic raster (112,000 invented people
+    # in 新洲镇, 111,893 of them in cells inside its boundary)
+    assert df["人口覆盖率"].iloc[0] == pytest.approx(7.8)  # per cent, shown "7.8%"
+    assert df["人口"].iloc[0] == 111_893 and df["未覆盖人口"].iloc[0] == 103_160
     assert df["P90步行时间（分钟）"].iloc[0] == "> 15 分钟"  # not None
     config = json.loads(table.proto.columns)
     assert config["人口覆盖率"]["type_config"]["format"] == "%.1f%%"
@@ -107,7 +109,7 @@ def test_towns_page_formats_sorts_and_downloads_what_it_shows() -> None:
     towns = pd.DataFrame(run_demo().towns.towns.drop(columns="geometry"))
     shown = download_frame(filter_sort(towns, districts=["云溪区"], sort_by="name"),
                            walk_time_min=15.0, lang="zh")
-    expected = towns_csv(shown, headers(shown, "population", "zh"))
+    expected = towns_csv(shown, headers(shown, "population_raster", "zh"))
     csv_button = next(b for b in at.download_button if b.key == "dl_towns_csv")
     media_id = _media_id(expected, "text/csv", "towns.csv")
     if media_id is not None:

@@ -68,7 +68,9 @@ def test_demo_summary(demo_dirs: tuple[Path, Path, Path]) -> None:
     assert s["network"]["dropped_edges"] == 6
     assert 0 < s["covered_length_m"] < s["total_length_m"] == s["network"]["total_length_m"]
     assert s["covered_area_m2"] > 0
-    assert s["demand_basis"] == "population"
+    # the demo ships its synthetic population raster: people covered are the demand
+    assert s["demand_basis"] == "population_raster"
+    assert s["population"]["synthetic"] and 0 < s["covered_population"] < s["total_population"]
     assert 0 < s["covered_population_share"] < 1
     assert all(v >= 0 for v in s["timings_s"].values())
 

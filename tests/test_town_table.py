@@ -28,7 +28,9 @@ from geo.reports.town_table import (
 
 @pytest.fixture(scope="module")
 def job() -> CoverageJob:
-    return run_demo()
+    """The demo with its towns' populations spread over their streets (the values below
+    are pinned on that basis; the default demo measures people from its raster)."""
+    return run_demo(population=False)
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +126,17 @@ def test_downloads_keep_formulas_as_text(towns: pd.DataFrame, job: CoverageJob) 
     ws = load_workbook(io.BytesIO(towns_xlsx(frame, names, "zh"))).active
     cell = ws.cell(row=2, column=2)
     assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
+
+
+def test_default_demo_shows_people_from_its_raster() -> None:
+    """The default demo ships its synthetic raster: the page shows the measured people
+    and names the basis as the raster's."""
+    job = run_demo()
+    assert job.towns.demand_basis == "population_raster"
+    towns = pd.DataFrame(job.towns.towns.drop(columns="geometry"))
+    view = screen_frame(towns, walk_time_min=15.0, lang="en")
+    assert "population" in view.columns and view["population"].notna().all()
+    assert headers(towns, job.towns.demand_basis, "en")["uncovered_demand"] == \
+        "Uncovered people"
+    frame = download_frame(towns, walk_time_min=15.0, lang="en")
+    assert set(frame["demand_basis"]) == {"people (population raster, exact area-weighted)"}

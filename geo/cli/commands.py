@@ -92,10 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--write-inputs", metavar="DIR",
                    help="also write the demo inputs (GraphML, stations.csv, towns/zones/bases "
                         "GeoJSON) into DIR")
-    d.add_argument("--synthetic-population", action="store_true",
-                   help="use the demo's synthetic population raster (generated in code): "
-                        "people covered become the demand; with --write-inputs also write "
-                        "it as population.tif")
+    d.add_argument("--synthetic-population", action=argparse.BooleanOptionalAction,
+                   default=True,
+                   help="use the demo's synthetic population raster (generated in code; "
+                        "the default): people covered are the demand (population_raster); "
+                        "with --write-inputs it is also written as population.tif. "
+                        "--no-synthetic-population: the towns' invented populations spread "
+                        "over their streets (demand_basis population)")
     add_params(d)
 
     pr = sub.add_parser("prepare", help="prepare a network once (filter, project, cache) into "
@@ -162,7 +165,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
         for name, p in write_demo_inputs(args.write_inputs).items():
             print(f"wrote demo input {p}  ({name})")
-        grid = demo_region(population=True).population if args.synthetic_population else None
+        grid = demo_region().population if args.synthetic_population else None
         if grid is not None:
             p = write_population_tif(grid, Path(args.write_inputs) / "population.tif")
             print(f"wrote demo input {p}  (population, synthetic)")

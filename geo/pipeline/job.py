@@ -373,9 +373,10 @@ def run_demo(params: CoverageParams | None = None, *, split_nearest: bool = Fals
              progress: ProgressFn | None = None, union_method: UnionMethod = "raster",
              area_pixel_m: float = DEFAULT_PIXEL_M,
              units: AnalysisUnits | None = None,
-             population: bool = False) -> CoverageJob:
+             population: bool = True) -> CoverageJob:
     """The job on the built-in synthetic demo region (no files, no internet);
-    ``population``: with its synthetic population raster (people are the demand)."""
+    ``population`` (default): with its synthetic population raster (people covered are
+    the demand); ``False``: the towns' invented populations spread over their streets."""
     return run_region(demo_region(population=population), params=params,
                       split_nearest=split_nearest,
                       per_station_areas=per_station_areas, h3_resolution=h3_resolution,

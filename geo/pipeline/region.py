@@ -176,11 +176,13 @@ def list_region_folders(root: str | os.PathLike[str]) -> list[Path]:
     return out
 
 
-def demo_region(*, population: bool = False) -> Region:
+def demo_region(*, population: bool = True) -> Region:
     """The built-in synthetic demo region (deterministic, no files, no internet).
 
-    ``population``: with its synthetic population raster (generated in code,
-    :mod:`geo.pipeline.demo_population`), so people are the demand.
+    ``population`` (default): with its synthetic population raster (generated in code,
+    :mod:`geo.pipeline.demo_population`), so people covered are the demand
+    (``population_raster``); ``False`` gives the old demo, whose demand is each town's
+    (invented) population spread over its streets (``population``).
     """
     t0 = time.perf_counter()
     demo = build_demo_region()
