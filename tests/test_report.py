@@ -199,7 +199,8 @@ def test_workbook_sheets_rows_and_types_match_the_csv_outputs(
 
     wb = load_workbook(reports["xlsx"])
     assert wb.sheetnames == [sheet_name(k, "zh") for k in
-                             ("summary", "towns", "stations", "zones", "fields")]
+                             ("summary", "towns", "stations", "zones", "bases",
+                              "bases_beyond", "fields")]
     # the fields sheet maps every header to its CSV column
     fields: dict[str, dict[str, str]] = {}
     for sheet, header, col in wb[sheet_name("fields", "zh")].iter_rows(min_row=2,
@@ -251,7 +252,8 @@ def test_workbook_in_english(data: ReportData, job: CoverageJob, tmp_path: Path)
 
     p = write_report(job, "xlsx", tmp_path / "en.xlsx", options=ReportOptions(lang="en"))
     wb = load_workbook(p)
-    assert wb.sheetnames == ["summary", "towns", "stations", "zones", "fields"]
+    assert wb.sheetnames == ["summary", "towns", "stations", "zones", "bases",
+                             "bases beyond limits", "fields"]
     assert wb["stations"].cell(row=1, column=1).value == "Station ID"
     assert wb["stations"].max_row == len(data.stations) + 1
 

@@ -79,7 +79,7 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         "it reaches")
     r.add_argument("--tiles", default="none",
                    help="HTML map basemap: none (default, offline), osm or amap")
-    add_params(p)
+    add_params(p, modes=True)
     add_cache_options(p)
     return p
 

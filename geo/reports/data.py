@@ -34,6 +34,7 @@ from geo.coverage.segments import clip_segments, covered_pieces, distance_pieces
 from geo.coverage.towns import edge_parts
 from geo.errors import InvalidParameterError, YizhanError
 from geo.pipeline.job import CoverageJob, Summary, stations_output, summary_dict
+from geo.reports.bases import ReportBases, report_bases
 from geo.schema import STATION_TYPES
 from geo.vocab import LANGS, Lang, basis_label, is_people, label, pick, status_label, type_label
 
@@ -146,6 +147,7 @@ class ReportData:
     zones: pd.DataFrame | None  # zones.csv rows
     walk_times: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    bases: ReportBases | None = None  # drive time to the convalescence bases
 
     @property
     def lang(self) -> Lang:
@@ -193,7 +195,7 @@ def report_data(job: CoverageJob, options: ReportOptions | None = None) -> Repor
         headline=_headline(job, o, summary, stations, towns, zones),
         by_type=stations_by_type(job, as_lang(o.lang)), towns=towns, town_share_column=share_col,
         stations=stations, zones=zones, walk_times=walk_time_distribution(job),
-        notes=front.notes,
+        notes=front.notes, bases=report_bases(job),
     )
 
 

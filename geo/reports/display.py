@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from geo.pipeline.job import BASES_NOTE_EN, BASES_NOTE_ZH
+from geo.reports.bases import ReportBases
 from geo.reports.data import Figure, ReportData, review_rule
 from geo.vocab import Lang, is_people, label, pick, type_label
 
@@ -115,7 +116,33 @@ def display_tables(data: ReportData, *, max_rows: int | None = None) -> dict[str
     if data.zones is not None:
         out["zones"] = _zones_table(data, data.zones)
     out["stations"] = _stations_table(data, max_rows)
+    if data.bases is not None:
+        out["bases"] = _bases_table(data, data.bases)
     return out
+
+
+def _bases_table(data: ReportData, b: ReportBases) -> DisplayTable:
+    """Each town's drive time to its nearest base (unreachable and longest first)."""
+    lang, t = data.lang, data.t
+    cols = [DisplayColumn("name", label("name", lang), "text", 1.5),
+            DisplayColumn("nearest_base_name", label("nearest_base_name", lang), "text", 1.8),
+            DisplayColumn("drive_time_min", label("drive_time_min", lang), "min", 0.9),
+            DisplayColumn("drive_distance_m", label("drive_distance_m", lang), "m", 0.9),
+            DisplayColumn("population", label("population", lang), "int", 0.9)]
+    beyond = "；".join(
+        t(f"{r.limit_min:g}分钟以外：{r.towns_beyond}个镇街",
+          f"beyond {r.limit_min:g} min: {r.towns_beyond} towns")
+        + ("" if r.population_beyond is None or r.population_beyond != r.population_beyond
+           else t(f"，{r.population_beyond:,.0f}人", f", {r.population_beyond:,.0f} people"))
+        for r in b.beyond.itertuples())
+    far = ~(b.towns["drive_time_min"].to_numpy(dtype=float) <= b.limits_min[0])
+    note = b.note or t(f"驾车（单行道、限速或道路等级默认车速）到最近基地。{beyond}。标色行：超过"
+                       f"{b.limits_min[0]:g}分钟或不可达。",
+                       f"By car (one-way streets, maxspeed or class-default speeds) to the "
+                       f"nearest base. {beyond}. Shaded rows: beyond {b.limits_min[0]:g} min "
+                       "or unreachable.")
+    return DisplayTable("bases", label("bases", lang), cols, b.towns, far, note=note,
+                        total_rows=len(b.towns))
 
 
 def _towns_table(data: ReportData, max_rows: int | None) -> DisplayTable:

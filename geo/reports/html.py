@@ -146,11 +146,13 @@ def _tables(data: ReportData, figs: dict[str, bytes]) -> dict[str, Any]:
         if key in figs:
             cap = worst_caption(data, r)
             worst.append(_image(figs[key], cap, cap))
-    zones = tables.get("zones")
+    zones, bases = tables.get("zones"), tables.get("bases")
     nav = [("cover", data.t("封面", "Cover")), ("headline", data.t("核心指标", "Headline figures")),
            ("map", data.t("地图", "Map")), ("charts", data.t("图表", "Charts")),
            ("towns", towns.title), *([("zones", zones.title)] if zones is not None else []),
-           ("stations", stations.title), ("method", data.t("方法说明", "Method"))]
+           ("stations", stations.title),
+           *([("bases", bases.title)] if bases is not None else []),
+           ("method", data.t("方法说明", "Method"))]
     return {
         "nav": nav,
         "towns_title": towns.title,
@@ -163,6 +165,8 @@ def _tables(data: ReportData, figs: dict[str, bytes]) -> dict[str, Any]:
         "stations_title": stations.title,
         "flagged_text": flagged_text(data),
         "stations": _table(stations, data, scroll=len(stations.frame) > SCROLL_ROWS),
+        "bases_title": bases.title if bases is not None else "",
+        "bases": _table(bases, data) if bases is not None else None,
     }
 
 

@@ -31,6 +31,8 @@ SHEET_NAMES: Final[dict[str, tuple[str, str]]] = {
     "towns": ("镇街", "towns"),
     "stations": ("站点", "stations"),
     "zones": ("骑手友好场景", "zones"),
+    "bases": ("疗休养基地", "bases"),
+    "bases_beyond": ("基地超出限值", "bases beyond limits"),
     "fields": ("字段说明", "fields"),
 }
 MAX_WIDTH: Final = 60
@@ -240,6 +242,8 @@ def write_xlsx(data: ReportData, path: str | os.PathLike[str]) -> Path:
     tables: list[tuple[str, pd.DataFrame]] = [("towns", data.towns), ("stations", data.stations)]
     if data.zones is not None:
         tables.append(("zones", data.zones))
+    if data.bases is not None and not data.bases.note:
+        tables += [("bases", data.bases.towns), ("bases_beyond", data.bases.beyond)]
     for key, df in tables:
         name = sheet_name(key, lang)
         sheet = wb.create_sheet(name)
