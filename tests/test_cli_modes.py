@@ -60,3 +60,14 @@ def test_drive_and_mixed_speed_options_are_refused(demo_inputs: dict[str, Path],
                      "--ride-speed-kmh", "40") != 0
     assert "E-bike" in capsys.readouterr().err
 
+
+
+def test_trip_labels_are_in_minutes_for_every_mode() -> None:
+    from geo.network.modes import EBIKE_SPEED_PRESETS_KMH, MODES
+    from geo.vocab import EBIKE_SPEED_LABELS, MODE_LABELS, trip_label
+
+    assert set(MODE_LABELS) == set(MODES)
+    assert set(EBIKE_SPEED_LABELS) == set(EBIKE_SPEED_PRESETS_KMH)
+    assert trip_label("walk", 15, "zh") == "15分钟步行"
+    assert trip_label("ebike", 10, "en") == "10-minute e-bike ride"
+    assert trip_label("drive", 30, "zh") == "30分钟车程"
