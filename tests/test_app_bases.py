@@ -53,6 +53,6 @@ def test_sidebar_ebike_mode_reloads_the_streets_and_covers_more() -> None:
     at.radio(key="mode").set_value("ebike").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.selectbox(key="ebike_speed").value == "standard"
-    ebike = metric(at, "步行覆盖街道")
+    ebike = metric(at, "骑行覆盖街道")
     assert float(ebike.rstrip("%")) > float(walk.rstrip("%"))
     assert any("电动自行车" in c.value and "km/h" in c.value for c in at.sidebar.caption)
