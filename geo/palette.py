@@ -16,6 +16,8 @@ OFF_NETWORK_COLOUR: Final = "#444444"
 BASE_COLOUR: Final = "#8c564b"
 ZONE_COLOUR: Final = "#ff7f0e"
 UNION_COLOUR: Final = "#2b8cbe"
+#: uncovered people per raster cell, light → dark (classes from the map's quantiles)
+PEOPLE_COLOURS: Final = ("#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f")
 #: covered-share classes (upper bounds) and their colours, red = poorly served
 SHARE_BINS: Final = (0.2, 0.4, 0.6, 0.8)
 SHARE_COLOURS: Final = ("#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641")

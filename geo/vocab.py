@@ -170,6 +170,8 @@ _MAP: Final[dict[str, tuple[str, str]]] = {
     "bases": ("职工疗休养基地", "Convalescence bases"),
     "zones": ("骑手友好场景", "Rider-friendly zones"),
     "towns": ("镇街覆盖率", "Town coverage share"),
+    "uncovered": ("未覆盖人口（按栅格单元）", "Uncovered people (by raster cell)"),
+    "people_per_cell": ("每单元人数", "people per cell"),
     "union": ("服务圈（合并）", "Service area (union)"),
     "areas": ("各站点服务圈", "Per-station service areas"),
     "network": ("步行路网", "Walk network"),

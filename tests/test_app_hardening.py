@@ -43,3 +43,29 @@ def test_huge_node_id_network_upload_is_refused(tmp_path: Path) -> None:
     assert not at.exception, at.exception
     errors = " ".join(e.value for e in at.error)
     assert "路网数据有误" in errors and "OverflowError" not in errors, errors
+
+
+def test_region_upload_takes_a_population_geotiff(tmp_path: Path) -> None:
+    """A region uploaded with a population GeoTIFF: people covered are measured on it."""
+    from geo.cli import main
+    from geo.pipeline.job import run_region, summary_dict
+    from geo.pipeline.region import region_from_files
+
+    folder = tmp_path / "in"
+    assert main(["demo", "--out", str(tmp_path / "o"), "--write-inputs", str(folder),
+                 "--quiet"]) == 0
+    at = run_app()
+    _upload_network(at, "streets.graphml", (folder / "streets.graphml").read_bytes())
+    for role, name, mime in (("stations", "stations.csv", "text/csv"),
+                             ("towns", "towns.geojson", "application/geo+json"),
+                             ("population", "population.tif", "image/tiff")):
+        at.file_uploader(key=f"up_{role}").set_value(
+            (name, (folder / name).read_bytes(), mime)).run()
+    assert not at.exception, at.exception
+    region = region_from_files(folder / "streets.graphml",
+                               stations_path=folder / "stations.csv",
+                               towns_path=folder / "towns.geojson",
+                               population_path=folder / "population.tif")
+    share = summary_dict(run_region(region))["covered_population_share"]
+    assert region.population is not None and share is not None
+    assert metric(at, "覆盖人口") == f"{share:.1%}"

@@ -76,3 +76,29 @@ def test_demo_map_data_layers(demo_data: MapData) -> None:
     assert demo_data.zones is not None and len(demo_data.zones["features"]) == 2
     assert demo_data.union is not None and demo_data.network is not None
     assert len(demo_data.bases) == 2
+
+
+def test_uncovered_population_layer_by_raster_cell(demo_data: MapData) -> None:
+    """The demo (with its synthetic raster) gets the uncovered-people layer: one square per
+    raster cell with people outside the union, summing to the uncovered people, five
+    classes in the legend; off when the layer is not chosen, absent without a raster."""
+    from geo.webmap.uncovered import uncovered_layer
+
+    job = run_demo()
+    layer = demo_data.uncovered
+    assert layer is not None and layer.geojson["features"] and not layer.capped
+    assert "uncovered" in LAYER_KEYS
+    people = job.people
+    assert layer.total == pytest.approx(
+        people.total_population - people.covered_units_population, rel=1e-3)
+    classes = {f["properties"]["c"] for f in layer.geojson["features"]}
+    assert classes <= set(range(5)) and len(classes) > 1
+    html = build_map(demo_data, lang="en",
+                     layers=frozenset({"towns", "uncovered"})).get_root().render()
+    assert "Uncovered people (by raster cell)" in html and "people per cell" in html
+    off = build_map(demo_data, lang="en", layers=frozenset({"towns"})).get_root().render()
+    assert "Uncovered people (by raster cell)" not in off
+    assert uncovered_layer(run_demo(population=False)) is None
+    cell = layer.geojson["features"][0]["geometry"]["coordinates"][0]
+    lons = [c[0] for c in cell]
+    assert 0.0008 < max(lons) - min(lons) < 0.0012  # a 100 m square at 22.5° N

@@ -82,7 +82,8 @@ def _uploaded(key: str, _files: dict[str, tuple[str, bytes]]) -> Region:
         region = region_from_files_isolated(
             paths["network"], stations_path=paths.get("stations"),
             towns_path=paths.get("towns"), zones_path=paths.get("zones"),
-            bases_path=paths.get("bases"), cache_dir=default_cache_dir(),
+            bases_path=paths.get("bases"), population_path=paths.get("population"),
+            cache_dir=default_cache_dir(),
             label=_files["network"][0], timeout_s=WORKER_TIMEOUT_S,
             memory_mb=WORKER_MEMORY_MB)
     return region
@@ -100,7 +101,7 @@ def _online(place: str) -> Region:
 def _suffix(name: str) -> str:
     low = name.lower()
     for s in (".osm.pbf", ".osm.xml", ".graphml", ".osm", ".pbf", ".geojson", ".json",
-              ".gpkg", ".zip", ".csv", ".xlsx"):
+              ".gpkg", ".zip", ".csv", ".xlsx", ".tiff", ".tif"):
         if low.endswith(s):
             return s
     return Path(low).suffix

@@ -34,7 +34,12 @@ UPLOAD_ROLES = {
               ["geojson", "json", "gpkg", "zip"]),
     "bases": (("职工疗休养基地（点）", "Convalescence bases (points)"),
               ["geojson", "json", "gpkg", "zip", "csv"]),
+    "population": (("人口栅格（GeoTIFF，可选：按人口计覆盖）",
+                    "Population raster (GeoTIFF, optional: people covered)"),
+                   ["tif", "tiff"]),
 }
+#: uploads as large as a network (a population GeoTIFF of a city is tens of MB)
+_LARGE_ROLES = ("network", "population")
 
 
 def language_switch(state: AppState) -> None:
@@ -77,7 +82,7 @@ def region_picker(state: AppState) -> None:
         for role, ((zh, en), types) in UPLOAD_ROLES.items():
             f = st.sidebar.file_uploader(
                 tr(zh, en), type=types, key=f"up_{role}",
-                max_upload_size=NETWORK_UPLOAD_MB if role == "network" else TABLE_UPLOAD_MB)
+                max_upload_size=NETWORK_UPLOAD_MB if role in _LARGE_ROLES else TABLE_UPLOAD_MB)
             if f is not None:
                 state.uploads[role] = (f.name, f.getvalue())
             else:

@@ -44,6 +44,7 @@ from geo.palette import (
 from geo.pipeline.job import CoverageJob
 from geo.schema import STATION_TYPES
 from geo.vocab import is_people, label, type_label
+from geo.webmap.uncovered import UncoveredLayer, add_uncovered, legend_parts, uncovered_layer
 
 MAX_AREA_POLYGONS: Final = 600
 GZIP_ABOVE_BYTES: Final = 150_000  # station arrays above this are embedded gzip-compressed
@@ -51,8 +52,8 @@ MAX_NETWORK_EDGES: Final = 25_000
 DISPLAY_SIMPLIFY_M: Final = 5.0
 MAX_LAYER_COORDS: Final = 40_000  # vertices per polygon layer on the map (~0.8 MB)
 
-LAYER_KEYS: Final = ("stations", "offnetwork", "bases", "zones", "towns", "union", "areas",
-                     "network")
+LAYER_KEYS: Final = ("stations", "offnetwork", "bases", "zones", "towns", "uncovered", "union",
+                     "areas", "network")
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ class MapData:
     areas: dict[str, Any] | None
     network: dict[str, Any] | None
     notes: list[str] = field(default_factory=list)
+    #: people outside the union by raster cell (with a population raster)
+    uncovered: UncoveredLayer | None = None
 
 
 def _to_ll(geoms: np.ndarray, crs: Any, simplify_m: float,
@@ -220,7 +223,7 @@ def map_data(job: CoverageJob, *, lang: str = "zh") -> MapData:
         np.array([shapely.box(*net.bounds)]), crs, WGS84)[0].bounds
     return MapData(bounds=(x0, y0, x1, y1), station_rows=rows, off_rows=off, bases=bases,
                    zones=zones, towns=towns, union=union, areas=areas, network=network,
-                   notes=notes)
+                   notes=notes, uncovered=uncovered_layer(job))
 
 
 def _js_json(obj: Any) -> str:
@@ -353,6 +356,9 @@ def build_map(data: MapData, *, lang: str = "zh", layers: frozenset[str] | None 
     layers = frozenset(LAYER_KEYS) - {"network", "areas"} if layers is None else layers
     m = _base_map(data, lang=lang, tiles=tiles, height=height)
     _add_towns(m, data, lang=lang, layers=layers, focus_town=focus_town)
+    if "uncovered" in layers and data.uncovered is not None and \
+            data.uncovered.geojson["features"]:
+        add_uncovered(m, data.uncovered, lang=lang)
     _add_areas(m, data, lang=lang, layers=layers)
     _add_points(m, data, lang=lang, layers=layers)
     for layer in extra_layers:
@@ -487,6 +493,9 @@ def legend_html(lang: str, layers: frozenset[str], data: MapData, *,
         for i, c in enumerate(SHARE_COLOURS):
             parts.append(f'<span style="color:{c}">■</span> '
                          f"{edges[i]:.0%}–{edges[i + 1]:.0%}")
+    if "uncovered" in layers and data.uncovered is not None and \
+            data.uncovered.geojson["features"]:
+        parts += legend_parts(data.uncovered, lang=lang)
     if "areas_too_many" in data.notes and "areas" in layers:
         parts.append(esc("站点过多，未绘制各站点服务圈" if lang == "zh"
                          else "Too many stations to draw each service area"))
