@@ -318,7 +318,8 @@ def test_help_mentions_every_command_and_option(tmp_path: Path) -> None:
                 "--buffer-m", "--max-snap-m", "--split-nearest", "--cache-dir", "--no-cache",
                 "--db", "--city", "--version", "--station-areas", "--h3-resolution", "--quiet",
                 "--population", "--admin-level", "--mode", "--ride-speed-kmh",
-                "--ride-preset"}
+                "--ride-preset", "--towns-crs", "--town-codes", "--town-population",
+                "--town-population-sheet"}
     assert set(_options(subs["coverage"])) == expected
     for opt in expected:
         assert opt in cov.stdout, opt

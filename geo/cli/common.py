@@ -13,6 +13,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from geo.cli.towns import add_town_options, town_inputs
 from geo.coverage.cells import DEFAULT_H3_RESOLUTION, check_h3_resolution
 from geo.crs import validate_bbox
 from geo.errors import InvalidParameterError, YizhanError, exit_code_help
@@ -244,11 +245,13 @@ def run_job_from_args(args: argparse.Namespace, params: CoverageParams) -> Cover
             "give --stations FILE, or --db PATH --city CITY for a stored station list")
     # one path with or without --bbox, so summary.json always records the inputs
     # (paths, sha256) and the load_network timing
+    towns_path, town_entries = town_inputs(args, osm_towns_path(args))
     region = region_from_files(
         args.network, stations_path=None if from_db else args.stations,
-        towns_path=osm_towns_path(args), zones_path=args.zones, bases_path=args.bases,
+        towns_path=towns_path, zones_path=args.zones, bases_path=args.bases,
         bbox=parse_bbox(args.bbox), cache_dir=cache_dir_from_args(args),
         population_path=getattr(args, "population", None), mode=params.mode)
+    region = dataclasses.replace(region, inputs={**region.inputs, **town_entries})
     return run_region(with_db_stations(region, from_db), params=params,
                       split_nearest=args.split_nearest,
                       per_station_areas=station_areas_from_args(args),
@@ -281,13 +284,15 @@ def osm_towns_path(args: argparse.Namespace) -> str | None:
 
 
 def add_population_option(p: argparse.ArgumentParser) -> None:
-    """``--population FILE``: a population GeoTIFF (people become the demand)."""
+    """``--population FILE``: a population GeoTIFF (people become the demand); also
+    ``--admin-level`` and the town-table options (:func:`geo.cli.towns.add_town_options`)."""
     p.add_argument("--admin-level", type=int, default=8,
                    help="with --towns osm: the boundary level (8 乡镇/街道, 6 区县)")
     p.add_argument("--population", metavar="FILE",
                    help="population GeoTIFF (people per cell, any CRS, nodata honoured; "
                         "WorldPop / GHS-POP style): only the region's window is read, "
                         "people become the demand (demand_basis population_raster)")
+    add_town_options(p)
 
 
 def station_areas_from_args(args: argparse.Namespace) -> StationAreasMode:

@@ -39,6 +39,7 @@ from geo.cli.common import (
     run_command,
     with_db_stations,
 )
+from geo.cli.towns import town_inputs
 from geo.errors import StationDataError, exit_code_help
 from geo.network.loaders import file_sha256
 from geo.pipeline.region import region_from_files
@@ -125,9 +126,10 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
     params = params_from_args(args)
     from_db = db_stations(args)
+    towns_path, town_entries = town_inputs(args, osm_towns_path(args))
     region = region_from_files(args.network,
                                stations_path=None if from_db else args.stations,
-                               towns_path=osm_towns_path(args), bbox=parse_bbox(args.bbox),
+                               towns_path=towns_path, bbox=parse_bbox(args.bbox),
                                cache_dir=cache_dir_from_args(args),
                                population_path=args.population)
     region = with_db_stations(region, from_db)
@@ -140,7 +142,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
                 "rejected): fix the station list or leave --stations out")
         stations = region.stations.accepted
     candidates = None
-    inputs = dict(region.inputs)
+    inputs = {**region.inputs, **town_entries}
     if args.candidates:
         candidates = read_candidates(net, args.candidates, max_snap_m=params.max_snap_m)
         inputs["candidates"] = {"path": str(args.candidates),
