@@ -30,7 +30,10 @@ c1.metric(tr("骑行覆盖街道", "Streets within reach by e-bike") if job.para
                   f"{summary['covered_length_m'] / 1000:,.1f} of "
                   f"{summary['total_length_m'] / 1000:,.1f} km"))
 c2.metric(tr("覆盖人口", "Population covered"), fmt_pct(summary["covered_population_share"]),
-          help=tr("人口按街道长度分布到镇街内", "population spread over each town's streets"))
+          help=(tr("人口栅格：服务圈内的人口（按面积精确加权）",
+                   "population raster: people inside the service area (exact area weights)")
+                if summary["demand_basis"] == "population_raster"
+                else tr("人口按街道长度分布到镇街内", "population spread over each town's streets")))
 c3.metric(tr("服务圈面积", "Service-area extent"),
           f"{summary['covered_area_m2'] / 1e6:,.2f} km²")
 c4.metric(tr("接入路网的站点", "Stations on the network"),

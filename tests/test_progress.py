@@ -77,7 +77,8 @@ def test_one_row_per_version_with_counts_by_type(store_path: Path, region: Regio
     shares = [r.covered_share for r in table.rows]
     assert all(s is not None for s in shares)
     assert shares == sorted(shares)  # more stations cover at least as much
-    assert table.demand_basis == "population"  # the demo towns all have a population
+    # the demo ships a synthetic population raster: people are the demand
+    assert table.demand_basis == "population_raster"
     assert not table.anonymous and table.note() == ""
     with pytest.raises(dataclasses.FrozenInstanceError):
         table.rows[0].version = 9  # type: ignore[misc]
@@ -89,7 +90,7 @@ def test_shares_equal_a_direct_run_coverage(store_path: Path, region: Region) ->
     for row in table.rows:
         stations, _info = layer_table(store, CITY, version=row.version)
         s = summary_dict(run_coverage(region.network, stations, params=PARAMS,
-                                      towns=region.towns))
+                                      towns=region.towns, population=region.population))
         assert row.covered_population_share == s["covered_population_share"]
         assert row.covered_share == s["covered_population_share"]
         assert row.covered_length_share == s["covered_length_share"]
@@ -121,7 +122,7 @@ def test_every_city_by_default_and_the_frame(store_path: Path, region: Region) -
     assert frame["stations_工会驿站"].dtype == "int64"
     meta = table.meta()
     assert meta["params"]["walk_time_min"] == 10.0
-    assert meta["demand_basis"] == "population"
+    assert meta["demand_basis"] == "population_raster"
     json.dumps(meta)
 
 
@@ -225,7 +226,7 @@ def test_a_list_off_the_network_covers_nothing(tmp_path: Path, region: Region) -
     (row,) = coverage_progress(store, region, params=PARAMS).rows
     assert row.stations_used == 0 and row.stations_off_network == 2
     assert row.covered_share == 0.0 and row.note == "no station on the network"
-    assert row.demand_basis == "population"
+    assert row.demand_basis == "population_raster"
 
 
 def test_progress_callback(store_path: Path, region: Region) -> None:

@@ -40,12 +40,13 @@ from geo.network.model import WalkNetwork
 from geo.params import CoverageParams
 from geo.pipeline.job import __version__, run_coverage, summary_dict
 from geo.pipeline.region import Region
+from geo.population.raster import PopulationGrid
 from geo.schema import STATION_TYPES
 from geo.stations.access import OPERATOR, Reader
 from geo.stations.exports import layer_table
 from geo.stations.records import VersionInfo
 from geo.stations.versions import VersionStore
-from geo.vocab import DemandBasis
+from geo.vocab import DemandBasis, is_people
 
 PROGRESS_FORMAT: Final = "yizhan-progress/1"
 #: ``progress(done, total)`` after each version.
@@ -195,13 +196,16 @@ def coverage_progress(store: VersionStore, network_or_region: WalkNetwork | Regi
         raise InvalidParameterError(
             f"params must be CoverageParams, got {type(params).__name__}")
     network, towns, label = _unpack(network_or_region)
-    key = _network_key(network, towns)
+    population = (network_or_region.population if isinstance(network_or_region, Region)
+                  else None)
+    key = _network_key(network, towns, population)
     chosen = _cities(store, cities, user)
     infos = _versions(store, chosen, user)
     rows: list[ProgressRow] = []
     for i, info in enumerate(infos):
-        rows.append(_row(store, info, user=user, network=network, towns=towns, params=params,
-                         network_key=key, cache_dir=cache_dir))
+        rows.append(_row(store, info, user=user, network=network, towns=towns,
+                         population=population, params=params, network_key=key,
+                         cache_dir=cache_dir))
         if progress is not None:
             progress(i + 1, len(infos))
     cached = sum(r.from_cache for r in rows)
@@ -251,7 +255,8 @@ def _versions(store: VersionStore, cities: list[str], user: Reader) -> list[Vers
 
 
 def _row(store: VersionStore, info: VersionInfo, *, user: Reader, network: WalkNetwork,
-         towns: LayerTable | None, params: CoverageParams, network_key: str,
+         towns: LayerTable | None, population: PopulationGrid | None,
+         params: CoverageParams, network_key: str,
          cache_dir: str | os.PathLike[str] | None) -> ProgressRow:
     """One version's row: its stations (read as ``user``), figures cached or computed."""
     # anonymous: read "the current version" in one snapshot, so a version stored since
@@ -262,14 +267,15 @@ def _row(store: VersionStore, info: VersionInfo, *, user: Reader, network: WalkN
     figures = _cache_read(cache_dir, key)
     from_cache = figures is not None
     if figures is None:
-        figures = version_figures(network, table, towns=towns, params=params)
+        figures = version_figures(network, table, towns=towns, params=params,
+                                  population=population)
         _cache_write(cache_dir, key, figures)
     return _make_row(info, table, figures, from_cache=from_cache)
 
 
 def _make_row(info: VersionInfo, table: LayerTable, f: Figures, *,
               from_cache: bool) -> ProgressRow:
-    share = (f["covered_population_share"] if f["demand_basis"] == "population"
+    share = (f["covered_population_share"] if is_people(f["demand_basis"])
              else f["covered_length_share"])
     return ProgressRow(
         city=info.city, version=info.version, created_at=info.created_at,
@@ -293,15 +299,16 @@ def _by_type(table: LayerTable) -> tuple[tuple[str, int], ...]:
 
 
 def version_figures(network: WalkNetwork, stations: LayerTable, *,
-                    towns: LayerTable | None, params: CoverageParams) -> Figures:
+                    towns: LayerTable | None, params: CoverageParams,
+                    population: PopulationGrid | None = None) -> Figures:
     """The coverage figures of one station list: the same numbers as
     :func:`~geo.pipeline.job.run_coverage` + ``summary_dict`` (per-station areas off).
     A list with no station on the network covers nothing (shares 0, said in ``note``)."""
     try:
         job = run_coverage(network, stations, params=params, towns=towns,
-                           per_station_areas=False)
+                           per_station_areas=False, population=population)
     except NoStationsOnNetworkError:
-        return _nothing_covered(network, stations, towns)
+        return _nothing_covered(network, stations, towns, population)
     s = summary_dict(job)
     return {
         "stations_used": int(s["stations"]["used"]),
@@ -315,17 +322,18 @@ def version_figures(network: WalkNetwork, stations: LayerTable, *,
 
 
 def _nothing_covered(network: WalkNetwork, stations: LayerTable,
-                     towns: LayerTable | None) -> Figures:
+                     towns: LayerTable | None, population: PopulationGrid | None) -> Figures:
     pop = (pd.to_numeric(towns.accepted["population"], errors="coerce").to_numpy(float)
            if towns is not None and len(towns.accepted)
            and "population" in towns.accepted.columns else np.array([]))
-    basis: DemandBasis = ("population" if pop.size and np.isfinite(pop).all() and pop.sum() > 0
-                          else "street_length")
+    basis: DemandBasis = ("population_raster" if population is not None
+                          else "population" if pop.size and np.isfinite(pop).all()
+                          and pop.sum() > 0 else "street_length")
     total = round(network.total_length_m, 1)
     return {
         "stations_used": 0, "stations_off_network": len(stations.accepted),
         "demand_basis": basis, "covered_length_share": 0.0 if total else None,
-        "covered_population_share": 0.0 if basis == "population" else None,
+        "covered_population_share": 0.0 if is_people(basis) else None,
         "covered_length_m": 0.0, "total_length_m": total,
         "note": "no station on the network",
     }
@@ -345,9 +353,11 @@ def _sha(*chunks: bytes) -> str:
     return h.hexdigest()
 
 
-def _network_key(network: WalkNetwork, towns: LayerTable | None) -> str:
-    """sha256 of the network's content (CRS, nodes, edges, lengths, geometry) and of the
-    towns (ids, population, geometry) the shares depend on."""
+def _network_key(network: WalkNetwork, towns: LayerTable | None,
+                 population: PopulationGrid | None = None) -> str:
+    """sha256 of the network's content (CRS, nodes, edges, lengths, geometry), of the
+    towns (ids, population, geometry) and of the population raster window (values,
+    transform, CRS) the shares depend on."""
     coords = shapely.get_coordinates(network.geometry)
     parts = [network.crs.to_wkt().encode(), np.ascontiguousarray(network.node_x).tobytes(),
              np.ascontiguousarray(network.node_y).tobytes(),
@@ -361,6 +371,10 @@ def _network_key(network: WalkNetwork, towns: LayerTable | None) -> str:
         ids = acc["town_id"].astype(str).tolist() if "town_id" in acc.columns else []
         parts += [str(acc.crs).encode(), json.dumps([ids, pop], ensure_ascii=False).encode(),
                   b"".join(shapely.to_wkb(acc.geometry.to_numpy(), hex=False))]
+    if population is not None:
+        parts += [b"population", population.crs.to_wkt().encode(),
+                  repr(tuple(population.transform)).encode(),
+                  np.ascontiguousarray(population.values).tobytes()]
     return _sha(*parts)
 
 
@@ -399,7 +413,8 @@ def _cache_read(cache_dir: str | os.PathLike[str] | None, key: str) -> Figures |
     figures = data.get("figures") if isinstance(data, dict) else None
     if (not isinstance(data, dict) or data.get("key") != key
             or not isinstance(figures, dict) or set(figures) != _FIGURE_KEYS
-            or figures["demand_basis"] not in ("population", "street_length")):
+            or figures["demand_basis"] not in ("population", "population_raster",
+                                               "street_length")):
         return None
     return cast(Figures, {k: figures[k] for k in _FIGURE_KEYS})
 
