@@ -33,7 +33,8 @@ c2.metric(tr("覆盖人口", "Population covered"), fmt_pct(summary["covered_pop
           help=(tr("人口栅格：服务圈内的人口（按面积精确加权）",
                    "population raster: people inside the service area (exact area weights)")
                 if summary["demand_basis"] == "population_raster"
-                else tr("人口按街道长度分布到镇街内", "population spread over each town's streets")))
+                else tr("人口按街道长度分布到镇街内",
+                        "population spread over each town's streets")))
 c3.metric(tr("服务圈面积", "Service-area extent"),
           f"{summary['covered_area_m2'] / 1e6:,.2f} km²")
 c4.metric(tr("接入路网的站点", "Stations on the network"),
