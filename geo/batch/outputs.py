@@ -19,7 +19,14 @@ import pandas as pd
 import shapely
 
 from geo.coverage.cells import cell_area_km2
-from geo.coverage.towns import H3_NOTE_EN, H3_NOTE_ZH, RANKING_RULE_EN, RANKING_RULE_ZH
+from geo.coverage.towns import (
+    H3_NOTE_EN,
+    H3_NOTE_ZH,
+    RANKING_RULE_EN,
+    RANKING_RULE_ZH,
+    add_figure_columns,
+    town_demand,
+)
 from geo.crs import WGS84
 from geo.io.sheetsafe import write_csv
 from geo.params import CoverageParams, distance_to_walk_time_min
@@ -65,23 +72,13 @@ def finalize_towns(sums: gpd.GeoDataFrame, counts: pd.DataFrame, p90_m: np.ndarr
     total = sums["total_m"].to_numpy(dtype=float)
     cov_len = sums["covered_m"].to_numpy(dtype=float)
     share = np.divide(cov_len, total, out=np.full(n, np.nan), where=total > 0)
-    pop, covered_pop, basis = _demand(sums, share, is_grid=is_grid, people=people)
+    pop, covered_pop, basis = town_demand(sums, share, is_grid=is_grid, people=people)
     geoms = sums.geometry.to_numpy()
     area = shapely.area(geoms)
     cov_area = sums["covered_area_m2"].to_numpy(dtype=float)
     out = pd.DataFrame({c: sums[c].to_numpy() for c in ("town_id", "name", "code", "district")})
-    out["population"] = pop
-    out["total_length_m"] = np.round(total, 1)
-    out["covered_length_m"] = np.round(cov_len, 1)
-    out["covered_length_share"] = np.round(share, 4)
-    out["covered_population"] = np.round(covered_pop, 0)
-    out["covered_population_share"] = np.round(share, 4) if basis == "population" else \
-        np.round(np.divide(covered_pop, pop, out=np.full(n, np.nan), where=pop > 0), 4) \
-        if basis == "population_raster" else np.nan
-    out["area_m2"] = np.round(area, 0)
-    out["covered_area_m2"] = np.round(cov_area, 0)
-    out["covered_area_share"] = np.round(np.divide(cov_area, area, out=np.full(n, np.nan),
-                                                   where=area > 0), 4)
+    add_figure_columns(out, pop=pop, total=total, cov_len=cov_len, share=share,
+                       covered_pop=covered_pop, basis=basis, area=area, cov_area=cov_area)
     for c in counts.columns:
         out[c] = counts[c].to_numpy()
     p90_min = distance_to_walk_time_min(p90_m, params.walk_speed_kmh)
@@ -92,20 +89,6 @@ def finalize_towns(sums: gpd.GeoDataFrame, counts: pd.DataFrame, p90_m: np.ndarr
     _rank(out, pop, covered_pop, total, cov_len, share, basis=basis, params=params)
     gdf = gpd.GeoDataFrame(out, geometry=list(geoms), crs=sums.crs).sort_values("rank")
     return gdf.reset_index(drop=True), basis
-
-
-def _demand(sums: pd.DataFrame, share: np.ndarray, *, is_grid: bool,
-            people: tuple[np.ndarray, np.ndarray] | None
-            ) -> tuple[np.ndarray, np.ndarray, str]:
-    """(population, covered population, basis) per town, as ``town_report`` has them."""
-    if people is not None:
-        pop, covered = (np.round(np.asarray(a, dtype=float), 1) for a in people)
-        return pop, covered, "population_raster"
-    n = len(sums)
-    pop = pd.to_numeric(sums["population"], errors="coerce").to_numpy(dtype=float)
-    basis = "population" if n and np.isfinite(pop).all() and not is_grid else "street_length"
-    covered = np.where(np.isfinite(pop), pop * np.nan_to_num(share, nan=0.0), np.nan)
-    return pop, covered, basis
 
 
 def _rank(out: pd.DataFrame, pop: np.ndarray, covered_pop: np.ndarray, total: np.ndarray,

@@ -214,7 +214,7 @@ def _p90_distance_m(clipped: pd.DataFrame, total: np.ndarray, budget: float) -> 
     return p90
 
 
-def _demand(t: pd.DataFrame, share: np.ndarray, *, is_grid: bool,
+def town_demand(t: pd.DataFrame, share: np.ndarray, *, is_grid: bool,
             people: tuple[np.ndarray, np.ndarray] | None
             ) -> tuple[np.ndarray, np.ndarray, DemandBasis]:
     """(population, covered population, demand basis) per town: measured ``people``
@@ -264,7 +264,7 @@ def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *,
     cov_len = np.bincount(clipped["part"].to_numpy(dtype=np.int64),
                           weights=covered_length(clipped, budget), minlength=n)
     share = np.divide(cov_len, total, out=np.full(n, np.nan), where=total > 0)
-    pop, covered_pop, basis = _demand(t, share, is_grid=is_grid, people=people)
+    pop, covered_pop, basis = town_demand(t, share, is_grid=is_grid, people=people)
     area = shapely.area(geoms)
     if covered_area_m2 is not None:
         cov_area = np.asarray(covered_area_m2, dtype=float)
@@ -287,18 +287,8 @@ def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *,
         "code": t["code"].to_numpy() if "code" in t.columns else None,
         "district": t["district"].to_numpy() if "district" in t.columns else None,
     })
-    out["population"] = pop
-    out["total_length_m"] = np.round(total, 1)
-    out["covered_length_m"] = np.round(cov_len, 1)
-    out["covered_length_share"] = np.round(share, 4)
-    out["covered_population"] = np.round(covered_pop, 0)
-    out["covered_population_share"] = np.round(share, 4) if basis == "population" else \
-        np.round(np.divide(covered_pop, pop, out=np.full(n, np.nan), where=pop > 0), 4) \
-        if basis == "population_raster" else np.nan
-    out["area_m2"] = np.round(area, 0)
-    out["covered_area_m2"] = np.round(cov_area, 0)
-    out["covered_area_share"] = np.round(np.divide(cov_area, area, out=np.full(n, np.nan),
-                                                   where=area > 0), 4)
+    add_figure_columns(out, pop=pop, total=total, cov_len=cov_len, share=share,
+                       covered_pop=covered_pop, basis=basis, area=area, cov_area=cov_area)
     types = st["type"].to_numpy()
     status = st["status"].to_numpy()
     out["stations_total"] = np.bincount(tidx, minlength=n)
@@ -398,3 +388,23 @@ def zone_report(cov: Coverage, zones: gpd.GeoDataFrame) -> pd.DataFrame:
         "nearest_walk_time_min": np.where(within, np.round(minutes, 2), np.nan),
         "station_within_threshold": within,
     })
+
+
+def add_figure_columns(out: pd.DataFrame, *, pop: np.ndarray, total: np.ndarray,
+                       cov_len: np.ndarray, share: np.ndarray, covered_pop: np.ndarray,
+                       basis: DemandBasis, area: np.ndarray, cov_area: np.ndarray) -> None:
+    """The town table's figure columns, rounded as ``towns.csv`` writes them (shared by
+    :func:`town_report` and the batch merge, so both tables are the same)."""
+    n = len(out)
+    out["population"] = pop
+    out["total_length_m"] = np.round(total, 1)
+    out["covered_length_m"] = np.round(cov_len, 1)
+    out["covered_length_share"] = np.round(share, 4)
+    out["covered_population"] = np.round(covered_pop, 0)
+    out["covered_population_share"] = np.round(share, 4) if basis == "population" else \
+        np.round(np.divide(covered_pop, pop, out=np.full(n, np.nan), where=pop > 0), 4) \
+        if basis == "population_raster" else np.nan
+    out["area_m2"] = np.round(area, 0)
+    out["covered_area_m2"] = np.round(cov_area, 0)
+    out["covered_area_share"] = np.round(np.divide(cov_area, area, out=np.full(n, np.nan),
+                                                   where=area > 0), 4)
