@@ -381,6 +381,8 @@ def test_clicking_inside_a_town_shows_its_figures(server: str, tmp_path: Path) -
         frame.wait_for_selector(".leaflet-container", timeout=60_000)
         frame.wait_for_function("() => window.L !== undefined", timeout=30_000)
         page.wait_for_timeout(2000)
+        frame_el.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
         xy = frame.evaluate("""([lat, lon]) => {
             const map = Object.values(window).filter(v => v && v instanceof L.Map)[0];
             const p = map.latLngToContainerPoint([lat, lon]);

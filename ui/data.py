@@ -257,7 +257,7 @@ def job_for(region: Region, params: CoverageParams, stations_key: str,
         except Exception:
             status.update(label=tr("计算未完成", "Not computed"), state="error")
             raise
-        status.update(label=tr("计算完成", "Done"), state="complete")
+        status.update(label=tr("计算完成", "Done"), state="complete", expanded=False)
     s.computed.add(key)
     return JobHandle("|".join(key), job)
 
