@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -135,6 +136,19 @@ def test_first_request_to_a_subpage_uses_the_app_navigation(tmp_path: Path) -> N
         assert "地图 Map" in menu and "app" not in menu, menu
 
 
+def _open_map(page: Any, url: str) -> tuple[Any, Any]:
+    """Open the app at ``url`` and wait for the folium iframe's Leaflet map; returns the
+    iframe element and its frame."""
+    page.goto(url, wait_until="domcontentloaded")
+    frame_el = page.wait_for_selector("iframe[title*='st_folium'], iframe[src*='folium']",
+                                      timeout=120_000)
+    frame = frame_el.content_frame()
+    assert frame is not None
+    frame.wait_for_selector(".leaflet-container", timeout=60_000)
+    frame.wait_for_function("() => window.L !== undefined", timeout=30_000)
+    return frame_el, frame
+
+
 LAYER_COUNTS_JS = """
 () => {
   const maps = [...new Set(Object.values(window).filter(v => v && v instanceof window.L.Map))];
@@ -206,13 +220,7 @@ def test_map_renders_offline_and_hostile_names_stay_text(server: str) -> None:
         page.route("**/*", route)
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server, wait_until="domcontentloaded")
-        frame_el = page.wait_for_selector("iframe[title*='st_folium'], iframe[src*='folium']",
-                                          timeout=120_000)
-        frame = frame_el.content_frame()
-        assert frame is not None
-        frame.wait_for_selector(".leaflet-container", timeout=60_000)
-        frame.wait_for_function("() => window.L !== undefined", timeout=30_000)
+        _, frame = _open_map(page, server)
         page.wait_for_timeout(2500)
         counts = frame.evaluate(LAYER_COUNTS_JS)
         page.screenshot(path=str(ARTIFACTS / "browser_map.png"), full_page=False)
@@ -373,13 +381,7 @@ def test_clicking_inside_a_town_shows_its_figures(server: str, tmp_path: Path) -
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(
             ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")) else r.abort())
-        page.goto(server, wait_until="domcontentloaded")
-        frame_el = page.wait_for_selector("iframe[title*='st_folium'], iframe[src*='folium']",
-                                          timeout=120_000)
-        frame = frame_el.content_frame()
-        assert frame is not None
-        frame.wait_for_selector(".leaflet-container", timeout=60_000)
-        frame.wait_for_function("() => window.L !== undefined", timeout=30_000)
+        frame_el, frame = _open_map(page, server)
         page.wait_for_timeout(2000)
         frame_el.scroll_into_view_if_needed()
         page.wait_for_timeout(500)

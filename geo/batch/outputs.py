@@ -25,6 +25,7 @@ from geo.coverage.towns import (
     RANKING_RULE_EN,
     RANKING_RULE_ZH,
     add_figure_columns,
+    rank_towns,
     town_demand,
 )
 from geo.crs import WGS84
@@ -86,36 +87,10 @@ def finalize_towns(sums: gpd.GeoDataFrame, counts: pd.DataFrame, p90_m: np.ndarr
     out["walk_time_p90_note"] = np.where(
         np.isfinite(p90_min), "",
         np.where(total > 0, f"> {params.walk_time_min:g} min", "no streets"))
-    _rank(out, pop, covered_pop, total, cov_len, share, basis=basis, params=params)
+    rank_towns(out, pop=pop, covered_pop=covered_pop, total=total, cov_len=cov_len,
+               share=share, basis=basis, walk_time_min=params.walk_time_min)
     gdf = gpd.GeoDataFrame(out, geometry=list(geoms), crs=sums.crs).sort_values("rank")
     return gdf.reset_index(drop=True), basis
-
-
-def _rank(out: pd.DataFrame, pop: np.ndarray, covered_pop: np.ndarray, total: np.ndarray,
-          cov_len: np.ndarray, share: np.ndarray, *, basis: str,
-          params: CoverageParams) -> None:
-    """Uncovered demand, rank and the reasons (in place), as ``town_report`` ranks."""
-    if is_people(basis):
-        uncovered = pop - covered_pop
-        unit_en, unit_zh = "people", "人"
-    else:
-        uncovered = total - cov_len
-        unit_en, unit_zh = "m of street", "米街道"
-    out["demand_basis"] = basis
-    out["uncovered_demand"] = np.round(uncovered, 1)
-    order = np.lexsort((np.nan_to_num(share, nan=1.0), -np.nan_to_num(uncovered, nan=-1.0)))
-    rank = np.empty(len(out), dtype=np.int64)
-    rank[order] = np.arange(1, len(out) + 1)
-    out["rank"] = rank
-    minutes = params.walk_time_min
-    out["reason_en"] = [
-        f"uncovered {u:,.0f} {unit_en}; {s:.0%} of streets within {minutes:g} "
-        f"min; {k} station(s) in the area" if np.isfinite(s) else "no walkable streets"
-        for u, s, k in zip(uncovered, share, out["stations_used"], strict=True)]
-    out["reason_zh"] = [
-        f"未覆盖{u:,.0f}{unit_zh}；{minutes:g}分钟覆盖街道{s:.0%}；区内站点{k}个"
-        if np.isfinite(s) else "无可步行街道"
-        for u, s, k in zip(uncovered, share, out["stations_used"], strict=True)]
 
 
 def towns_block(towns: pd.DataFrame, *, basis: str, is_grid: bool, params: CoverageParams,

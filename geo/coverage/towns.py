@@ -39,7 +39,7 @@ from geo.errors import StationDataError
 from geo.io.layers import LayerTable, _clean_str, polygons_from_frame, read_vector
 from geo.params import distance_to_walk_time_min
 from geo.schema import STATION_TYPES
-from geo.vocab import DemandBasis
+from geo.vocab import DemandBasis, is_people
 
 DEFAULT_HEX_M: Final = 500.0
 _DIRECT_OVERLAY: Final = 20_000_000  # union vertices × towns below which we overlay directly
@@ -300,28 +300,8 @@ def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *,
     out["walk_time_p90_note"] = np.where(
         np.isfinite(p90_min), "",
         np.where(total > 0, f"> {cov.params.walk_time_min:g} min", "no streets"))
-    if basis != "street_length":
-        uncovered = pop - covered_pop
-        unit_en, unit_zh = "people", "人"
-    else:
-        uncovered = total - cov_len
-        unit_en, unit_zh = "m of street", "米街道"
-    out["demand_basis"] = basis
-    out["uncovered_demand"] = np.round(uncovered, 1)
-    order = np.lexsort((np.nan_to_num(share, nan=1.0), -np.nan_to_num(uncovered, nan=-1.0)))
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(1, n + 1)
-    out["rank"] = rank
-    out["reason_en"] = [
-        f"uncovered {u:,.0f} {unit_en}; {s:.0%} of streets within {cov.params.walk_time_min:g} "
-        f"min; {k} station(s) in the area" if np.isfinite(s) else "no walkable streets"
-        for u, s, k in zip(uncovered, share, out["stations_used"], strict=True)
-    ]
-    out["reason_zh"] = [
-        f"未覆盖{u:,.0f}{unit_zh}；{cov.params.walk_time_min:g}分钟覆盖街道{s:.0%}；区内站点{k}个"
-        if np.isfinite(s) else "无可步行街道"
-        for u, s, k in zip(uncovered, share, out["stations_used"], strict=True)
-    ]
+    rank_towns(out, pop=pop, covered_pop=covered_pop, total=total, cov_len=cov_len,
+               share=share, basis=basis, walk_time_min=cov.params.walk_time_min)
     gdf = gpd.GeoDataFrame(out, geometry=list(geoms), crs=net.crs).sort_values("rank")
     basis_en = "street length" if basis == "street_length" else "population"
     basis_zh = "街道长度" if basis == "street_length" else "人口"
@@ -408,3 +388,33 @@ def add_figure_columns(out: pd.DataFrame, *, pop: np.ndarray, total: np.ndarray,
     out["covered_area_m2"] = np.round(cov_area, 0)
     out["covered_area_share"] = np.round(np.divide(cov_area, area, out=np.full(n, np.nan),
                                                    where=area > 0), 4)
+
+
+def rank_towns(out: pd.DataFrame, *, pop: np.ndarray, covered_pop: np.ndarray,
+               total: np.ndarray, cov_len: np.ndarray, share: np.ndarray,
+               basis: DemandBasis | str, walk_time_min: float) -> None:
+    """Uncovered demand, rank (most uncovered first, then lowest share) and the reasons,
+    in place (shared by :func:`town_report` and the batch merge)."""
+    if is_people(basis):
+        uncovered = pop - covered_pop
+        unit_en, unit_zh = "people", "人"
+    else:
+        uncovered = total - cov_len
+        unit_en, unit_zh = "m of street", "米街道"
+    n = len(out)
+    out["demand_basis"] = basis
+    out["uncovered_demand"] = np.round(uncovered, 1)
+    order = np.lexsort((np.nan_to_num(share, nan=1.0), -np.nan_to_num(uncovered, nan=-1.0)))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(1, n + 1)
+    out["rank"] = rank
+    out["reason_en"] = [
+        f"uncovered {u:,.0f} {unit_en}; {s:.0%} of streets within {walk_time_min:g} "
+        f"min; {k} station(s) in the area" if np.isfinite(s) else "no walkable streets"
+        for u, s, k in zip(uncovered, share, out["stations_used"], strict=True)
+    ]
+    out["reason_zh"] = [
+        f"未覆盖{u:,.0f}{unit_zh}；{walk_time_min:g}分钟覆盖街道{s:.0%}；区内站点{k}个"
+        if np.isfinite(s) else "无可步行街道"
+        for u, s, k in zip(uncovered, share, out["stations_used"], strict=True)
+    ]
