@@ -29,6 +29,9 @@ DemandChoice = Literal["auto", "population", "population_raster", "street_length
 StationStatus = Literal["used", "off_network", "rejected"]
 #: How site suggestions are chosen: lazy greedy (CELF) or the exact ILP.
 SitingMethod = Literal["greedy", "ilp"]
+#: What site suggestions cover: the whole region's demand, or the streets inside the
+#: rider-friendly zones not yet a short ride from a 工会驿站 / 司机之家.
+SiteTarget = Literal["region", "rider-zones"]
 #: Where the app's region came from.
 RegionKind = Literal["demo", "folder", "upload", "online"]
 
@@ -140,6 +143,8 @@ _TABLES: Final[dict[str, tuple[str, str]]] = {
     "sort_name": ("名称（按拼音）", "Name (by pinyin)"),
     # site suggestions: where a suggested site is
     "street": ("最近街道", "Nearest street"),
+    "zone": ("骑手友好场景", "Rider zone"),
+    "zone_street_m": ("新覆盖场景街道（米）", "Zone streets newly covered (m)"),
     # the province page: one row per batch partition
     "partition_status": ("状态", "Status"),
     "stations_input": ("站点数", "Stations"),
@@ -192,6 +197,13 @@ STATUS_LABELS: Final[dict[StationStatus, tuple[str, str]]] = {
     "rejected": ("被拒绝", "rejected"),
 }
 
+
+
+#: Targets of site suggestions (:data:`SiteTarget`).
+SITE_TARGET_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "region": ("全区域（步行覆盖）", "Whole region (walking coverage)"),
+    "rider-zones": ("骑手友好场景（电动自行车）", "Rider-friendly zones (e-bike)"),
+}
 
 
 #: Walking-speed presets (keys of :data:`geo.params.WALK_SPEED_PRESETS_KMH`).
