@@ -201,7 +201,7 @@ STATUS_LABELS: Final[dict[StationStatus, tuple[str, str]]] = {
 
 #: Targets of site suggestions (:data:`SiteTarget`).
 SITE_TARGET_LABELS: Final[dict[str, tuple[str, str]]] = {
-    "region": ("全区域（步行覆盖）", "Whole region (walking coverage)"),
+    "region": ("全区域", "Whole region"),
     "rider-zones": ("骑手友好场景（电动自行车）", "Rider-friendly zones (e-bike)"),
 }
 
