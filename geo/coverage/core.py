@@ -1,11 +1,10 @@
 """Network coverage: distance from every street point to its nearest station.
 
 One multi-source Dijkstra (scipy ``csgraph``, ``min_only=True``, cut off at the walk
-budget) gives every node its distance to the nearest station and which station it is.
-Stations sit *inside* edges: each becomes a virtual source node with two outgoing
-edges to the ends of its edge (lengths ``offset`` and ``L - offset``); base nodes get
-no edge back, so the virtual nodes never serve as shortcuts and the base CSR is reused
-as it is (only rows are appended).
+budget; :mod:`geo.coverage.search`) gives every node its distance to the nearest
+station and which station it is; stations sit *inside* edges as virtual sources, and
+a sparse run searches only the sub-graph its stations can reach. The pass then builds
+the segments of the reached edges only; the whole table is built on first use.
 
 Partial edges count: an edge reached with remaining budgets ``r_u``, ``r_v`` is
 covered for ``min(L, r_u + r_v)`` — the union of ``min(L, r_u)`` from ``u`` and
@@ -16,6 +15,7 @@ covered for ``min(L, r_u + r_v)`` — the union of ``min(L, r_u)`` from ``u`` an
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -23,57 +23,19 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
-from scipy.sparse import csgraph
 
-from geo.coverage.segments import covered_length, covered_pieces, segment_arrays
+from geo.coverage.search import nearest_source_search
+from geo.coverage.segments import (
+    SEGMENT_COLUMNS,
+    covered_length,
+    covered_pieces,
+    segment_arrays,
+)
 from geo.coverage.snap import STATUS_USED, snap_stations
 from geo.errors import InvalidParameterError, NoStationsOnNetworkError
 from geo.network.model import WalkNetwork
 from geo.network.modes import check_network_mode
 from geo.params import CoverageParams, distance_to_walk_time_min
-
-
-def append_sources(csr: sp.csr_matrix, edge_u: np.ndarray, edge_v: np.ndarray,
-                   length_m: np.ndarray, src_edge: np.ndarray,
-                   src_offset: np.ndarray) -> sp.csr_matrix:
-    """``csr`` with one extra row per source: edges to both ends of its host edge.
-
-    The result is square ``(n + S)``; source ``k`` is node ``n + k``. Columns of the
-    new rows only point into the base graph (directed), so shortest paths from the
-    sources are exact and the base rows are untouched.
-    """
-    n = csr.shape[0]
-    s = np.asarray(src_edge, dtype=np.int64)
-    a = np.clip(np.asarray(src_offset, dtype=float), 0.0, length_m[s])
-    b = length_m[s] - a
-    u = edge_u[s].astype(np.int64)
-    v = edge_v[s].astype(np.int64)
-    loop = u == v
-    # per source: [u, v] (or just [u] with min(a, b) on a self-loop)
-    cols = np.stack([u, v], axis=1)
-    wts = np.stack([np.where(loop, np.minimum(a, b), a), b], axis=1)
-    mask = np.stack([np.ones_like(loop), ~loop], axis=1)
-    counts = mask.sum(axis=1)
-    new_indices = cols[mask]
-    new_data = wts[mask]
-    m = n + s.size
-    idx_dtype = np.int32 if max(m, csr.indices.size + new_indices.size) < 2**31 - 1 \
-        else np.int64
-    # one copy of the base arrays, already in the final index type
-    indptr = np.concatenate([csr.indptr.astype(idx_dtype, copy=False),
-                             (csr.indptr[-1] + np.cumsum(counts)).astype(idx_dtype)])
-    indices = np.concatenate([csr.indices.astype(idx_dtype, copy=False),
-                              new_indices.astype(idx_dtype)])
-    data = np.concatenate([csr.data, new_data])
-    return sp.csr_matrix((data, indices, indptr), shape=(m, m))
-
-
-def search_limit(budget_m: float) -> float:
-    """Dijkstra cutoff for ``budget_m``: a hair (1e-9 relative) above it, so that a node
-    exactly at the budget is not lost to sub-micrometre rounding of coordinates and
-    lengths (its remaining budget is 0 either way)."""
-    return float(budget_m) * (1.0 + 1e-9)
 
 
 def multi_source_distances(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.ndarray,
@@ -83,19 +45,41 @@ def multi_source_distances(network: WalkNetwork, src_edge: np.ndarray, src_offse
     Returns ``(dist, source)`` for the ``n`` base nodes: ``inf`` / ``-1`` beyond the
     budget; ``source`` indexes ``src_edge``.
     """
-    n = network.n_nodes
-    if len(src_edge) == 0:
-        return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
-    graph = append_sources(network.csr, network.edge_u, network.edge_v, network.length_m,
-                           src_edge, src_offset)
-    dist, _pred, sources = csgraph.dijkstra(
-        graph, directed=True, indices=np.arange(n, n + len(src_edge)), min_only=True,
-        limit=search_limit(budget_m), return_predecessors=True,
-    )
-    dist = dist[:n]
-    src = sources[:n].astype(np.int64)
-    src = np.where(src >= 0, src - n, -1)
+    dist, src, _ = nearest_source_search(network, src_edge, src_offset, budget_m=budget_m)
     return dist, src
+
+
+class LazySegments(Mapping[str, np.ndarray]):
+    """The whole segment table, built on first access; :attr:`reached` is the part with a
+    finite distance (every edge with a reached end or a station), built by the pass.
+
+    The whole table only adds edges beyond the budget at both ends (distance ``inf``,
+    no source): what street statistics over *all* streets need (percentiles, towns),
+    never what covered length or covered pieces need.
+    """
+
+    def __init__(self, reached: dict[str, np.ndarray], network: WalkNetwork,
+                 node_dist: np.ndarray, node_source: np.ndarray, src_edge: np.ndarray,
+                 src_offset: np.ndarray) -> None:
+        self.reached = reached
+        self._args = (network, node_dist, node_source, src_edge, src_offset)
+        self._full: dict[str, np.ndarray] | None = None
+
+    def _table(self) -> dict[str, np.ndarray]:
+        if self._full is None:
+            net, dist, src, src_edge, src_off = self._args
+            self._full = segment_arrays(net.edge_u, net.edge_v, net.length_m, dist, src,
+                                        src_edge, src_off)
+        return self._full
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self._table()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(SEGMENT_COLUMNS)
+
+    def __len__(self) -> int:
+        return len(SEGMENT_COLUMNS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,8 +88,10 @@ class Coverage:
 
     ``stations`` is every input station, snapped, in the network CRS, with
     ``status`` and — for used stations — ``source`` (0…S-1, the index used in the
-    node/segment tables). ``segments`` is the :mod:`geo.coverage.segments` table with the
-    nearest source at both ends.
+    node/segment tables). ``segment_arrays`` is the :mod:`geo.coverage.segments` table
+    with the nearest source at both ends (a :class:`LazySegments` from
+    :func:`compute_coverage`: built in full on first access); :attr:`reached_segments`
+    is its part with a finite distance, all that covered length and pieces need.
     """
 
     params: CoverageParams
@@ -113,13 +99,19 @@ class Coverage:
     stations: gpd.GeoDataFrame
     node_dist_m: np.ndarray
     node_source: np.ndarray
-    segment_arrays: dict[str, np.ndarray]
+    segment_arrays: Mapping[str, np.ndarray]
     timings_s: dict[str, float] = field(default_factory=dict)
 
     @cached_property
     def segments(self) -> pd.DataFrame:
         """The segment table as a DataFrame (built on first use)."""
-        return pd.DataFrame(self.segment_arrays)
+        return pd.DataFrame(dict(self.segment_arrays))
+
+    @property
+    def reached_segments(self) -> Mapping[str, np.ndarray]:
+        """The segments with a finite distance at an end (or all, for a plain table)."""
+        seg = self.segment_arrays
+        return seg.reached if isinstance(seg, LazySegments) else seg
 
     @cached_property
     def used(self) -> gpd.GeoDataFrame:
@@ -133,12 +125,12 @@ class Coverage:
 
     @cached_property
     def segment_covered_m(self) -> np.ndarray:
-        return covered_length(self.segment_arrays, self.params.budget_m)
+        return covered_length(self.reached_segments, self.params.budget_m)
 
     @cached_property
     def edge_covered_m(self) -> np.ndarray:
         """Covered metres per edge."""
-        return np.bincount(self.segment_arrays["edge"], weights=self.segment_covered_m,
+        return np.bincount(self.reached_segments["edge"], weights=self.segment_covered_m,
                            minlength=self.network.n_edges)
 
     @property
@@ -152,13 +144,13 @@ class Coverage:
     @cached_property
     def pieces(self) -> pd.DataFrame:
         """Covered stretches ``edge, x0, x1, source`` labelled by nearest station."""
-        return covered_pieces(self.segment_arrays, self.params.budget_m)
+        return covered_pieces(self.reached_segments, self.params.budget_m)
 
     @cached_property
     def merged_pieces(self) -> pd.DataFrame:
         """Covered stretches for polygon building: a segment covered end to end is one
         piece whatever its sources (labels are not meaningful here)."""
-        return covered_pieces(self.segment_arrays, self.params.budget_m, merge="any")
+        return covered_pieces(self.reached_segments, self.params.budget_m, merge="any")
 
     def node_walk_time_min(self) -> np.ndarray:
         """Walk time (minutes) from each node to its nearest station; ``inf`` beyond."""
@@ -197,7 +189,7 @@ def compute_coverage(network: WalkNetwork, stations: gpd.GeoDataFrame, *,
     params = params or CoverageParams()
     _check_mode(network, params)
     t_prep = time.perf_counter()
-    _ = network.csr  # built once per network (cached on it): not part of the pass
+    _ = network.csr, network.node_edges  # built once per network (cached on it)
     t0 = time.perf_counter()
     snapped = snap_stations(network, stations, max_snap_m=params.max_snap_m)
     used = (snapped["status"] == STATUS_USED).to_numpy()
@@ -212,17 +204,20 @@ def compute_coverage(network: WalkNetwork, stations: gpd.GeoDataFrame, *,
     source = np.full(len(snapped), -1, dtype=np.int64)
     source[used] = np.arange(int(used.sum()))
     snapped["source"] = source
+    src_edge = snapped["snap_edge"].to_numpy(dtype=np.int64)[used]
+    src_off = snapped["snap_offset_m"].to_numpy(dtype=float)[used]
     t1 = time.perf_counter()
-    src_edge = snapped.loc[used, "snap_edge"].to_numpy(dtype=np.int64)
-    src_off = snapped.loc[used, "snap_offset_m"].to_numpy(dtype=float)
-    dist, src = multi_source_distances(network, src_edge, src_off, budget_m=params.budget_m)
-    segments = segment_arrays(network.edge_u, network.edge_v, network.length_m, dist, src,
-                              src_edge, src_off)
-    t2 = time.perf_counter()
-    return Coverage(params=params, network=network, stations=snapped, node_dist_m=dist,
-                    node_source=src, segment_arrays=segments,
-                    timings_s={"network_graph": t0 - t_prep, "snap": t1 - t0,
-                               "coverage": t2 - t1})
+    dist, src, reached = nearest_source_search(network, src_edge, src_off,
+                                               budget_m=params.budget_m)
+    near = segment_arrays(network.edge_u, network.edge_v, network.length_m, dist, src,
+                          src_edge, src_off, edges=network.edges_at(reached))
+    segments = LazySegments(near, network, dist, src, src_edge, src_off)
+    cov = Coverage(params=params, network=network, stations=snapped, node_dist_m=dist,
+                   node_source=src, segment_arrays=segments,
+                   timings_s={"network_graph": t0 - t_prep, "snap": t1 - t0})
+    _ = cov.segment_covered_m  # the covered length with partial edges: part of the pass
+    cov.timings_s["coverage"] = time.perf_counter() - t1
+    return cov
 
 
 def _check_mode(network: WalkNetwork, params: CoverageParams) -> None:

@@ -15,26 +15,13 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from scipy.sparse import csgraph
 
-from geo.coverage.core import append_sources, search_limit
+from geo.coverage.search import append_sources, search_limit, sub_csr
 from geo.network.model import WalkNetwork
 
 DEFAULT_CELL_M: Final = 4000.0
 _BATCH: Final = 256  # sources per dijkstra call
-
-
-def _sub_csr(csr: sp.csr_matrix, idx: np.ndarray, local: np.ndarray) -> sp.csr_matrix:
-    """Induced sub-graph on ``idx`` (``local`` maps global → local index or -1)."""
-    rows = csr[idx]
-    cols = local[rows.indices]
-    keep = cols >= 0
-    row_of = np.repeat(np.arange(idx.size), np.diff(rows.indptr))
-    counts = np.bincount(row_of[keep], minlength=idx.size)
-    indptr = np.concatenate([[0], np.cumsum(counts)])
-    return sp.csr_matrix((rows.data[keep], cols[keep].astype(np.int32), indptr),
-                         shape=(idx.size, idx.size))
 
 
 def station_reach(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.ndarray, *,
@@ -96,7 +83,7 @@ def station_reach(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.nda
         # the host edge's ends must be present for the virtual source edges
         idx = np.unique(np.concatenate([idx, u[members], v[members]]))
         local[idx] = np.arange(idx.size)
-        sub = _sub_csr(csr, idx, local)
+        sub = sub_csr(csr, idx, local)
         lu = local[u[members]]
         lv = local[v[members]]
         lengths = network.length_m[src_edge[members]]
@@ -133,13 +120,10 @@ def station_segments(network: WalkNetwork, reach: pd.DataFrame, src_edge: np.nda
     n = network.n_nodes
     eu = network.edge_u.astype(np.int64)
     ev = network.edge_v.astype(np.int64)
-    # node → incident edges
-    inc_node = np.concatenate([eu, ev])
-    inc_edge = np.concatenate([np.arange(eu.size), np.arange(ev.size)])
-    o = np.argsort(inc_node, kind="stable")
-    inc_node, inc_edge = inc_node[o], inc_edge[o]
-    start = np.searchsorted(inc_node, np.arange(n), side="left")
-    deg = np.searchsorted(inc_node, np.arange(n), side="right") - start
+    # node → incident edges (built once per network)
+    indptr, inc_edge = network.node_edges
+    start = indptr[:-1]
+    deg = np.diff(indptr)
     rs = reach["source"].to_numpy()
     rn = reach["node"].to_numpy()
     rd = reach["dist_m"].to_numpy()

@@ -44,10 +44,15 @@ def segment_arrays(
     src_edge: np.ndarray,
     src_offset: np.ndarray,
     src_ids: np.ndarray | None = None,
+    *,
+    edges: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Segments of every edge given node distances and the sources' edge positions.
 
     ``src_ids`` labels the sources (default ``0..S-1``); it is stored in ``s0``/``s1``.
+    ``edges`` (sorted edge indices) restricts the table to those edges plus every edge
+    carrying a source: give the edges with a reached end and the table holds every
+    segment with a finite distance, in the same order as the whole table's.
     """
     n_edges = edge_u.shape[0]
     src_edge = np.asarray(src_edge, dtype=np.int64)
@@ -56,27 +61,29 @@ def segment_arrays(
         src_ids = np.arange(src_edge.size, dtype=np.int64)
     hosts = np.zeros(n_edges, dtype=bool)
     hosts[src_edge] = True
-    plain = np.flatnonzero(~hosts)
-    du = node_dist[edge_u]
-    dv = node_dist[edge_v]
-    su = node_source[edge_u]
-    sv = node_source[edge_v]
+    if edges is None:
+        plain = np.flatnonzero(~hosts)
+    else:
+        edges = np.asarray(edges, dtype=np.int64)
+        plain = edges[~hosts[edges]]
+    pu, pv = edge_u[plain], edge_v[plain]
     base = {
         "edge": plain,
         "x0": np.zeros(plain.size),
         "x1": length_m[plain].astype(float),
-        "d0": du[plain], "d1": dv[plain],
-        "s0": su[plain], "s1": sv[plain],
+        "d0": node_dist[pu], "d1": node_dist[pv],
+        "s0": node_source[pu], "s1": node_source[pv],
     }
     if src_edge.size == 0:
         return base
     he = np.flatnonzero(hosts)
+    hu, hv = edge_u[he], edge_v[he]
     # breakpoints: both ends of every host edge plus every source on it
     pe = np.concatenate([he, he, src_edge])
     on_edge = np.clip(src_offset, 0, length_m[src_edge])
     px = np.concatenate([np.zeros(he.size), length_m[he], on_edge])
-    pd_ = np.concatenate([du[he], dv[he], np.zeros(src_edge.size)])
-    ps = np.concatenate([su[he], sv[he], src_ids])
+    pd_ = np.concatenate([node_dist[hu], node_dist[hv], np.zeros(src_edge.size)])
+    ps = np.concatenate([node_source[hu], node_source[hv], src_ids])
     # order: by edge, then position; the u end first and the v end last at ties
     tie = np.concatenate([np.zeros(he.size), np.full(he.size, 2), np.ones(src_edge.size)])
     order = np.lexsort((tie, px, pe))

@@ -47,6 +47,25 @@ PREPARED_FORMAT: Final = "yizhan-network/1"
 _ATTR_COLUMNS: Final = ("highway", "name", "osmid")
 
 
+@dataclass(frozen=True)
+class NodeGrid:
+    """Nodes bucketed into square cells: the nodes of cell ``c`` (``row * width +
+    column`` from ``(x0, y0)``) are ``order[starts[c]:starts[c + 1]]``."""
+
+    x0: float
+    y0: float
+    cell_m: float
+    width: int
+    height: int
+    order: np.ndarray
+    starts: np.ndarray
+
+
+#: Cell side of :attr:`WalkNetwork.node_grid` (grown on very large extents).
+NODE_GRID_CELL_M: Final = 500.0
+_MAX_GRID_CELLS: Final = 4_000_000
+
+
 @dataclass(frozen=True, eq=False)
 class WalkNetwork:
     """An undirected walk network in a local metric CRS.
@@ -119,6 +138,62 @@ class WalkNetwork:
     def csr(self) -> sp.csr_matrix:
         """Symmetric CSR adjacency (``length_m`` weights, min over parallel edges)."""
         return build_csr(self.n_nodes, self.edge_u, self.edge_v, self.length_m)
+
+    @cached_property
+    def min_length_ratio(self) -> float:
+        """The smallest ratio of an edge's length to the straight line between its ends
+        (1 at most; edges whose ends coincide do not count): a path of length ``d``
+        ends within ``d / min_length_ratio`` of where it starts."""
+        chord = np.hypot(self.node_x[self.edge_u] - self.node_x[self.edge_v],
+                         self.node_y[self.edge_u] - self.node_y[self.edge_v])
+        ok = chord > 1e-6
+        if not ok.any():
+            return 1.0
+        ratio = float(np.min(self.length_m[ok] / chord[ok]))
+        return min(1.0, ratio) if np.isfinite(ratio) else 0.0
+
+    @cached_property
+    def node_grid(self) -> NodeGrid:
+        """The nodes bucketed into square cells (for sub-graph searches)."""
+        x0, y0, x1, y1 = self.bounds if self.n_nodes else (0.0, 0.0, 0.0, 0.0)
+        cell = max(NODE_GRID_CELL_M,
+                   float(np.sqrt(max(x1 - x0, 1.0) * max(y1 - y0, 1.0) / _MAX_GRID_CELLS)))
+        width = int((x1 - x0) // cell) + 1
+        height = int((y1 - y0) // cell) + 1
+        cx = np.minimum(((self.node_x - x0) // cell).astype(np.int64), width - 1)
+        cy = np.minimum(((self.node_y - y0) // cell).astype(np.int64), height - 1)
+        key = cy * width + cx
+        order = np.argsort(key, kind="stable")
+        starts = np.zeros(width * height + 1, dtype=np.int64)
+        np.cumsum(np.bincount(key, minlength=width * height), out=starts[1:])
+        return NodeGrid(x0=x0, y0=y0, cell_m=cell, width=width, height=height,
+                        order=order, starts=starts)
+
+    @cached_property
+    def node_edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Incidence ``(indptr, edges)``: the edges touching node ``i`` are
+        ``edges[indptr[i]:indptr[i + 1]]`` (a self-loop is listed twice)."""
+        ends = np.concatenate([self.edge_u, self.edge_v]).astype(np.int64, copy=False)
+        order = np.argsort(ends, kind="stable")
+        edges = (order % max(self.n_edges, 1)).astype(np.int64)
+        indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(ends, minlength=self.n_nodes), out=indptr[1:])
+        return indptr, edges
+
+    def edges_at(self, nodes: np.ndarray) -> np.ndarray:
+        """The distinct edges touching any of ``nodes``, sorted."""
+        indptr, edges = self.node_edges
+        nodes = np.asarray(nodes, dtype=np.int64)
+        start = indptr[nodes]
+        count = indptr[nodes + 1] - start
+        total = int(count.sum())
+        if total == 0:
+            return np.zeros(0, dtype=np.int64)
+        # positions start[k] .. start[k] + count[k] - 1 for every node, without a loop
+        offs = np.repeat(start - np.concatenate([[0], np.cumsum(count)[:-1]]), count)
+        mark = np.zeros(self.n_edges, dtype=bool)
+        mark[edges[offs + np.arange(total)]] = True
+        return np.flatnonzero(mark)
 
     @cached_property
     def geometry_length(self) -> np.ndarray:
