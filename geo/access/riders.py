@@ -95,6 +95,14 @@ def _in_crs(layer: gpd.GeoDataFrame, network: WalkNetwork, what: str) -> gpd.Geo
     return layer if as_crs(layer.crs) == as_crs(network.crs) else layer.to_crs(network.crs)
 
 
+def rider_stations(stations: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The stations riders use (``type`` in :data:`RIDER_STATION_TYPES`), possibly none
+    (site suggestions for rider zones start from them)."""
+    keep = stations["type"].isin(RIDER_STATION_TYPES).to_numpy() \
+        if "type" in stations.columns else np.zeros(len(stations), dtype=bool)
+    return stations.loc[keep].reset_index(drop=True)
+
+
 def _rider_stations(stations: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     keep = stations["type"].isin(RIDER_STATION_TYPES).to_numpy()
     if not keep.any():

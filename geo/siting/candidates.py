@@ -3,7 +3,8 @@
 Default candidates (:func:`network_candidates`) are network nodes none of whose streets
 is a motorway or trunk road (:data:`EXCLUDED_HIGHWAY`), farther than ``min_distance_m``
 (straight line, default 300 m) from every existing station on the network; above
-``max_candidates`` a deterministic random sample (``seed``) is kept. A user list of
+``max_candidates`` a deterministic random sample (``seed``) is kept; with ``near`` (rider
+zones) only nodes within ``near_m`` (straight line) of it are kept first. A user list of
 points (:func:`point_candidates`, or a file through :func:`read_candidates`) is snapped
 like stations: rows farther than ``max_snap_m`` from a street, without a point or with
 a duplicate id are rejected with the reason.
@@ -73,10 +74,12 @@ def _empty_rejected() -> pd.DataFrame:
 def network_candidates(network: WalkNetwork, existing_xy: np.ndarray | None = None, *,
                        min_distance_m: float = DEFAULT_MIN_DISTANCE_M,
                        max_candidates: int = DEFAULT_MAX_CANDIDATES,
-                       seed: int = 0) -> Candidates:
+                       seed: int = 0, near: shapely.Geometry | None = None,
+                       near_m: float = 0.0) -> Candidates:
     """Default candidates: network nodes off motorways / trunk roads and farther than
     ``min_distance_m`` (straight line) from every point of ``existing_xy`` (n × 2,
-    network CRS); a deterministic random sample of ``max_candidates`` above that."""
+    network CRS); with ``near`` (a geometry, network CRS) only nodes within ``near_m``
+    of it; a deterministic random sample of ``max_candidates`` above that."""
     if not (np.isfinite(min_distance_m) and 0 <= min_distance_m <= 50_000):
         raise InvalidParameterError(
             f"min_distance_m={min_distance_m!r} is outside [0, 50000] m; e.g. 300")
@@ -94,6 +97,9 @@ def network_candidates(network: WalkNetwork, existing_xy: np.ndarray | None = No
         d, _ = tree.query(np.column_stack([network.node_x[idx], network.node_y[idx]]),
                           distance_upper_bound=min_distance_m)
         idx = idx[~np.isfinite(d)]  # nothing within min_distance_m
+    if near is not None:
+        idx = idx[shapely.dwithin(near, shapely.points(network.node_x[idx],
+                                                       network.node_y[idx]), near_m)]
     eligible = int(idx.size)
     if idx.size > max_candidates:
         rng = np.random.default_rng(seed)
@@ -109,11 +115,13 @@ def network_candidates(network: WalkNetwork, existing_xy: np.ndarray | None = No
         "snap_edge": snap["edge"], "snap_offset_m": snap["offset_m"],
         "snap_dist_m": snap["snap_dist_m"],
     }, geometry=pts, crs=network.crs)
-    return Candidates(sites=sites, rejected=_empty_rejected(), source=SOURCE_NODES,
-                      eligible=eligible,
-                      settings={"min_distance_m": float(min_distance_m),
+    settings: dict[str, Any] = {"min_distance_m": float(min_distance_m),
                                 "max_candidates": int(max_candidates), "seed": int(seed),
-                                "excluded_highway": sorted(EXCLUDED_HIGHWAY)})
+                                "excluded_highway": sorted(EXCLUDED_HIGHWAY)}
+    if near is not None:
+        settings["near_zones_m"] = float(near_m)
+    return Candidates(sites=sites, rejected=_empty_rejected(), source=SOURCE_NODES,
+                      eligible=eligible, settings=settings)
 
 
 def _point_ids(p: gpd.GeoDataFrame, id_column: str) -> list[str]:

@@ -19,6 +19,10 @@ streets: the coverage job measures the suggested sites' covered people exactly
 every town has one (the rule of :func:`geo.coverage.towns.town_report`), else street
 length.
 
+Any of these can be restricted to the streets inside rider-friendly zones
+(:func:`geo.siting.zones.zone_demand`): the demand then carries ``parts`` on every
+basis (density 1 per metre for street length) and the zone of each part.
+
 :func:`build_demand` builds the model (:class:`Demand`); :func:`covered_demand` measures
 a coverage run in it.
 """
@@ -53,10 +57,13 @@ RASTER_DEMAND_H3_RESOLUTION: Final = 9
 class Demand:
     """The demand model: what one covered street metre is worth.
 
-    ``parts`` (people bases only) holds the pieces of edges inside towns (or, from a
-    population raster, H3 cells): ``part`` (town / cell index), ``edge``, ``p``, ``q``
-    (metres along the edge) and ``density`` (people per street metre there).
-    ``towns`` (network CRS) is kept for labelling sites even on the street-length basis.
+    ``parts`` (people bases, and every basis restricted to rider zones; ``None``: every
+    street metre of the network counts 1) holds the pieces of edges that carry demand:
+    ``part`` (town / cell index, or the piece's own index inside zones), ``edge``,
+    ``p``, ``q`` (metres along the edge), ``density`` (people — or 1 for street length —
+    per street metre there) and, inside rider zones, ``zone`` (index into ``zones``).
+    ``towns`` (network CRS) is kept for labelling sites even on the street-length basis;
+    ``zones`` (network CRS) is the rider-zone layer the demand is restricted to.
     """
 
     basis: DemandBasis
@@ -65,6 +72,7 @@ class Demand:
     towns: gpd.GeoDataFrame | None = None
     parts: pd.DataFrame | None = None
     note: str = ""
+    zones: gpd.GeoDataFrame | None = None
 
 
 def build_demand(network: WalkNetwork, towns: gpd.GeoDataFrame | None = None, *,
@@ -147,8 +155,9 @@ def raster_demand(network: WalkNetwork, grid: PopulationGrid, *,
 
 
 def covered_demand(cov: Coverage, demand: Demand) -> float:
-    """Demand covered by a coverage run (street metres, or people spread over streets)."""
-    if demand.basis == "street_length":
+    """Demand covered by a coverage run (street metres, or people spread over streets;
+    inside rider zones only when the demand is restricted to them)."""
+    if demand.parts is None:
         return cov.covered_length_m
     assert demand.parts is not None
     parts = demand.parts

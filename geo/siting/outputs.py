@@ -4,8 +4,9 @@
 cumulative gains), the gain-vs-K curve and the run's settings. From it:
 :func:`suggested_stations` (the sites as a station layer), :func:`site_service_areas`
 (their service areas), :func:`summary_dict` (``summary.json``), :func:`sites_output`
-(``suggestions.csv``), :func:`sites_geojson`, :func:`areas_geojson` and
-:func:`write_suggestions`, which writes them all into an output directory.
+(``suggestions.csv``), :func:`zones_output` (``zones.csv``, rider-zone target),
+:func:`sites_geojson`, :func:`areas_geojson` and :func:`write_suggestions`, which writes
+them all into an output directory.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ from geo.coverage.service_areas import per_station_polygons
 from geo.crs import WGS84
 from geo.io.sheetsafe import write_csv
 from geo.network.model import WalkNetwork
+from geo.network.modes import mode_summary
 from geo.params import CoverageParams
 from geo.pipeline.job import __version__
 from geo.siting.candidates import Candidates
 from geo.siting.demand import Demand
 from geo.siting.solvers import GUARANTEE, Selection
-from geo.vocab import DemandBasis, SitingMethod
+from geo.siting.zones import ZoneGains
+from geo.vocab import DemandBasis, SiteTarget, SitingMethod
 
 #: how far (m) an unnamed site edge looks for a named street
 NEAREST_STREET_RADIUS_M: Final = 150.0
@@ -53,6 +56,12 @@ class SuggestResult:
     ``covered_share_after``, ``snap_dist_m``, point
     geometry. ``curve``: ``k`` (0…), ``marginal_gain``, ``cumulative_gain``,
     ``covered_demand``, ``covered_share``.
+
+    ``target`` ``"rider-zones"``: the gains are the demand inside the rider zones; the
+    sites also carry ``zone_id`` / ``zone`` (the zone each serves: where it newly
+    covers the most demand) and ``zone_street_m`` (zone street metres it newly covers,
+    all zones); ``zones`` is the table per zone (:func:`geo.siting.zones.zone_table`)
+    and ``target_info`` what the summary states about the target.
     """
 
     sites: gpd.GeoDataFrame
@@ -74,6 +83,9 @@ class SuggestResult:
     notes: tuple[str, ...] = ()
     stats: dict[str, Any] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
+    target: SiteTarget = "region"
+    zones: pd.DataFrame | None = None
+    target_info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def covered_after(self) -> float:
@@ -204,6 +216,24 @@ def site_table(network: WalkNetwork, cands: Candidates, sel: Selection, demand: 
     return gpd.GeoDataFrame(out, geometry=list(geoms), crs=network.crs)
 
 
+def site_zone_columns(sites: gpd.GeoDataFrame, zones: gpd.GeoDataFrame,
+                      gains: ZoneGains) -> gpd.GeoDataFrame:
+    """``sites`` with the rider-zone columns: ``zone_id`` / ``zone`` (the zone served,
+    after ``street``) and ``zone_street_m`` (after ``cumulative_street_m``)."""
+    served = gains.served
+    ids = zones["zone_id"].to_numpy(dtype=object)
+    names = zones["name"].to_numpy(dtype=object)
+    out = sites.copy()
+    at = out.columns.get_loc("street") + 1
+    out.insert(at, "zone_id", pd.array([ids[z] if z >= 0 else None for z in served],
+                                       dtype=object))
+    out.insert(at + 1, "zone", pd.array([names[z] if z >= 0 else None for z in served],
+                                        dtype=object))
+    out.insert(out.columns.get_loc("cumulative_street_m") + 1, "zone_street_m",
+               gains.street_m.sum(axis=1))
+    return out
+
+
 def gain_curve(sel: Selection, demand: Demand, covered_before: float) -> pd.DataFrame:
     """The ``curve`` of a :class:`SuggestResult`: gains and covered share for K = 0, 1, …"""
     gain = np.concatenate([[0.0], sel.gain])
@@ -298,11 +328,26 @@ def summary_dict(result: SuggestResult) -> dict[str, Any]:
         "candidates": {"source": c.source, "count": len(c), "eligible": c.eligible,
                        "rejected": len(c.rejected), **c.settings},
         "existing_stations_used": result.existing_used,
-        "params": {**result.params.to_dict(), "travel_mode": "walk"},
+        "target": result.target,
+        "target_note": _target_note(result),
+        **({"rider_zones": result.target_info} if result.target == "rider-zones" else {}),
+        "params": {**result.params.to_dict(),
+                   **mode_summary(result.params.mode, speed_kmh=result.params.walk_speed_kmh)},
         "notes": list(result.notes),
         "stats": result.stats,
         "timings_s": {k: round(v, 4) for k, v in result.timings_s.items()},
     }
+
+
+def _target_note(result: SuggestResult) -> str:
+    """One sentence saying what the sites cover, by which mode and speed."""
+    p = result.params
+    trip = (f"{p.walk_time_min:g} min by {p.mode} at {p.walk_speed_kmh:g} km/h "
+            f"({p.budget_m:,.0f} m)")
+    if result.target == "rider-zones":
+        return (f"rider-friendly zones: the streets inside the zones not yet within {trip} "
+                "of a 工会驿站 / 司机之家")
+    return f"the whole region: demand not yet within {trip} of an existing station"
 
 
 def sites_output(result: SuggestResult) -> pd.DataFrame:
@@ -310,11 +355,28 @@ def sites_output(result: SuggestResult) -> pd.DataFrame:
     df = pd.DataFrame(result.sites.drop(columns="geometry"))
     for col in ("marginal_gain", "cumulative_gain"):
         df[col] = df[col].round(3)
-    for col in ("new_street_m", "cumulative_street_m", "snap_dist_m"):
-        df[col] = df[col].round(1)
+    for col in ("new_street_m", "cumulative_street_m", "zone_street_m", "snap_dist_m"):
+        if col in df.columns:
+            df[col] = df[col].round(1)
     df["covered_share_after"] = df["covered_share_after"].round(6)
     df["node_id"] = df["node_id"].where(df["node_id"] >= 0, None)
     df.insert(df.columns.get_loc("marginal_gain"), "gain_unit", result.demand_unit)
+    return df
+
+
+def zones_output(result: SuggestResult) -> pd.DataFrame | None:
+    """The rows of ``zones.csv`` (rider-zone target; ``None`` otherwise): demand and
+    covered figures rounded to 0.001, lengths to 0.1 m, shares to 1e-6."""
+    if result.zones is None:
+        return None
+    df = result.zones.copy()
+    for col in ("demand", "covered_before", "covered_after"):
+        df[col] = df[col].round(3)
+    for col in ("street_length_m", "new_street_m"):
+        df[col] = df[col].round(1)
+    for col in ("covered_share_before", "covered_share_after"):
+        df[col] = df[col].round(6)
+    df.insert(df.columns.get_loc("demand") + 1, "demand_unit", result.demand_unit)
     return df
 
 
@@ -337,8 +399,9 @@ def write_suggestions(result: SuggestResult, out_dir: str | os.PathLike[str], *,
                       areas: bool = True,
                       extra_summary: dict[str, Any] | None = None) -> dict[str, Path]:
     """Write ``suggestions.csv``, ``suggestions.geojson``, ``summary.json``,
-    ``new_service_areas.geojson`` (``areas``) and ``candidates_rejected.csv`` (when
-    some candidates were rejected) into ``out_dir``."""
+    ``new_service_areas.geojson`` (``areas``), ``candidates_rejected.csv`` (when
+    some candidates were rejected) and ``zones.csv`` (rider-zone target) into
+    ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
@@ -356,6 +419,11 @@ def write_suggestions(result: SuggestResult, out_dir: str | os.PathLike[str], *,
         p = out / "candidates_rejected.csv"
         write_csv(result.candidates.rejected, p)
         paths["candidates_rejected.csv"] = p
+    zones = zones_output(result)
+    if zones is not None:
+        p = out / "zones.csv"
+        write_csv(zones, p)
+        paths["zones.csv"] = p
     summary = {**summary_dict(result), **(extra_summary or {})}
     p = out / "summary.json"
     p.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -371,10 +439,12 @@ __all__ = [
     "nearest_street",
     "site_service_areas",
     "site_table",
+    "site_zone_columns",
     "sites_geojson",
     "sites_output",
     "street_name",
     "suggested_stations",
     "summary_dict",
     "write_suggestions",
+    "zones_output",
 ]

@@ -8,7 +8,9 @@ its own edge the same per half (:func:`candidate_intervals`). The existing stati
 covered intervals come from the coverage pass. :func:`build_problem` cuts every edge at
 all interval and town endpoints into *elements*; each element is wholly covered or not
 by each candidate and by the existing stations, and carries the weight ``length ×
-density``. The result, :class:`CoverProblem`, gives exact marginal gains to both solvers.
+density`` (and, for demand restricted to rider zones, the zone it lies in). The result,
+:class:`CoverProblem`, gives exact marginal gains to both solvers.
+:func:`disjoint_pieces` makes overlapping pieces of edges (overlapping zones) disjoint.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from geo.coverage.segments import covered_pieces
 from geo.network.model import WalkNetwork
 from geo.siting.candidates import Candidates
 from geo.siting.demand import Demand
-from geo.vocab import is_people
 
 _TOL_M: Final = 1e-7  # interval endpoints closer than this (metres) are one breakpoint
 _CHUNK: Final = 4096  # candidates per reach pass (bounds memory)
@@ -41,13 +42,15 @@ class CoverProblem:
     Candidate ``c`` covers elements ``elem[ptr[c]:ptr[c + 1]]`` — only elements not
     covered by the existing stations and with street length. ``weight`` is each
     element's demand (0 where the existing stations cover it), ``length`` its street
-    metres (idem).
+    metres (idem). ``zone`` (demand restricted to rider zones; else ``None``): the zone
+    index of each element, ``-1`` outside every zone.
     """
 
     ptr: np.ndarray
     elem: np.ndarray
     weight: np.ndarray
     length: np.ndarray
+    zone: np.ndarray | None = None
 
     @property
     def n_candidates(self) -> int:
@@ -186,10 +189,11 @@ def build_problem(network: WalkNetwork, candidates: Candidates, demand: Demand,
     c_hi, b_hi, t_hi = np.split(hi, np.cumsum(sizes)[:2])
     del e_all, idx, lo, hi
     length = _element_lengths(bp_x, ptr, b_lo, b_hi)
-    weight = (_element_weights(length, t_lo, t_hi, td) if is_people(demand.basis)
+    weight = (_element_weights(length, t_lo, t_hi, td) if demand.parts is not None
               else length.copy())
+    zone = _element_zones(demand, length.size, t_lo, t_hi)
     cand_ptr, elem = _incidences(c, c_lo, c_hi, length, len(candidates))
-    return CoverProblem(ptr=cand_ptr, elem=elem, weight=weight, length=length)
+    return CoverProblem(ptr=cand_ptr, elem=elem, weight=weight, length=length, zone=zone)
 
 
 def _base_intervals(base: Coverage | None, budget_m: float) -> _Intervals:
@@ -202,11 +206,11 @@ def _base_intervals(base: Coverage | None, budget_m: float) -> _Intervals:
 
 
 def _town_intervals(demand: Demand) -> _Intervals:
-    """The town (or cell) pieces ``(edge, p, q, density)`` of a people basis (else none)."""
-    if not is_people(demand.basis):
-        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0)
-    assert demand.parts is not None
+    """The demand pieces ``(edge, p, q, density)`` — towns, cells or zone pieces — of a
+    demand with ``parts`` (none when every street metre counts 1)."""
     parts = demand.parts
+    if parts is None:
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0)
     return (parts["edge"].to_numpy(np.int64), parts["p"].to_numpy(), parts["q"].to_numpy(),
             parts["density"].to_numpy())
 
@@ -234,6 +238,42 @@ def _element_weights(length: np.ndarray, t_lo: np.ndarray, t_hi: np.ndarray,
     return length * np.bincount(el, weights=td[owner], minlength=length.size)
 
 
+def _element_zones(demand: Demand, n_elements: int, t_lo: np.ndarray,
+                   t_hi: np.ndarray) -> np.ndarray | None:
+    """The zone of every element (``-1``: outside every zone) when the demand is
+    restricted to rider zones (its pieces are disjoint, one zone each), else ``None``."""
+    if demand.parts is None or "zone" not in demand.parts.columns:
+        return None
+    owner, el = _expand_ranges(t_lo, t_hi)
+    zone = np.full(n_elements, -1, dtype=np.int64)
+    zone[el] = demand.parts["zone"].to_numpy(np.int64)[owner]
+    return zone
+
+
+def disjoint_pieces(length_m: np.ndarray, edge: np.ndarray, p: np.ndarray, q: np.ndarray,
+                    key: np.ndarray) -> pd.DataFrame:
+    """Pieces ``[p, q]`` of edges made disjoint: where pieces overlap, the stretch goes
+    to the piece with the lowest ``key``. Returns ``edge, p, q, key`` (adjacent
+    stretches of one edge and key are merged), ordered by edge and position."""
+    edge = np.asarray(edge, dtype=np.int64)
+    bp_x, ptr, idx = _breakpoints(length_m, np.concatenate([edge, edge]),
+                                  np.concatenate([np.asarray(p, float), np.asarray(q, float)]))
+    lo, hi = idx[:edge.size], idx[edge.size:]
+    owner, el = _expand_ranges(lo, hi)
+    best = np.full(bp_x.size, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(best, el, np.asarray(key, dtype=np.int64)[owner])
+    on = np.flatnonzero(best < np.iinfo(np.int64).max)
+    el_edge = np.repeat(np.arange(ptr.size - 1), np.diff(ptr))[on]
+    k = best[on]
+    # a run of consecutive elements of one edge and one key is one piece
+    start = np.ones(on.size, dtype=bool)
+    start[1:] = (on[1:] != on[:-1] + 1) | (el_edge[1:] != el_edge[:-1]) | (k[1:] != k[:-1])
+    first = np.flatnonzero(start)
+    last = np.append(first[1:], on.size) - 1
+    return pd.DataFrame({"edge": el_edge[first], "p": bp_x[on[first]],
+                         "q": bp_x[on[last] + 1], "key": k[first]})
+
+
 def _incidences(c: np.ndarray, c_lo: np.ndarray, c_hi: np.ndarray, length: np.ndarray,
                 n_candidates: int) -> tuple[np.ndarray, np.ndarray]:
     """``(ptr, elem)``: the elements with street length that each candidate covers
@@ -250,4 +290,4 @@ def _incidences(c: np.ndarray, c_lo: np.ndarray, c_hi: np.ndarray, length: np.nd
     return cand_ptr, el[order].astype(elem_dtype)
 
 
-__all__ = ["CoverProblem", "build_problem", "candidate_intervals"]
+__all__ = ["CoverProblem", "build_problem", "candidate_intervals", "disjoint_pieces"]

@@ -23,13 +23,22 @@ the work is done in
   :data:`ILP_MAX_ROWS`);
 * :mod:`geo.siting.outputs` — :class:`SuggestResult` and the files written from it
   (``suggestions.csv``, ``suggestions.geojson``, ``new_service_areas.geojson``,
-  ``summary.json``).
+  ``summary.json``, and ``zones.csv`` for rider zones);
+* :mod:`geo.siting.zones` — the ``rider-zones`` target: demand restricted to the streets
+  inside rider-friendly zones not yet within the budget of a 工会驿站 / 司机之家 (by
+  e-bike by default, 10 minutes at 15 km/h), candidates near the zones, the zone each
+  site serves and a table per zone.
+
+The travel mode is the one of ``params`` (``walk`` — the default of the ``region``
+target — or ``ebike``, the default of ``rider-zones``); the network must have been
+prepared for it (``load_network(…, mode=…)``).
 
 Every public name of those modules that callers use is importable from here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,12 +46,15 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import geopandas as gpd
+import numpy as np
 import shapely
 
+from geo.access.riders import rider_stations
 from geo.coverage.core import Coverage, compute_coverage
 from geo.coverage.snap import STATUS_USED
 from geo.errors import InvalidParameterError, StationDataError
 from geo.network.model import WalkNetwork
+from geo.network.modes import check_network_mode
 from geo.params import CoverageParams
 from geo.population.raster import PopulationGrid
 from geo.siting.candidates import (
@@ -65,12 +77,14 @@ from geo.siting.outputs import (
     nearest_street,
     site_service_areas,
     site_table,
+    site_zone_columns,
     sites_geojson,
     sites_output,
     street_name,
     suggested_stations,
     summary_dict,
     write_suggestions,
+    zones_output,
 )
 from geo.siting.problem import CoverProblem, build_problem, candidate_intervals
 from geo.siting.solvers import (
@@ -85,9 +99,19 @@ from geo.siting.solvers import (
     optimum_upper_bound,
     solve_ilp,
 )
-from geo.vocab import DemandChoice, SitingMethod
+from geo.siting.zones import (
+    DEFAULT_RIDE_TIME_MIN,
+    RIDER_STATION_TYPES,
+    ZONE_COLUMNS,
+    rider_zone_layer,
+    zone_demand,
+    zone_gains,
+    zone_table,
+)
+from geo.vocab import DemandChoice, SiteTarget, SitingMethod
 
 METHODS: Final[tuple[SitingMethod, ...]] = ("greedy", "ilp")
+TARGETS: Final[tuple[SiteTarget, ...]] = ("region", "rider-zones")
 DEFAULT_K: Final = 10
 MAX_K: Final = 1000
 
@@ -120,6 +144,8 @@ def suggest_sites(
     seed: int = 0,
     time_limit_s: float = DEFAULT_ILP_TIME_LIMIT_S,
     population: PopulationGrid | None = None,
+    target: SiteTarget = "region",
+    zones: gpd.GeoDataFrame | None = None,
 ) -> SuggestResult:
     """Suggest up to ``k`` new station sites that newly cover the most demand.
 
@@ -132,27 +158,102 @@ def suggest_sites(
     ``method``: ``"greedy"`` (CELF) or ``"ilp"`` (exact; ``solver`` ``"highs"`` or
     ``"cbc"``). ``population`` (a raster window over the network): the sites maximise
     the people newly covered (:func:`geo.siting.demand.raster_demand`).
+
+    ``target="rider-zones"`` with ``zones`` (rider-friendly zone polygons, ``zone_id``,
+    ``name``, any CRS): the demand is the streets (or people) inside the zones not yet
+    within the budget of a 工会驿站 / 司机之家 among ``stations`` (other types do not
+    count; ``coverage`` is refused), ``params`` default to the e-bike's
+    (:data:`DEFAULT_RIDE_TIME_MIN` minutes at 15 km/h, on a network prepared for
+    ``ebike``), default candidates are the nodes within the budget of a zone, and each
+    site names the zone it serves (:mod:`geo.siting.zones`).
     """
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
-    kk = _check_request(k, method, solver)
+    kk = _check_request(k, method, solver, target)
+    zone_layer, stations, params, notes = _target_inputs(network, target, zones, stations,
+                                                         coverage, params)
     params, base = _existing_coverage(network, stations, coverage, params, timings)
     used = base.stations.loc[base.stations["status"] == STATUS_USED] if base is not None \
         else None
     with _timed(timings, "demand"):
         demand = build_demand(network, towns, basis=demand_basis, population=population)
+        if zone_layer is not None:
+            demand = zone_demand(network, demand, zone_layer)
+    near = _zone_union(zone_layer) if candidates is None else None
     with _timed(timings, "candidates"):
         cands = _candidates(network, candidates, used, params, min_distance_m=min_distance_m,
-                            max_candidates=max_candidates, seed=seed)
+                            max_candidates=max_candidates, seed=seed, near=near)
     covered_before = covered_demand(base, demand) if base is not None else 0.0
     with _timed(timings, "build"):
         problem = build_problem(network, cands, demand, base, budget_m=params.budget_m)
     solution = _solve(problem, kk, method, solver=solver, time_limit_s=time_limit_s,
                       timings=timings)
-    return _result(network, params, cands, demand, problem, solution, method=method, k=kk,
-                   covered_before=covered_before,
-                   existing_used=len(used) if used is not None else 0,
-                   timings=timings, t_start=t_start)
+    solution = dataclasses.replace(solution, notes=(*notes, *solution.notes))
+    result = _result(network, params, cands, demand, problem, solution, method=method, k=kk,
+                     covered_before=covered_before,
+                     existing_used=len(used) if used is not None else 0,
+                     timings=timings, t_start=t_start)
+    if zone_layer is None:
+        return result
+    return _with_zones(result, problem, demand, base, order=solution.selection.order,
+                       rider_stations=len(stations) if stations is not None else 0)
+
+
+def _target_inputs(network: WalkNetwork, target: SiteTarget, zones: gpd.GeoDataFrame | None,
+                   stations: gpd.GeoDataFrame | None, coverage: Coverage | None,
+                   params: CoverageParams | None,
+                   ) -> tuple[gpd.GeoDataFrame | None, gpd.GeoDataFrame | None,
+                              CoverageParams | None, tuple[str, ...]]:
+    """``(zones, stations, params, notes)`` for ``target``: for ``rider-zones`` the zone
+    layer in the network CRS, the rider stations only and the e-bike parameters by
+    default; for ``region`` the inputs as given (zones refused)."""
+    if target == "region":
+        if zones is not None:
+            raise InvalidParameterError(
+                "rider zones are used with target 'rider-zones' (yizhan suggest --target "
+                "rider-zones --rider-zones PATH); leave them out for the whole region")
+        return None, stations, params, ()
+    if coverage is not None:
+        raise InvalidParameterError(
+            "target 'rider-zones' measures the existing coverage from the 工会驿站 / 司机之家 "
+            "stations itself: pass the stations, not a coverage")
+    layer = rider_zone_layer(zones, network)
+    params = params or CoverageParams.for_mode("ebike", minutes=DEFAULT_RIDE_TIME_MIN)
+    if stations is None or not len(stations):
+        return layer, None, params, ()
+    riders = rider_stations(stations)
+    if len(riders):
+        return layer, riders, params, ()
+    return layer, None, params, (
+        f"none of the {len(stations)} stations is a {' or '.join(RIDER_STATION_TYPES)}: "
+        "every zone street counts as not yet covered",)
+
+
+def _zone_union(zones: gpd.GeoDataFrame | None) -> shapely.Geometry | None:
+    """The zones as one prepared geometry (``None`` without zones)."""
+    if zones is None:
+        return None
+    union = shapely.union_all(zones.geometry.to_numpy())
+    shapely.prepare(union)
+    return union
+
+
+def _with_zones(result: SuggestResult, problem: CoverProblem, demand: Demand,
+                base: Coverage | None, *, order: np.ndarray,
+                rider_stations: int) -> SuggestResult:
+    """``result`` of the ``rider-zones`` target (``order``: the chosen candidates, in
+    rank order): each site's zone and zone street metres, the zone table and what the
+    summary states about the target."""
+    assert demand.zones is not None
+    gains = zone_gains(problem, order, len(demand.zones))
+    ranks = result.sites["rank"].to_numpy()
+    sites = site_zone_columns(result.sites, demand.zones, gains)
+    info = {"zones": len(demand.zones), "station_types": list(RIDER_STATION_TYPES),
+            "rider_stations": rider_stations, "rider_stations_used": result.existing_used,
+            "zone_street_m": round(float(demand.zones["street_length_m"].sum()), 1)}
+    return dataclasses.replace(result, sites=sites, target="rider-zones",
+                               zones=zone_table(demand, base, gains, ranks),
+                               target_info=info)
 
 
 @contextmanager
@@ -174,9 +275,12 @@ def _check_k(k: Any) -> int:
     return kk
 
 
-def _check_request(k: Any, method: str, solver: str | None) -> int:
-    """The number of sites asked for, after checking ``k``, ``method`` and ``solver``."""
+def _check_request(k: Any, method: str, solver: str | None, target: str) -> int:
+    """The number of sites asked for, after checking ``k``, ``method``, ``solver`` and
+    ``target``."""
     kk = _check_k(k)
+    if target not in TARGETS:
+        raise InvalidParameterError(f"target must be one of {TARGETS}, got {target!r}")
     if method not in METHODS:
         raise InvalidParameterError(f"method must be one of {METHODS}, got {method!r}")
     if solver is not None and solver not in SOLVERS:
@@ -197,6 +301,7 @@ def _existing_coverage(network: WalkNetwork, stations: gpd.GeoDataFrame | None,
             raise InvalidParameterError("the coverage was computed on another network")
         return coverage.params, coverage
     params = params or CoverageParams()
+    check_network_mode(network.filter_report.version, params.mode)
     if stations is None or not len(stations):
         return params, None
     if stations.crs is None:
@@ -208,21 +313,26 @@ def _existing_coverage(network: WalkNetwork, stations: gpd.GeoDataFrame | None,
 
 def _candidates(network: WalkNetwork, candidates: gpd.GeoDataFrame | Candidates | None,
                 used: gpd.GeoDataFrame | None, params: CoverageParams, *,
-                min_distance_m: float, max_candidates: int, seed: int) -> Candidates:
-    """The candidate sites: network nodes away from the ``used`` existing stations, a
-    user point layer snapped to the network, or prepared :class:`Candidates`; raises
-    :class:`StationDataError` when none is left."""
+                min_distance_m: float, max_candidates: int, seed: int,
+                near: shapely.Geometry | None = None) -> Candidates:
+    """The candidate sites: network nodes away from the ``used`` existing stations
+    (and, with ``near``, within the budget of it), a user point layer snapped to the
+    network, or prepared :class:`Candidates`; raises :class:`StationDataError` when
+    none is left."""
     if candidates is None:
         existing_xy = shapely.get_coordinates(used.geometry.to_numpy()) \
             if used is not None else None
         cands = network_candidates(network, existing_xy, min_distance_m=min_distance_m,
-                                   max_candidates=max_candidates, seed=seed)
+                                   max_candidates=max_candidates, seed=seed, near=near,
+                                   near_m=params.budget_m)
     elif isinstance(candidates, Candidates):
         cands = candidates
     else:
         cands = point_candidates(network, candidates, max_snap_m=params.max_snap_m)
     if len(cands) == 0:
         hint = (f"lower the minimum distance ({min_distance_m:g} m) to existing stations"
+                + (" (or check that the rider zones lie on the network)" if near is not None
+                   else "")
                 if cands.source == SOURCE_NODES else
                 "check the candidate file (points in WGS-84, near walkable streets)")
         raise StationDataError(f"no candidate site is left ({len(cands.rejected)} rejected): "
@@ -294,6 +404,8 @@ __all__ = [
     "SOLVERS",
     "SOURCE_INPUT",
     "SOURCE_NODES",
+    "TARGETS",
+    "ZONE_COLUMNS",
     "Candidates",
     "CoverProblem",
     "Demand",
@@ -321,4 +433,5 @@ __all__ = [
     "suggested_stations",
     "summary_dict",
     "write_suggestions",
+    "zones_output",
 ]
