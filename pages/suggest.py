@@ -2,16 +2,16 @@
 
 The current job's stations stay fixed (sidebar region, parameters and station list);
 candidates are network nodes (away from existing stations and from motorway / trunk
-roads) or an uploaded list of points. Results are cached per job, K, candidates and
-method (:mod:`geo.siting.suggest` does the work).
+roads) or an uploaded list of points. When the region has rider-friendly zones the
+target can be those zones: the zone streets not yet a short e-bike ride from a 工会驿站 /
+司机之家 (:mod:`geo.siting.zones`). Results are cached per job, target, K, candidates and
+method (:mod:`ui.suggest`; :mod:`geo.siting.suggest` does the work).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
-from pathlib import Path
 
 import folium
 import pandas as pd
@@ -21,26 +21,32 @@ from streamlit_folium import st_folium
 from geo.crs import WGS84
 from geo.io.htmlsafe import esc
 from geo.io.sheetsafe import csv_bytes
-from geo.pipeline.job import CoverageJob
 from geo.siting.suggest import (
     DEFAULT_MIN_DISTANCE_M,
-    SuggestResult,
+    TARGETS,
     areas_geojson,
-    read_candidates,
     sites_geojson,
     sites_output,
-    suggest_sites,
     summary_dict,
+    zones_output,
 )
-from geo.vocab import label
+from geo.siting.zones import DEFAULT_RIDE_TIME_MIN
+from geo.vocab import SITE_TARGET_LABELS, SitingMethod, label, trip_label
 from geo.webmap.maps import build_map
 from geo.webmap.offline import localize
 from ui.boot import require_entrypoint
 from ui.config import TABLE_UPLOAD_MB
-from ui.data import error_text, map_data_for
+from ui.data import current_region, error_text, map_data_for
 from ui.page import fmt_pct, md_text, require_job
 from ui.sidebar import render_sidebar
 from ui.state import tr
+from ui.suggest import (
+    RIDE_TIME_CHOICES_MIN,
+    has_rider_zones,
+    region_suggestions,
+    rider_params,
+    rider_suggestions,
+)
 
 MAX_K = 50
 SITE_COLOUR = "#6a3d9a"
@@ -60,33 +66,38 @@ st.caption(tr(
     "for small areas."))
 handle = require_job()
 job = handle.job
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _suggest(job_key: str, k: int, cand_key: str, method: str, solver: str | None,
-             min_distance_m: float, _job: CoverageJob,
-             _upload: tuple[str, bytes] | None) -> SuggestResult:
-    candidates = None
-    if _upload is not None:
-        name, data = _upload
-        suffix = ".csv" if name.lower().endswith(".csv") else ".geojson"
-        with tempfile.TemporaryDirectory(prefix="yizhan-cand-") as tmp:
-            p = Path(tmp) / f"candidates{suffix}"
-            p.write_bytes(data)
-            candidates = read_candidates(_job.network, p, max_snap_m=_job.params.max_snap_m)
-    towns = None if _job.towns.is_grid else _job.towns.towns
-    result = suggest_sites(_job.network, coverage=_job.coverage, k=k, candidates=candidates,
-                           towns=towns, method=method, solver=solver,
-                           min_distance_m=min_distance_m)
-    _ = result.service_areas  # built once, inside the cache
-    return result
-
-
-c1, c2, c3 = st.columns(3)
-k = c1.slider(tr("新增站点数 K", "Sites to add (K)"), 1, MAX_K, 5, key="sg_k")
+region = current_region(state)
 # option labels follow the language through a closure (format_func may run outside the
 # script run, where the session state is not at hand)
 lang = state.lang
+
+target = "region"
+ride = None
+if has_rider_zones(region):
+    t1, t2 = st.columns([2, 1])
+    target = t1.radio(tr("选址目标", "Target"), list(TARGETS), horizontal=True,
+                      format_func=lambda t: SITE_TARGET_LABELS[t][0 if lang == "zh" else 1],
+                      key="sg_target")
+    if target == "rider-zones":
+        default_min = (state.params.walk_time_min if state.params.mode == "ebike"
+                       and state.params.walk_time_min in RIDE_TIME_CHOICES_MIN
+                       else DEFAULT_RIDE_TIME_MIN)
+        minutes = t2.selectbox(tr("骑行时间（分钟）", "Ride time (min)"),
+                               list(RIDE_TIME_CHOICES_MIN),
+                               index=list(RIDE_TIME_CHOICES_MIN).index(default_min),
+                               format_func=lambda v: f"{v:g}", key="sg_ride_min")
+        ride = rider_params(state.params, minutes=float(minutes))
+        st.caption(tr(
+            f"目标为骑手友好场景内、尚未在{trip_label('ebike', ride.walk_time_min, 'zh')}"
+            f"（{ride.walk_speed_kmh:g} km/h ≈ {ride.budget_m:,.0f} 米）内到达工会驿站或司机之家"
+            "的街道；只计这两类现有站点，按电动自行车路网计算。",
+            f"Target: the streets inside the rider-friendly zones not yet within a "
+            f"{trip_label('ebike', ride.walk_time_min, 'en')} ({ride.walk_speed_kmh:g} km/h ≈ "
+            f"{ride.budget_m:,.0f} m) of a 工会驿站 or 司机之家; only those existing stations "
+            "count, on the e-bike network."))
+
+c1, c2, c3 = st.columns(3)
+k = c1.slider(tr("新增站点数 K", "Sites to add (K)"), 1, MAX_K, 5, key="sg_k")
 SOURCE_LABELS = {"nodes": ("路网节点", "Network nodes"),
                  "upload": ("上传 CSV / GeoJSON", "Upload CSV / GeoJSON")}
 METHOD_LABELS = {"greedy": ("贪心（CELF）", "Greedy (CELF)"),
@@ -119,23 +130,37 @@ if method == "ilp":
     solver = c3.selectbox(tr("求解器", "Solver"), ["cbc", "highs"], key="sg_solver",
                           format_func=lambda s: "CBC" if s == "cbc" else "HiGHS")
 
-run_key = (handle.key, k, cand_key, method, solver, min_d)
+run_key = (handle.key, target, None if ride is None else ride.walk_time_min, k, cand_key,
+           method, solver, min_d)
 if st.button(tr("计算选址建议", "Suggest sites"), type="primary", key="sg_run"):
     st.session_state["sg_last"] = run_key
 if st.session_state.get("sg_last") != run_key:
     st.info(tr("设置好后点击「计算选址建议」。", "Set the options, then press “Suggest sites”."))
     st.stop()
 
+how: SitingMethod = "ilp" if method == "ilp" else "greedy"
 try:
     with st.spinner(tr("正在计算选址建议…", "Computing site suggestions…")):
-        res = _suggest(handle.key, k, cand_key, method, solver, min_d, job, upload)
+        if ride is not None and region is not None:
+            res = rider_suggestions(handle, region, ride, k=k, cand_key=cand_key,
+                                    method=how, solver=solver, min_distance_m=min_d,
+                                    upload=upload)
+        else:
+            res = region_suggestions(handle, k=k, cand_key=cand_key, method=how,
+                                     solver=solver, min_distance_m=min_d, upload=upload)
 except Exception as exc:  # named errors carry their advice; never a traceback
     st.error(error_text(exc))
     st.stop()
 
 people = res.demand_unit == "people"
-unit = tr("人", "people") if people else tr("公里街道", "street-km")
+riders = res.target == "rider-zones"
+unit = tr("人", "people") if people else (tr("公里场景街道", "zone street-km") if riders
+                                          else tr("公里街道", "street-km"))
 scale = 1.0 if people else 1 / 1000.0
+if riders and not len(res.sites):
+    st.info(tr("骑手友好场景内的街道均已在骑行范围内，无需新增站点（可缩短骑行时间再试）。",
+               "Every zone street is already within the ride: no site adds anything (try a "
+               "shorter ride time)."))
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(tr("新增站点", "Sites suggested"), f"{len(res.sites)} / {res.k_requested}")
 m2.metric(tr("新覆盖", "Newly covered"), f"{res.total_gain * scale:,.{0 if people else 2}f} {unit}")
@@ -143,9 +168,11 @@ before = res.covered_before / res.total_demand if res.total_demand else None
 after = res.covered_after / res.total_demand if res.total_demand else None
 m3.metric(tr("覆盖率", "Covered share"), fmt_pct(after),
           delta=None if before is None or after is None else f"{(after - before) * 100:+.1f} pp",
-          help=tr("人口按街道长度分布到镇街内" if people else "按街道长度计",
-                  "population spread over each town's streets" if people
-                  else "share of street length"))
+          help=tr(("骑手友好场景内：" if riders else "")
+                  + ("人口按街道长度分布到镇街内" if people else "按街道长度计"),
+                  ("inside the rider zones: " if riders else "")
+                  + ("population spread over each town's streets" if people
+                     else "share of street length")))
 if res.method == "greedy":
     method_label = METHOD_LABELS["greedy"][0 if lang == "zh" else 1]
     ub = res.optimum_upper_bound
@@ -162,7 +189,7 @@ for note in res.notes:
     st.caption(md_text(note))
 
 # ---- the map: existing coverage and stations, the new sites and their service areas
-extra_layers = []
+extra_layers: list[folium.MacroElement] = []
 areas = res.service_areas
 if len(areas):
     shown = areas[["rank", "geometry"]].copy()
@@ -184,10 +211,13 @@ for r, g in zip(res.sites.itertuples(index=False), sites_ll.geometry, strict=Tru
     named = f" {esc(r.name)}" if isinstance(r.name, str) and r.name else ""
     street = esc(r.street) if isinstance(r.street, str) else "—"
     district = f"（{esc(r.district)}）" if isinstance(r.district, str) else ""
+    zone_line = (f"{esc(label('zone', lang))}: {esc(r.zone)} · "
+                 f"{esc(label('zone_street_m', lang))}: {r.zone_street_m:,.0f}<br>"
+                 if riders and isinstance(r.zone, str) else "")
     popup = (f"<b>#{int(r.rank)} {street}</b>{named}<br>"
              f"{esc(label('street', lang))}: {street} · {esc(tr('候选点', 'Candidate'))} "
              f"{esc(r.candidate_id)}<br>"
-             f"{esc(tr('镇街', 'Town'))}: {town}{district}<br>"
+             f"{esc(tr('镇街', 'Town'))}: {town}{district}<br>{zone_line}"
              f"{esc(tr('新覆盖', 'Newly covered'))}: {r.marginal_gain * scale:,.1f} "
              f"{esc(unit)}<br>{esc(tr('新覆盖街道', 'New street'))}: "
              f"{r.new_street_m / 1000:,.2f} km")
@@ -203,7 +233,8 @@ extra_layers.append(fg)
 # the legend names the suggested sites (street, district, what each adds) and their areas
 legend = [("", "", tr("建议站点", "Suggested sites"))]
 for r in res.sites.head(LEGEND_SITES).itertuples(index=False):
-    where = " · ".join(x for x in (r.street, r.district or r.town) if isinstance(x, str))
+    where = " · ".join(x for x in (r.zone if riders else None, r.street, r.district or r.town)
+                       if isinstance(x, str))
     legend.append((SITE_COLOUR, f"{int(r.rank)}",
                    f"{where or r.candidate_id}  +{r.marginal_gain * scale:,.{0 if people else 2}f}"
                    f" {unit}"))
@@ -212,9 +243,11 @@ if len(res.sites) > LEGEND_SITES:
                                        f"{len(res.sites) - LEGEND_SITES} more in the table")))
 if len(areas):
     legend.append((SITE_COLOUR, "■", tr("新增站点服务圈", "Service areas of the new sites")))
+# rider zones: the zones and the stations (the union drawn is the sidebar mode's, not
+# the e-bike reach of the 工会驿站 / 司机之家, so it is left out)
 fmap = build_map(map_data_for(handle, state.lang), lang=state.lang,
-                 layers=frozenset({"union", "stations"}), tiles=state.tiles,
-                 extra_layers=extra_layers, legend_extra=legend)
+                 layers=frozenset({"zones", "stations"} if riders else {"union", "stations"}),
+                 tiles=state.tiles, extra_layers=extra_layers, legend_extra=legend)
 st_folium(localize(fmap), height=560, use_container_width=True, returned_objects=[],
           key="sg_map")
 
@@ -244,7 +277,24 @@ view = pd.DataFrame({
         0 if people else 3),
     tr("新覆盖街道（公里）", "New street (km)"): (table["new_street_m"] / 1000).round(2),
 })
+if riders:
+    view.insert(1, label("zone", lang), table["zone"])
+    view[label("zone_street_m", lang)] = table["zone_street_m"].round(0)
 st.dataframe(view, hide_index=True)
+zones_table = zones_output(res)
+if zones_table is not None:
+    st.subheader(tr("各骑手友好场景", "Rider-friendly zones"))
+    d_unit = tr("人", "people") if people else tr("米", "m")
+    st.dataframe(pd.DataFrame({
+        label("zone_id", lang): zones_table["zone_id"],
+        label("name", lang): zones_table["name"],
+        label("street_length_m", lang): zones_table["street_length_m"].round(0),
+        tr(f"需求（{d_unit}）", f"Demand ({d_unit})"): zones_table["demand"].round(0),
+        tr("覆盖率（原）", "Covered (before)"): zones_table["covered_share_before"].map(fmt_pct),
+        tr("覆盖率（新增后）", "Covered (after)"): zones_table["covered_share_after"].map(fmt_pct),
+        label("zone_street_m", lang): zones_table["new_street_m"].round(0),
+        tr("服务该场景的建议站点", "Sites serving it"): zones_table["sites"],
+    }), hide_index=True)
 d1, d2, d3, d4 = st.columns(4)
 d1.download_button(tr("下载 CSV", "Download CSV"),
                    csv_bytes(table),
@@ -258,13 +308,19 @@ d3.download_button(tr("下载 GeoJSON（服务圈）", "Download GeoJSON (servic
 d4.download_button("summary.json",
                    json.dumps(summary_dict(res), ensure_ascii=False, indent=2).encode("utf-8"),
                    "summary.json", "application/json", key="sg_dl_summary")
+if zones_table is not None:
+    st.download_button(tr("下载 CSV（各场景）", "Download CSV (zones)"), csv_bytes(zones_table),
+                       "zones.csv", "text/csv", key="sg_dl_zones")
+p = res.params
 st.caption(tr(
     f"候选点 {len(res.candidates):,} 个（被拒绝 {len(res.candidates.rejected)} 个）；"
-    f"需求口径：{'人口' if people else '街道长度'}；步行 {res.params.walk_time_min:g} 分钟 ≈ "
-    f"{res.params.budget_m:,.0f} 米。",
+    f"需求口径：{'人口' if people else '街道长度'}{'（骑手友好场景内）' if riders else ''}；"
+    f"{trip_label(p.mode, p.walk_time_min, 'zh')}（{p.walk_speed_kmh:g} km/h）≈ "
+    f"{p.budget_m:,.0f} 米。",
     f"{len(res.candidates):,} candidates ({len(res.candidates.rejected)} rejected); demand: "
-    f"{'population' if people else 'street length'}; {res.params.walk_time_min:g} min walk ≈ "
-    f"{res.params.budget_m:,.0f} m."))
+    f"{'population' if people else 'street length'}{' inside the rider zones' if riders else ''}"
+    f"; {trip_label(p.mode, p.walk_time_min, 'en')} ({p.walk_speed_kmh:g} km/h) ≈ "
+    f"{p.budget_m:,.0f} m."))
 if len(res.candidates.rejected):
     with st.expander(tr("被拒绝的候选点", "Rejected candidates")):
         st.dataframe(res.candidates.rejected, hide_index=True)
