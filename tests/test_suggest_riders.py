@@ -158,6 +158,35 @@ def test_people_inside_the_zones(ebike: WalkNetwork) -> None:
         pytest.approx([4200, 1500])
 
 
+def test_raster_people_inside_the_zones_are_exact(ebike: WalkNetwork) -> None:
+    """People from a raster (everyone west of x = 3000): the gain is the zone demand the
+    sites newly cover, the same as covered_demand with the sites added minus before."""
+    from affine import Affine
+
+    from geo.population.raster import population_grid
+    from geo.siting.demand import build_demand, covered_demand
+    from geo.siting.zones import rider_zone_layer, zone_demand
+
+    x0, y1 = nets.absolute(-1_000.0, 1_000.0)
+    cx = x0 + (np.arange(100) + 0.5) * 100.0
+    values = np.tile(np.where(cx < nets.absolute(3000.0, 0.0)[0], 40.0, 0.0), (20, 1))
+    grid = population_grid(values, transform=Affine(100.0, 0, x0, 0, -100.0, y1),
+                           crs=nets.CRS, source="test raster")
+    res = suggest_sites(ebike, _station(), k=2, params=RIDE_4, target="rider-zones",
+                        zones=_zones(), population=grid)
+    assert res.demand_basis == "population_raster" and res.demand_unit == "people"
+    assert res.sites["zone_id"].iloc[0] == "A"  # the people live in zone A's town
+    demand = zone_demand(ebike, build_demand(ebike, population=grid),
+                         rider_zone_layer(_zones(), ebike))
+    assert demand.total == pytest.approx(res.total_demand)
+    riders = rider_stations(_station())
+    both = pd.concat([riders, suggested_stations(res)], ignore_index=True)
+    gain = covered_demand(compute_coverage(ebike, both, params=RIDE_4), demand) - \
+        covered_demand(compute_coverage(ebike, riders, params=RIDE_4), demand)
+    assert res.total_gain > 0 and res.total_gain == pytest.approx(gain, rel=1e-9)
+    assert res.covered_before == pytest.approx(float(res.zones["covered_before"].sum()))
+
+
 def test_only_rider_station_types_count(ebike: WalkNetwork) -> None:
     # a 爱心妈妈小屋 does not serve riders: all of zone A is uncovered; node 3 (x = 1500)
     # covers 500…2500, 1,900 m of A, more than any site in B (1,500 m)
