@@ -54,13 +54,26 @@ from geo.pipeline.people import (
 from geo.pipeline.region import Region, demo_region, region_from_files
 from geo.population.raster import PopulationGrid
 from geo.schema import STATION_TYPES
-from geo.vocab import DemandBasis
+from geo.vocab import MODE_LABELS, DemandBasis
 
 __version__ = "0.1.0"
 
 BASES_NOTE_EN = ("Convalescence bases are reached by car or public transport, not on foot: "
                  "they are shown as a layer and excluded from walking coverage.")
 BASES_NOTE_ZH = "职工疗休养基地以驾车或公共交通到达，不计入步行覆盖，仅作为图层展示。"
+
+
+def bases_note(mode: str) -> tuple[str, str]:
+    """``(zh, en)``: the bases are not part of the coverage of ``mode`` (walk: the
+    :data:`BASES_NOTE_ZH` / :data:`BASES_NOTE_EN` sentences)."""
+    if mode == "walk":
+        return BASES_NOTE_ZH, BASES_NOTE_EN
+    zh, en = MODE_LABELS.get(mode, (mode, mode))
+    return (f"职工疗休养基地以驾车或公共交通到达，不计入{zh}覆盖，仅作为图层展示"
+            "（驾车时间见报告的疗休养基地部分或 yizhan bases）。",
+            f"Convalescence bases are reached by car or public transport: they are shown "
+            f"as a layer and excluded from the {en.lower()} coverage (drive times: the "
+            "report's bases section or yizhan bases).")
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,7 +109,7 @@ ProgressFn = Callable[[str, float], None]
 
 #: The stages of a coverage job, in order, with their labels (zh, en).
 STAGES: dict[str, tuple[str, str]] = {
-    "coverage": ("计算步行覆盖", "walk coverage"),
+    "coverage": ("计算覆盖（步行或骑行）", "coverage (walk or ride)"),
     "cells": ("划分分析网格", "analysis cells"),
     "union": ("生成服务范围", "service-area union"),
     "station_areas": ("生成各站点服务范围", "per-station service areas"),
@@ -356,13 +369,15 @@ def run_coverage_files(
 ) -> CoverageJob:
     """Load the files and run the job; timings include loading.
 
-    ``bbox`` (min_lon, min_lat, max_lon, max_lat) clips the network on loading.
+    The network is loaded with the street filter of ``params.mode``. ``bbox`` (min_lon,
+    min_lat, max_lon, max_lat) clips the network on loading.
     ``union_method`` defaults to ``"vector"`` here: this is the whole-run reference of
     ``yizhan batch``, whose merge sums the vector union's parts per tile.
     """
     region = region_from_files(network_path, stations_path=stations_path,
                                towns_path=towns_path, zones_path=zones_path,
-                               bases_path=bases_path, bbox=bbox, cache_dir=cache_dir)
+                               bases_path=bases_path, bbox=bbox, cache_dir=cache_dir,
+                               mode=(params or CoverageParams()).mode)
     return run_region(region, params=params, split_nearest=split_nearest,
                       union_method=union_method)
 
@@ -374,10 +389,12 @@ def run_demo(params: CoverageParams | None = None, *, split_nearest: bool = Fals
              area_pixel_m: float = DEFAULT_PIXEL_M,
              units: AnalysisUnits | None = None,
              population: bool = True) -> CoverageJob:
-    """The job on the built-in synthetic demo region (no files, no internet);
-    ``population`` (default): with its synthetic population raster (people covered are
-    the demand); ``False``: the towns' invented populations spread over their streets."""
-    return run_region(demo_region(population=population), params=params,
+    """The job on the built-in synthetic demo region (no files, no internet), its streets
+    prepared for ``params.mode`` (walk by default); ``population`` (default): with its
+    synthetic population raster (people covered are the demand); ``False``: the towns'
+    invented populations spread over their streets."""
+    mode = (params or CoverageParams()).mode
+    return run_region(demo_region(population=population, mode=mode), params=params,
                       split_nearest=split_nearest,
                       per_station_areas=per_station_areas, h3_resolution=h3_resolution,
                       progress=progress, union_method=union_method,
@@ -543,7 +560,8 @@ def summary_dict(job: CoverageJob) -> Summary:
         },
         "zones": zones_block,
         "bases": None if job.bases is None else {
-            "count": len(job.bases), "note": BASES_NOTE_EN, "note_zh": BASES_NOTE_ZH},
+            "count": len(job.bases), "note": bases_note(job.params.mode)[1],
+            "note_zh": bases_note(job.params.mode)[0]},
         "analysis_cells": _cells_block(job),
         "station_areas": _station_areas_block(job),
         "timings_s": {k: round(v, 4) for k, v in job.timings_s.items()},

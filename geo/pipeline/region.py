@@ -32,6 +32,7 @@ from geo.io.layers import (
 )
 from geo.network.loaders import file_sha256, load_network
 from geo.network.model import WalkNetwork, is_prepared_network, prepare_network
+from geo.network.modes import check_mode
 from geo.pipeline.demo import build_demo_region
 from geo.pipeline.demo_population import demo_population
 from geo.pipeline.people import load_population
@@ -133,34 +134,52 @@ def _find_layer(folder: Path, stem: str, suffixes: tuple[str, ...]) -> Path | No
 
 
 def region_from_folder(folder: str | os.PathLike[str], *,
-                       cache_dir: str | os.PathLike[str] | None = None) -> Region:
-    """Load a region folder (see the module docstring)."""
+                       cache_dir: str | os.PathLike[str] | None = None,
+                       mode: str = "walk") -> Region:
+    """Load a region folder (see the module docstring).
+
+    ``mode``: the travel mode whose street filter the network is loaded with. A
+    prepared ``network/`` holds one mode's streets (``yizhan prepare`` prepares them for
+    walking): when it was prepared for another mode, the folder's ``.osm.pbf`` /
+    ``.osm`` / ``.graphml`` is read with the mode's filter instead (through the
+    prepared-network cache); without such a file the loader's error says what to do.
+    """
     d = Path(folder)
     if not d.is_dir():
         raise InputFileError(f"region folder not found: {d}")
-    network: Path | None = d / "network" if is_prepared_network(d / "network") else None
-    if network is None:
-        for pattern in NETWORK_PATTERNS:
-            found = sorted(d.glob(pattern))
-            if found:
-                network = found[0]
-                break
-    if network is None:
+    prepared = d / "network" if is_prepared_network(d / "network") else None
+    source = _source_file(d)
+    if prepared is None and source is None:
         raise InputFileError(
             f"region folder {d} holds no network: add network/ (yizhan prepare), an "
             ".osm.pbf, .osm or .graphml file"
         )
-    return region_from_files(
-        network,
-        stations_path=_find_layer(d, "stations", (".csv", *LAYER_SUFFIXES)),
-        towns_path=_find_layer(d, "towns", LAYER_SUFFIXES) or  # else yizhan prepare's
+    layers: dict[str, Any] = {
+        "stations_path": _find_layer(d, "stations", (".csv", *LAYER_SUFFIXES)),
+        "towns_path": _find_layer(d, "towns", LAYER_SUFFIXES) or  # else yizhan prepare's
         _find_layer(d / "network", "towns", (".geojson",)),  # OSM administrative towns
-        zones_path=_find_layer(d, "zones", LAYER_SUFFIXES),
-        bases_path=_find_layer(d, "bases", LAYER_SUFFIXES),
-        cache_dir=cache_dir,
-        label=d.name,
-        population_path=_find_layer(d, "population", (".tif", ".tiff")),
-    )
+        "zones_path": _find_layer(d, "zones", LAYER_SUFFIXES),
+        "bases_path": _find_layer(d, "bases", LAYER_SUFFIXES),
+        "cache_dir": cache_dir, "label": d.name,
+        "population_path": _find_layer(d, "population", (".tif", ".tiff")),
+    }
+    if source is None or (prepared is not None and mode == "walk"):
+        return region_from_files(prepared or source or d, **layers, mode=mode)
+    if prepared is not None:
+        try:
+            return region_from_files(prepared, **layers, mode=mode)
+        except InputFileError:  # prepared for another mode: read the source file
+            pass
+    return region_from_files(source, **layers, mode=mode)
+
+
+def _source_file(folder: Path) -> Path | None:
+    """The folder's first ``.osm.pbf`` / ``.pbf`` / ``.osm`` / ``.graphml`` file."""
+    for pattern in NETWORK_PATTERNS:
+        found = sorted(folder.glob(pattern))
+        if found:
+            return found[0]
+    return None
 
 
 def list_region_folders(root: str | os.PathLike[str]) -> list[Path]:
@@ -176,17 +195,21 @@ def list_region_folders(root: str | os.PathLike[str]) -> list[Path]:
     return out
 
 
-def demo_region(*, population: bool = True) -> Region:
+def demo_region(*, population: bool = True, mode: str = "walk") -> Region:
     """The built-in synthetic demo region (deterministic, no files, no internet).
 
     ``population`` (default): with its synthetic population raster (generated in code,
     :mod:`geo.pipeline.demo_population`), so people covered are the demand
     (``population_raster``); ``False`` gives the old demo, whose demand is each town's
-    (invented) population spread over its streets (``population``).
+    (invented) population spread over its streets (``population``). ``mode``: the
+    travel mode whose street filter the demo's streets are prepared with (the raster
+    is the same people in every mode: it is spread over the walkable streets).
     """
     t0 = time.perf_counter()
     demo = build_demo_region()
-    network = prepare_network(demo.streets, meta={"format": "demo"})
+    walk = prepare_network(demo.streets, meta={"format": "demo"})
+    network = walk if check_mode(mode) == "walk" else \
+        prepare_network(demo.streets, meta={"format": "demo"}, mode=mode)
     st = demo.stations
     stations = stations_from_frame(pd.DataFrame(st.drop(columns=st.geometry.name)),
                                    st.geometry.to_numpy(), source="demo")
@@ -195,10 +218,11 @@ def demo_region(*, population: bool = True) -> Region:
         towns["town_id"] = towns["code"] if "code" in towns.columns else towns["name"]
     empty = pd.DataFrame({"row": [], "id": [], "name": [], "reason": []})
     town_table = polygons_from_frame(towns, id_column="town_id", source="demo")
-    grid = demo_population(network, town_table.accepted.to_crs(network.crs)) \
+    grid = demo_population(walk, town_table.accepted.to_crs(walk.crs)) \
         if population else None
+    key = "demo-population" if population else "demo"
     return Region(
-        key="demo-population" if population else "demo",
+        key=key if mode == "walk" else f"{key}|{mode}",
         label=demo.name_zh,
         network=network,
         stations=stations,
