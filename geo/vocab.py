@@ -242,6 +242,95 @@ def trip_label(mode: str, minutes: float, lang: Lang | str) -> str:
     return pick(zh, en, lang).format(m=minutes)
 
 
+#: How each travel mode's trip is worded in headers and method text (zh, en), by term:
+#: ``trip`` (15分钟步行 / 15 min walk), ``adjective`` (步行覆盖 / walking coverage),
+#: ``time`` / ``speed`` / ``budget`` (parameter names), ``network`` (the mode's street
+#: network), ``passable`` (可步行 / walkable), ``distance`` (步行距离 / walking distance).
+MODE_TERMS: Final[dict[str, dict[str, tuple[str, str]]]] = {
+    "walk": {
+        "trip": ("步行", "walk"), "adjective": ("步行", "walking"),
+        "time": ("步行时间", "Walk time"), "speed": ("步行速度", "Walk speed"),
+        "budget": ("步行距离预算", "Walk budget"), "network": ("步行路网", "walk network"),
+        "passable": ("可步行", "walkable"), "distance": ("步行距离", "walking distance"),
+    },
+    "ebike": {
+        "trip": ("骑行（电动自行车）", "e-bike ride"),
+        "adjective": ("骑行（电动自行车）", "e-bike"),
+        "time": ("骑行时间", "Ride time"), "speed": ("骑行速度", "E-bike speed"),
+        "budget": ("骑行距离预算", "Ride budget"),
+        "network": ("电动自行车路网", "e-bike network"),
+        "passable": ("可骑行", "rideable"), "distance": ("骑行距离", "riding distance"),
+    },
+    "drive": {
+        "trip": ("车程", "drive"), "adjective": ("驾车", "drive-time"),
+        "time": ("驾车时间", "Drive time"), "speed": ("车速", "Car speed"),
+        "budget": ("驾车时间预算", "Drive budget"), "network": ("驾车路网", "car network"),
+        "passable": ("可驾车", "drivable"), "distance": ("驾车距离", "driving distance"),
+    },
+}
+
+#: Output columns whose header names the walk, as headed in the other modes.
+MODE_COLUMNS: Final[dict[str, dict[str, tuple[str, str]]]] = {
+    "ebike": {
+        "walk_time_p90_min": ("P90骑行时间（分钟）", "P90 e-bike ride time (min)"),
+        "nearest_walk_time_min": ("最近站点骑行时间（分钟）",
+                                  "E-bike ride to nearest station (min)"),
+        "station_within_threshold": ("骑行范围内有站点", "Station within e-bike reach"),
+    },
+}
+
+#: Other labels of the travel modes: the parameter rows and report sentences.
+MODE_TEXT: Final[dict[str, tuple[str, str]]] = {
+    "travel_mode": ("出行方式", "Travel mode"),
+    "network_filter": ("路网筛选", "Network filter"),
+    "speed_model": ("速度模型", "Speed model"),
+    "speed_constant": ("全路网统一速度", "one speed on every street"),
+    "ebike_network": (
+        "电动自行车路网：非机动车可通行的道路（不含高速公路及其连接线、机动车专用路和"
+        " bicycle=no 的道路；人行道、行人专用街等仅在允许自行车通行时计入；台阶不计），"
+        "按双向通行计，全路网统一骑行速度"
+        "（预设 12 / 15 / 20 km/h，GB 17761-2018 限速 25 km/h）。",
+        "E-bike network: roads open to non-motor vehicles (no motorways or their links, no "
+        "motor roads, no bicycle=no; footways and pedestrian streets only where bicycles "
+        "are allowed; no steps), ridden both ways, one riding speed everywhere (presets "
+        "12 / 15 / 20 km/h; GB 17761-2018 caps e-bikes at 25 km/h)."),
+}
+
+#: The engine's walk wording (town ranking rule, ranking reasons) said for another
+#: mode: (walk phrase, phrase of the mode) pairs, applied in order.
+MODE_REWORDING: Final[dict[str, tuple[tuple[str, str], ...]]] = {
+    "ebike": (("步行", "骑行"), (" min walk", " min e-bike ride"),
+              ("walkable", "rideable"), ("walking", "riding")),
+}
+
+
+def mode_term(mode: str, term: str, lang: Lang | str) -> str:
+    """A travel mode's wording of ``term`` (:data:`MODE_TERMS`; walk for unknown modes)."""
+    zh, en = MODE_TERMS.get(mode, MODE_TERMS["walk"])[term]
+    return pick(zh, en, lang)
+
+
+def mode_name(mode: str, lang: Lang | str) -> str:
+    """The travel mode's name: 步行 / Walk, 电动自行车 / E-bike, 驾车 / Car."""
+    zh, en = MODE_LABELS.get(mode, (mode, mode))
+    return pick(zh, en, lang)
+
+
+def mode_label(key: str, mode: str, lang: Lang | str) -> str:
+    """The label of ``key`` (:func:`label`) as headed in ``mode`` (:data:`MODE_COLUMNS`,
+    then :data:`MODE_TEXT`)."""
+    pair = MODE_COLUMNS.get(mode, {}).get(key) or MODE_TEXT.get(key)
+    return pick(*pair, lang) if pair else label(key, lang)
+
+
+def reword_for_mode(text: str, mode: str) -> str:
+    """``text`` of the engine (written for walking) with :data:`MODE_REWORDING` of
+    ``mode`` applied (walk: unchanged)."""
+    for walk, other in MODE_REWORDING.get(mode, ()):
+        text = text.replace(walk, other)
+    return text
+
+
 #: Coordinate systems of uploads (keys of :data:`geo.stations.coords.COORD_SYSTEMS`).
 COORD_SYSTEM_LABELS: Final[dict[str, tuple[str, str]]] = {
     "wgs84": ("WGS-84（GPS / OpenStreetMap）", "WGS-84 (GPS / OpenStreetMap)"),

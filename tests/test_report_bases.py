@@ -56,3 +56,57 @@ def test_cli_report_by_ebike(tmp_path: Path) -> None:
                    str(inp["stations"]), "--bases", str(inp["bases"]), "--format", "html",
                    "--out", str(out), "--mode", "ebike", "--no-cache", "--quiet"])
     assert rc == 0 and 'id="bases"' in out.read_text(encoding="utf-8")
+
+
+def _pdf_text(path: Path) -> str:
+    """The PDF's text: ``pdftotext`` (poppler-utils) when installed, else pypdf."""
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftotext"):
+        return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                              text=True, check=True).stdout
+    from pypdf import PdfReader
+
+    return "\n".join(p.extract_text() or "" for p in PdfReader(str(path)).pages)
+
+
+def test_pdf_has_the_bases_section_with_its_figures(job: CoverageJob, tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    from geo.reports.display import display_tables, fmt_cell
+
+    data = report_data(job)
+    assert data.bases is not None and not data.bases.note
+    pdf = write_report(data, "pdf", tmp_path / "r.pdf")
+    text = _pdf_text(pdf)
+    flat = "".join(text.split())
+    assert "六、职工疗休养基地" in flat  # numbered after the zones (四) and stations (五)
+    assert "超出驾车时间限值的镇街与人口" in flat and "各镇街到最近基地的驾车时间" in flat
+    assert f"共{len(job.bases)}个基地" in flat  # type: ignore[arg-type]
+    towns = data.bases.towns
+    for r in towns.itertuples():  # every town with its base, minutes and metres
+        assert str(r.name) in flat and str(r.nearest_base_name) in flat
+        assert fmt_cell(r.drive_time_min, "min", "zh") in flat
+        assert fmt_cell(r.drive_distance_m, "m", "zh") in flat
+    beyond = display_tables(data)["bases_beyond"]
+    for row in beyond.cells("zh"):  # limits, towns beyond, towns, people
+        assert all(cell in flat for cell in row), row
+    assert "到最近基地。30分钟以外：0个镇街" in flat  # the table's note
+    outline = [o.title for o in PdfReader(str(pdf)).outline if not isinstance(o, list)]
+    assert any("职工疗休养基地" in o for o in outline)
+
+
+def test_pdf_says_why_there_are_no_drive_times(job: CoverageJob, tmp_path: Path) -> None:
+    net = dataclasses.replace(job.network, meta={})
+    odd = dataclasses.replace(job, network=net, inputs={"network": {"path": "/nonexistent"}})
+    flat = "".join(_pdf_text(write_report(odd, "pdf", tmp_path / "odd.pdf")).split())
+    assert "职工疗休养基地" in flat and "无法计算驾车时间" in flat and "notavailable" in flat
+    assert "超出驾车时间限值" not in flat
+    from pypdf import PdfReader
+
+    no_bases = write_report(dataclasses.replace(job, bases=None), "pdf", tmp_path / "none.pdf")
+    flat = "".join(_pdf_text(no_bases).split())
+    assert "无法计算驾车时间" not in flat and "驾车时间（分钟）" not in flat
+    assert not [o.title for o in PdfReader(str(no_bases)).outline
+                if not isinstance(o, list) and "疗休养基地" in o.title]

@@ -20,7 +20,7 @@ from geo.errors import InvalidParameterError, YizhanError, exit_code_help
 from geo.io.layers import LayerTable
 from geo.network.admin import read_admin_boundaries, write_towns_geojson
 from geo.network.loaders import default_cache_dir
-from geo.network.modes import EBIKE_SPEED_PRESETS_KMH, MODES
+from geo.network.modes import EBIKE_SPEED_PRESETS_KMH, MODES, network_filter
 from geo.params import (
     DEFAULT_BUFFER_M,
     DEFAULT_EBIKE_SPEED_KMH,
@@ -64,8 +64,10 @@ def add_params(p: argparse.ArgumentParser, *, split_nearest: bool = True,
     g = p.add_argument_group(title)
     if modes:
         _add_mode_options(g)
+    trip = "time budget in minutes, walking or riding (--mode)" if modes else \
+        "walk time budget in minutes"
     g.add_argument("--walk-time-min", type=float, default=None,
-                   help=f"walk time budget in minutes (default {DEFAULT_WALK_TIME_MIN:g})")
+                   help=f"{trip} (default {DEFAULT_WALK_TIME_MIN:g})")
     g.add_argument("--preset", choices=sorted(LIFE_CIRCLE_PRESETS),
                    help="life-circle preset instead of --walk-time-min (5min, 10min, 15min)")
     g.add_argument("--walk-speed-kmh", type=float, default=None,
@@ -155,6 +157,15 @@ def ride_speed_from_args(args: argparse.Namespace) -> float:
         return EBIKE_SPEED_PRESETS_KMH[args.ride_preset]
     return float(args.ride_speed_kmh if args.ride_speed_kmh is not None
                  else DEFAULT_EBIKE_SPEED_KMH)
+
+
+def mode_line(params: CoverageParams) -> str:
+    """One line naming the travel mode, its network filter and budget, e.g. ``travel mode:
+    ebike (network filter ebike-v1), 15 min at 15 km/h = 3,750 m``."""
+    nf = network_filter(params.mode)
+    return (f"travel mode: {params.mode} (network filter {nf['filter']}), "
+            f"{params.walk_time_min:g} min at {params.walk_speed_kmh:g} km/h = "
+            f"{params.budget_m:,.0f} m")
 
 
 def cache_dir_from_args(args: argparse.Namespace) -> Path | None:

@@ -24,6 +24,7 @@ from geo.cli.common import (
     add_db_source,
     add_params,
     add_population_option,
+    mode_line,
     params_from_args,
     run_command,
     run_job_from_args,
@@ -42,7 +43,10 @@ DESCRIPTION = (
     "overlap review flags; Chinese with an embedded Noto Sans CJK font), GeoPackage "
     "(layers stations, service_areas, coverage, towns, zones; EPSG:4326) or a standalone "
     "HTML page with the interactive map. Input: --network + --stations (+ --towns, "
-    "--zones, --bases) or --demo."
+    "--zones, --bases) or --demo. --mode walk (default) or ebike: the coverage by walking "
+    "or by e-bike (the network loaded with that mode's street filter; the report's "
+    "headers, parameters and method text name the mode); with --bases the report adds "
+    "the drive time from each town to its nearest convalescence base."
 )
 _DESCRIPTION_WRAPPED = textwrap.fill(DESCRIPTION, 86)
 TILES = ("none", "osm", "amap")
@@ -126,6 +130,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = write_report(data, fmt, args.out, map_html=map_html)
     if job.synthetic:
         print("示范区（合成数据） — synthetic demo region; no real place, stations or population.")
+    print(mode_line(job.params))
     print(f"wrote {out}  ({fmt}, {out.stat().st_size:,} bytes)")
     return 0
 

@@ -33,10 +33,25 @@ from geo.coverage.overlap import (
 from geo.coverage.segments import clip_segments, covered_pieces, distance_pieces
 from geo.coverage.towns import edge_parts
 from geo.errors import InvalidParameterError, YizhanError
+from geo.network.modes import network_filter
+from geo.params import CoverageParams
 from geo.pipeline.job import CoverageJob, Summary, stations_output, summary_dict
 from geo.reports.bases import ReportBases, report_bases
 from geo.schema import STATION_TYPES
-from geo.vocab import LANGS, Lang, basis_label, is_people, label, pick, status_label, type_label
+from geo.vocab import (
+    LANGS,
+    Lang,
+    basis_label,
+    is_people,
+    label,
+    mode_label,
+    mode_name,
+    mode_term,
+    pick,
+    reword_for_mode,
+    status_label,
+    type_label,
+)
 
 DEFAULT_TOWN_THRESHOLD: Final = 0.8
 DEFAULT_WORST_TOWNS: Final = 3
@@ -157,6 +172,20 @@ class ReportData:
         return pick(zh, en, self.lang)
 
     @property
+    def mode(self) -> str:
+        """The travel mode of the job (``walk``, ``ebike``)."""
+        return self.job.params.mode
+
+    def trip(self) -> str:
+        """The time budget as a trip in the report language: 15分钟步行 / 15 min walk,
+        15分钟骑行（电动自行车） / 15 min e-bike ride."""
+        return trip_text(self.job.params, self.lang)
+
+    def mode_label(self, key: str) -> str:
+        """The header of ``key`` in the job's travel mode (:func:`geo.vocab.mode_label`)."""
+        return mode_label(key, self.mode, self.lang)
+
+    @property
     def worst(self) -> pd.DataFrame:
         """The ``worst_towns`` most under-served towns that have streets."""
         df = self.towns.loc[self.towns["total_length_m"] > 0]
@@ -168,6 +197,13 @@ class ReportData:
 
     def status_label(self, status: str) -> str:
         return status_label(status, self.lang)
+
+
+def trip_text(params: CoverageParams, lang: Lang | str) -> str:
+    """``params``' time budget as a trip: 15分钟步行 / 15 min walk (the mode's wording)."""
+    m = f"{params.walk_time_min:g}"
+    return pick(f"{m}分钟{mode_term(params.mode, 'trip', 'zh')}",
+                f"{m} min {mode_term(params.mode, 'trip', 'en')}", lang)
 
 
 def report_data(job: CoverageJob, options: ReportOptions | None = None) -> ReportData:
@@ -202,6 +238,10 @@ def report_data(job: CoverageJob, options: ReportOptions | None = None) -> Repor
 def _station_table(job: CoverageJob, o: ReportOptions) -> pd.DataFrame:
     """The ``stations.csv`` rows + reach, service area, overlap, review flag, population."""
     table = stations_output(job)
+    if job.params.mode != "walk":  # the engine words the off-network reason for walking
+        table["status_reason"] = [None if r is None or r != r else
+                                  reword_for_mode(str(r), job.params.mode)
+                                  for r in table["status_reason"]]
     src = np.full(len(table), -1, dtype=np.int64)
     src[:len(job.coverage.stations)] = job.coverage.stations["source"].to_numpy(dtype=np.int64)
     used = src >= 0
@@ -241,6 +281,9 @@ def _station_table(job: CoverageJob, o: ReportOptions) -> pd.DataFrame:
 def _town_table(job: CoverageJob, o: ReportOptions) -> tuple[pd.DataFrame, str]:
     """The ``towns.csv`` rows by rank with ``below_threshold``; the share column used."""
     towns = pd.DataFrame(job.towns.towns.drop(columns="geometry")).sort_values("rank")
+    for col in ("reason_zh", "reason_en"):  # the engine words them for walking
+        if col in towns and job.params.mode != "walk":
+            towns[col] = [reword_for_mode(str(r), job.params.mode) for r in towns[col]]
     share_col = ("covered_population_share" if is_people(job.towns.demand_basis)
                  else "covered_length_share")
     share = pd.to_numeric(towns[share_col], errors="coerce")
@@ -255,6 +298,7 @@ def _headline(job: CoverageJob, o: ReportOptions, summary: Summary, stations: pd
     t = translator(o.lang)
     s_st = summary["stations"]
     minutes = f"{job.params.walk_time_min:g}"
+    trip_zh, trip_en = trip_text(job.params, "zh"), trip_text(job.params, "en")
     head = [Figure("stations_used", t("接入路网的站点", "Stations on the network"), s_st["used"],
                    note=t(f"共输入{s_st['input']}个；未接入路网{s_st['off_network']}个；"
                           f"被拒绝{s_st['rejected']}个",
@@ -263,13 +307,13 @@ def _headline(job: CoverageJob, o: ReportOptions, summary: Summary, stations: pd
     if summary["covered_population_share"] is not None:
         head.append(Figure(
             "covered_population_share",
-            t(f"{minutes}分钟步行可达人口占比", f"Population within {minutes} min walk"),
+            t(f"{trip_zh}可达人口占比", f"Population within {trip_en}"),
             summary["covered_population_share"], "share",
             t("人口按街道长度分布到各镇街的街道上", "population spread over each town's streets")))
     covered_km, total_km = summary["covered_length_m"] / 1000, summary["total_length_m"] / 1000
     head.append(Figure(
         "covered_length_share",
-        t(f"{minutes}分钟步行覆盖街道占比", f"Street length within {minutes} min walk"),
+        t(f"{trip_zh}覆盖街道占比", f"Street length within {trip_en}"),
         summary["covered_length_share"], "share",
         t(f"覆盖{covered_km:,.1f}公里，共{total_km:,.1f}公里",
           f"{covered_km:,.1f} km of {total_km:,.1f} km")))
@@ -328,15 +372,18 @@ def _front_matter(job: CoverageJob, o: ReportOptions, summary: Summary,
     """Title, cover (region, date, software), data versions, parameters, ranking notes."""
     t = translator(o.lang)
     minutes = f"{job.params.walk_time_min:g}"
-    title = t(f"驿站圈 · 职工服务站点{minutes}分钟步行覆盖报告",
-              f"Yizhan · {minutes}-minute walking coverage of worker service stations")
+    mode = job.params.mode
+    title = t(f"驿站圈 · 职工服务站点{minutes}分钟{mode_term(mode, 'adjective', 'zh')}覆盖报告",
+              f"Yizhan · {minutes}-minute {mode_term(mode, 'adjective', 'en')} coverage of "
+              "worker service stations")
     cover = [
         (t("区域", "Region"), job.region_name or "—"),
         (t("生成时间", "Generated"), generated.strftime("%Y-%m-%d %H:%M UTC")),
         (t("软件版本", "Software"), f"yizhan {summary['yizhan_version']}"),
     ]
-    notes = [pick(job.towns.ranking_rule_zh, job.towns.ranking_rule_en, o.lang)]
-    town_note = pick(job.towns.note_zh, job.towns.note_en, o.lang)
+    notes = [reword_for_mode(pick(job.towns.ranking_rule_zh, job.towns.ranking_rule_en,
+                                  o.lang), mode)]
+    town_note = reword_for_mode(pick(job.towns.note_zh, job.towns.note_en, o.lang), mode)
     if town_note:
         notes.append(town_note)
     return _FrontMatter(title, cover, _versions(job, t, summary), _parameters(job, o), notes)
@@ -379,16 +426,33 @@ def _versions(job: CoverageJob, t: Translate, summary: Summary) -> list[tuple[st
     return versions
 
 
+def mode_rows(params: CoverageParams, lang: Lang | str) -> list[tuple[str, str]]:
+    """The travel mode, its network filter and speed model, and the time, speed and
+    distance budget (in the mode's words), as (label, value) rows."""
+    t = translator(lang)
+    mode = params.mode
+    minutes = f"{params.walk_time_min:g}"
+    nf = network_filter(mode)
+    return [
+        (mode_label("travel_mode", mode, lang), mode_name(mode, lang)),
+        (mode_label("network_filter", mode, lang), f"{nf['filter']} ({nf['defined_in']})"),
+        (mode_label("speed_model", mode, lang),
+         f"{mode_label('speed_constant', mode, lang)}{t('：', ': ')}"
+         f"{params.walk_speed_kmh:g} km/h"),
+        (mode_term(mode, "time", lang), t(f"{minutes}分钟", f"{minutes} min")),
+        (mode_term(mode, "speed", lang), f"{params.walk_speed_kmh:g} km/h"),
+        (mode_term(mode, "budget", lang), f"{params.budget_m:,.0f} m"),
+    ]
+
+
 def _parameters(job: CoverageJob, o: ReportOptions) -> list[tuple[str, str]]:
-    """The walk, buffer and snap parameters, demand basis, thresholds and CRS."""
+    """The travel mode and its budget, buffer and snap parameters, demand basis,
+    thresholds and CRS."""
     t = translator(o.lang)
     params = job.params
-    minutes = f"{params.walk_time_min:g}"
     basis = basis_label(job.towns.demand_basis, o.lang)
     return [
-        (t("步行时间", "Walk time"), t(f"{minutes}分钟", f"{minutes} min")),
-        (t("步行速度", "Walk speed"), f"{params.walk_speed_kmh:g} km/h"),
-        (t("步行距离预算", "Walk budget"), f"{params.budget_m:,.0f} m"),
+        *mode_rows(params, o.lang),
         (t("街道缓冲半宽（服务圈）", "Street buffer (service areas)"), f"{params.buffer_m:g} m"),
         (t("最大吸附距离", "Max snap distance"), f"{params.max_snap_m:g} m"),
         (label("demand_basis", o.lang), basis),

@@ -7,15 +7,24 @@ disclaimer, the section sentences and the method notes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
-from geo.pipeline.job import BASES_NOTE_EN, BASES_NOTE_ZH
+from geo.pipeline.job import bases_note
 from geo.reports.bases import ReportBases
 from geo.reports.data import Figure, ReportData, review_rule
-from geo.vocab import Lang, is_people, label, pick, type_label
+from geo.vocab import (
+    MODE_TEXT,
+    Lang,
+    is_people,
+    label,
+    mode_term,
+    pick,
+    reword_for_mode,
+    type_label,
+)
 
 # ----------------------------------------------------------------------------- values
 
@@ -118,7 +127,27 @@ def display_tables(data: ReportData, *, max_rows: int | None = None) -> dict[str
     out["stations"] = _stations_table(data, max_rows)
     if data.bases is not None:
         out["bases"] = _bases_table(data, data.bases)
+        if not data.bases.note:
+            out["bases_beyond"] = _bases_beyond_table(data, data.bases)
     return out
+
+
+def _bases_beyond_table(data: ReportData, b: ReportBases) -> DisplayTable:
+    """Towns and people beyond each drive-time limit (as the Excel 基地超出限值 sheet)."""
+    lang = data.lang
+    cols = [DisplayColumn("limit_min", label("limit_min", lang), "int", 1.2),
+            DisplayColumn("towns_beyond", label("towns_beyond", lang), "int", 1.0),
+            DisplayColumn("towns_total", label("towns_total", lang), "int", 0.8),
+            DisplayColumn("population_beyond", label("population_beyond", lang), "int", 1.0),
+            DisplayColumn("population_total", label("population_total", lang), "int", 1.0)]
+    frame = b.beyond.reindex(columns=[c.key for c in cols])
+    beyond = pd.to_numeric(frame["towns_beyond"], errors="coerce").fillna(0).to_numpy() > 0
+    return DisplayTable(
+        "bases_beyond", data.t("超出驾车时间限值的镇街与人口", "Towns and people beyond each "
+                                                        "drive-time limit"),
+        cols, frame, beyond,
+        note=data.t("标色行：有镇街超出该限值。", "Shaded rows: some towns are beyond the limit."),
+        total_rows=len(frame))
 
 
 def _bases_table(data: ReportData, b: ReportBases) -> DisplayTable:
@@ -166,7 +195,7 @@ def _towns_table(data: ReportData, max_rows: int | None) -> DisplayTable:
                            else t("未覆盖街道（米）", "Uncovered streets (m)"), "int", 1.0,
                            t("未覆盖", "Uncov.")),
              DisplayColumn("stations_used", t("区内站点", "Stations"), "int", 0.85),
-             DisplayColumn("walk_time_p90_min", label("walk_time_p90_min", lang),
+             DisplayColumn("walk_time_p90_min", data.mode_label("walk_time_p90_min"),
                            "min", 0.8, t("P90分钟", "P90 min")),
              DisplayColumn("reason_zh" if lang == "zh" else "reason_en",
                            t("排名原因", "Why this rank"), "text", 2.6)]
@@ -185,6 +214,11 @@ def _towns_table(data: ReportData, max_rows: int | None) -> DisplayTable:
         total_rows=len(frame))
 
 
+#: the zones table's abbreviated time header, by travel mode
+_TIME_SHORT: Final[dict[str, tuple[str, str]]] = {"walk": ("步行分钟", "Walk min"),
+                                                  "ebike": ("骑行分钟", "Ride min")}
+
+
 def _zones_table(data: ReportData, z: pd.DataFrame) -> DisplayTable:
     lang = data.lang
     t = data.t
@@ -196,17 +230,16 @@ def _zones_table(data: ReportData, z: pd.DataFrame) -> DisplayTable:
                           "share", 0.9, t("街道覆盖", "Street %")),
             DisplayColumn("nearest_station_name", label("nearest_station_name", lang),
                           "text", 1.8),
-            DisplayColumn("nearest_walk_time_min", label("nearest_walk_time_min", lang),
-                          "min", 1.0, t("步行分钟", "Walk min")),
+            DisplayColumn("nearest_walk_time_min", data.mode_label("nearest_walk_time_min"),
+                          "min", 1.0, t(*_TIME_SHORT.get(data.mode, _TIME_SHORT["walk"]))),
             DisplayColumn("station_within_threshold",
-                          label("station_within_threshold", lang), "bool", 0.9,
+                          data.mode_label("station_within_threshold"), "bool", 0.9,
                           t("范围内有站", "In reach"))]
     miss = ~z["station_within_threshold"].astype(bool).to_numpy()
-    minutes = data.job.params.walk_time_min
     return DisplayTable(
         "zones", label("zones", lang), cols, z, miss,
-        note=data.t(f"标色行：步行{minutes:g}分钟内没有站点。",
-                    f"Shaded rows: no station within {minutes:g} min."),
+        note=data.t(f"标色行：{data.trip()}范围内没有站点。",
+                    f"Shaded rows: no station within a {data.trip()}."),
         total_rows=len(z))
 
 
@@ -304,6 +337,33 @@ def worst_caption(data: ReportData, town: pd.Series) -> str:
                   f"Rank {rank} {town['name']}: {town['reason_en']}")
 
 
+def bases_text(data: ReportData) -> str:
+    """The convalescence-base section's lead: how the bases are reached, how many, the
+    longest drive to a nearest base and the unreachable towns (or why there are no
+    drive times)."""
+    b = data.bases
+    if b is None:
+        return ""
+    if b.note:
+        return data.t("无法计算驾车时间：", "No drive times: ") + b.note
+    n_bases = 0 if data.job.bases is None else len(data.job.bases)
+    unit = town_unit(data)
+    times = pd.to_numeric(b.towns["drive_time_min"], errors="coerce")
+    lost = int(times.isna().sum())
+    lead = data.t(f"职工疗休养基地以驾车或大巴到达，不计入{data.trip()}覆盖。共{n_bases}个基地、"
+                  f"{len(b.towns)}个{unit}",
+                  f"Convalescence bases are reached by car or coach, not within the "
+                  f"{data.trip()} coverage: {n_bases} bases, {len(b.towns)} {unit}")
+    if times.notna().any():
+        far = b.towns.loc[times.idxmax()]
+        lead += data.t(f"；到最近基地驾车最长{float(times.max()):.0f}分钟（{far['name']}）",
+                       f"; the longest drive to a nearest base is {float(times.max()):.0f} "
+                       f"min ({far['name']})")
+    if lost:
+        lead += data.t(f"；{lost}个{unit}驾车不可达", f"; {lost} {unit} unreachable by car")
+    return lead + data.t("。", ".")
+
+
 def flagged_text(data: ReportData) -> str:
     """How many stations are flagged for review."""
     s = data.stations
@@ -320,30 +380,39 @@ def flagged_text(data: ReportData) -> str:
 
 
 def walk_time_caption(data: ReportData) -> str:
-    return data.t("按街道长度加权：每段街道到最近站点的步行时间。",
-                  "Weighted by street length: walk time from each street point to the "
-                  "nearest station.")
+    time_zh, time_en = mode_term(data.mode, "time", "zh"), mode_term(data.mode, "time", "en")
+    return data.t(f"按街道长度加权：每段街道到最近站点的{time_zh}。",
+                  f"Weighted by street length: {time_en.lower()} from each street point to "
+                  "the nearest station.")
 
 
 def method_notes(data: ReportData) -> list[str]:
     """How the figures were computed (paragraphs, in the report language)."""
     p = data.job.params
     t = data.t
+    mode = data.mode
     thr = data.options.overlap_threshold
     own, near = 1.0 - thr, data.options.review_nearest_share
+
+    def term(key: str) -> tuple[str, str]:
+        return mode_term(mode, key, "zh"), mode_term(mode, key, "en")
+
+    (pz, pe), (nz, ne), (dz, de) = term("passable"), term("network"), term("distance")
+    tz, te = term("trip")
     notes = [
-        t(f"站点吸附到最近的可步行街道上（超过{p.max_snap_m:g}米视为未接入路网）。在无向步行路网上做一次"
-          f"多源最短路，得到每个街道点到最近站点的步行距离；步行{p.walk_time_min:g}分钟、"
+        t(f"站点吸附到最近的{pz}街道上（超过{p.max_snap_m:g}米视为未接入路网）。在无向{nz}上做一次"
+          f"多源最短路，得到每个街道点到最近站点的{dz}；{tz}{p.walk_time_min:g}分钟、"
           f"速度{p.walk_speed_kmh:g}公里/小时，即{p.budget_m:,.0f}米。部分可达的街道按可达部分计。",
-          f"Stations are snapped to the nearest walkable street (farther than "
+          f"Stations are snapped to the nearest {pe} street (farther than "
           f"{p.max_snap_m:g} m: off the network). One multi-source shortest-path search on "
-          f"the undirected walk network gives every street point its walking distance to the "
-          f"nearest station; {p.walk_time_min:g} min at {p.walk_speed_kmh:g} km/h is "
+          f"the undirected {ne} gives every street point its {de} to the "
+          f"nearest station; a {p.walk_time_min:g} min {te} at {p.walk_speed_kmh:g} km/h is "
           f"{p.budget_m:,.0f} m. Partly reached streets count for the reached part."),
         t(f"服务圈：可达街道段两侧各缓冲{p.buffer_m:g}米后合并（不用凸包），无街道进入的大街区保留为空洞。",
           f"Service areas: the reached street stretches buffered by {p.buffer_m:g} m and "
           "unioned (no hulls); large blocks no street reaches into stay holes."),
-        t(data.job.towns.ranking_rule_zh, data.job.towns.ranking_rule_en),
+        reword_for_mode(t(data.job.towns.ranking_rule_zh, data.job.towns.ranking_rule_en),
+                        mode),
         t("需求口径：各镇街都有人口时按人口（人口按街道长度分布到该镇街的街道上），否则按街道长度。",
           "Demand basis: population when every town has one (spread over the town's streets "
           "by length), otherwise street length."),
@@ -361,15 +430,17 @@ def method_notes(data: ReportData) -> list[str]:
           "reaches another station is closer. Where stations are dense almost every area is "
           "covered by the neighbours' union, so the overlap share alone would flag nearly "
           "every station; hence the second condition."),
-        t("最近覆盖人口：以该站点为最近站点、且在步行范围内的街道上的人口，各站点之和等于覆盖人口。",
+        t(f"最近覆盖人口：以该站点为最近站点、且在{tz}范围内的街道上的人口，各站点之和等于覆盖人口。",
           "Nearest-covered population: the population on the reached streets for which the "
           "station is the nearest; it sums to the covered population."),
-        t(BASES_NOTE_ZH, BASES_NOTE_EN),
+        t(*bases_note(mode)),
         t("坐标：分析在米制投影坐标系（UTM）中进行；GeoPackage与GeoJSON输出为WGS-84（EPSG:4326）。",
           "Coordinates: the analysis runs in a metric projected CRS (UTM); the GeoPackage and "
           "GeoJSON outputs are WGS-84 (EPSG:4326)."),
     ]
-    town_note = t(data.job.towns.note_zh, data.job.towns.note_en)
+    if mode == "ebike":
+        notes.insert(1, t(*MODE_TEXT["ebike_network"]))
+    town_note = reword_for_mode(t(data.job.towns.note_zh, data.job.towns.note_en), mode)
     if town_note:
-        notes.insert(3, town_note)
+        notes.insert(4 if mode == "ebike" else 3, town_note)
     return notes

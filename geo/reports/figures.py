@@ -35,7 +35,7 @@ from geo.palette import (
 )
 from geo.reports.data import ReportData
 from geo.reports.fonts import CJK_FAMILIES, add_matplotlib_cjk_font
-from geo.vocab import label, type_label
+from geo.vocab import label, mode_term, type_label
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -253,8 +253,8 @@ def _layers(ax: Axes, data: ReportData, *, streets: bool | np.ndarray,
         ax.scatter(bxy[:, 0], bxy[:, 1], marker="*", s=90, c=BASE_COLOUR,
                    edgecolors="white", linewidths=0.5, zorder=7)
         handles.append(Line2D([], [], marker="*", ls="", color=BASE_COLOUR, markersize=9,
-                              label=data.t("职工疗休养基地（非步行）",
-                                           "Convalescence base (not walked)")))
+                              label=data.t("职工疗休养基地（驾车到达）",
+                                           "Convalescence base (reached by car)")))
     handles = _add_stations(ax, data) + handles
     handles.append(Patch(facecolor=UNION_COLOUR, alpha=0.3, edgecolor=UNION_COLOUR,
                          label=label("union", data.lang)))
@@ -352,9 +352,8 @@ def town_share_chart(data: ReportData) -> bytes:
         ax.xaxis.set_major_formatter(_percent())
         basis = data.t("人口", "population") if data.town_share_column.startswith(
             "covered_population") else data.t("街道长度", "street length")
-        ax.set_xlabel(data.t(f"{data.job.params.walk_time_min:g}分钟步行覆盖率（按{basis}）",
-                             f"Share within {data.job.params.walk_time_min:g} min walk "
-                             f"(by {basis})"))
+        ax.set_xlabel(data.t(f"{data.trip()}覆盖率（按{basis}）",
+                             f"Share within {data.trip()} (by {basis})"))
         title = data.t("各镇街覆盖率", "Covered share by town")
         if len(data.towns) > MAX_TOWN_BARS:
             title += data.t(f"（最低{MAX_TOWN_BARS}个）", f" (lowest {MAX_TOWN_BARS})")
@@ -390,12 +389,14 @@ def walk_time_chart(data: ReportData) -> bytes:
             list(np.linspace(0, minutes, 6))
         ax.set_xticks([*ticks, minutes + gap], [f"{t:g}" for t in ticks] + [
             data.t(f">{minutes:g}", f">{minutes:g}")], fontsize=7.5)
-        ax.set_xlabel(data.t("到最近站点的步行时间（分钟）",
-                             "Walk time to the nearest station (min)"))
+        time_zh = mode_term(data.mode, "time", "zh")
+        time_en = mode_term(data.mode, "time", "en")
+        ax.set_xlabel(data.t(f"到最近站点的{time_zh}（分钟）",
+                             f"{time_en} to the nearest station (min)"))
         ax.set_ylabel(data.t("街道长度（公里）", "Street length (km)"))
-        ax.set_title(data.t(f"街道长度按步行时间分布（{beyond / total:.0%}的街道超过"
+        ax.set_title(data.t(f"街道长度按{time_zh}分布（{beyond / total:.0%}的街道超过"
                             f"{minutes:g}分钟）",
-                            f"Street length by walk time ({beyond / total:.0%} beyond "
+                            f"Street length by {time_en.lower()} ({beyond / total:.0%} beyond "
                             f"{minutes:g} min)"), fontsize=10.5)
         ax.spines[["top", "right"]].set_visible(False)
         return _png(fig)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from geo.crs import WGS84
+from geo.network.modes import network_filter
 from geo.reports.data import ReportData
 
 GPKG_CRS: Final = "EPSG:4326"
@@ -58,7 +59,8 @@ def gpkg_layers(data: ReportData) -> dict[str, gpd.GeoDataFrame]:
     out["coverage"] = gpd.GeoDataFrame({
         "covered_area_m2": [round(job.areas.union_area_m2, 1)],
         "walk_time_min": [p.walk_time_min], "walk_speed_kmh": [p.walk_speed_kmh],
-        "buffer_m": [p.buffer_m], "budget_m": [p.budget_m],
+        "buffer_m": [p.buffer_m], "budget_m": [p.budget_m], "travel_mode": [p.mode],
+        "network_filter": [network_filter(p.mode)["filter"]],
     }, geometry=[job.areas.union], crs=job.network.crs)
     towns = job.towns.towns.copy()
     below = data.towns.set_index("town_id")["below_threshold"]

@@ -35,6 +35,7 @@ from geo.io.htmlsafe import esc
 from geo.reports.data import ReportData
 from geo.reports.display import (
     DisplayTable,
+    bases_text,
     below_text,
     disclaimer,
     disclaimer_title,
@@ -47,7 +48,7 @@ from geo.reports.display import (
     worst_title,
 )
 from geo.reports.figures import all_figures
-from geo.vocab import label
+from geo.vocab import label, mode_term
 
 TEMPLATE: Final = "report.html.j2"
 SCROLL_ROWS: Final = 30  # longer tables scroll in a box
@@ -129,7 +130,9 @@ def _page(data: ReportData, figs: dict[str, bytes], map_html: str | None) -> dic
         "map_height": map_frame_height(map_html),
         "overview": _image(figs["overview"], t("覆盖总览", "Coverage overview")),
         "town_share": _image(figs["town_share"], t("各镇街覆盖率", "Covered share by town")),
-        "walk_time": _image(figs["walk_time"], t("步行时间分布", "Walk times"),
+        "walk_time": _image(figs["walk_time"],
+                            t(f"{mode_term(data.mode, 'time', 'zh')}分布",
+                              f"{mode_term(data.mode, 'time', 'en')}s"),
                             walk_time_caption(data)),
         "method_notes": method_notes(data),
         "generated": data.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
@@ -147,6 +150,7 @@ def _tables(data: ReportData, figs: dict[str, bytes]) -> dict[str, Any]:
             cap = worst_caption(data, r)
             worst.append(_image(figs[key], cap, cap))
     zones, bases = tables.get("zones"), tables.get("bases")
+    beyond = tables.get("bases_beyond")
     nav = [("cover", data.t("封面", "Cover")), ("headline", data.t("核心指标", "Headline figures")),
            ("map", data.t("地图", "Map")), ("charts", data.t("图表", "Charts")),
            ("towns", towns.title), *([("zones", zones.title)] if zones is not None else []),
@@ -166,7 +170,10 @@ def _tables(data: ReportData, figs: dict[str, bytes]) -> dict[str, Any]:
         "flagged_text": flagged_text(data),
         "stations": _table(stations, data, scroll=len(stations.frame) > SCROLL_ROWS),
         "bases_title": bases.title if bases is not None else "",
+        "bases_text": bases_text(data),
         "bases": _table(bases, data) if bases is not None else None,
+        "bases_beyond_title": beyond.title if beyond is not None else "",
+        "bases_beyond": _table(beyond, data) if beyond is not None else None,
     }
 
 

@@ -1,6 +1,7 @@
 """The PDF report (reportlab): cover, headline figures, maps and charts, ranked towns,
-zones, per-station table, method notes; tables paginate (header row repeated), every
-page has a footer with the page number, and the sections are PDF bookmarks.
+zones, per-station table, convalescence bases (drive times), method notes; tables
+paginate (header row repeated), every page has a footer with the page number, and the
+sections are PDF bookmarks.
 
 The report is first laid out as typed blocks (:class:`Title`, :class:`Heading`,
 :class:`Paragraph`, :class:`Callout`, :class:`KeyValues`, :class:`Figures`,
@@ -33,6 +34,7 @@ from reportlab.pdfgen import canvas as rl_canvas
 from geo.reports.data import ReportData, ReportError
 from geo.reports.display import (
     DisplayTable,
+    bases_text,
     below_text,
     disclaimer,
     disclaimer_title,
@@ -195,7 +197,7 @@ Block = Title | Heading | Paragraph | Callout | KeyValues | Figures | Table | Im
 
 def layout(data: ReportData, figures: dict[str, bytes]) -> list[Block]:
     """The report as blocks: cover, headline figures, charts, towns, zones, stations,
-    method."""
+    convalescence bases, method."""
     tables = display_tables(data, max_rows=MAX_PDF_ROWS)
     sections = [_cover(data), _headline(data, figures), _charts(data, figures),
                 _towns(data, figures, tables["towns"])]
@@ -203,8 +205,12 @@ def layout(data: ReportData, figures: dict[str, bytes]) -> list[Block]:
     if zones is not None:
         sections.append([Heading(_numbered(data, 4, zones.title)), _table(zones, data)])
     stations = tables["stations"]
-    sections.append([Heading(_numbered(data, 4 if zones is None else 5, stations.title)),
+    n = 4 if zones is None else 5
+    sections.append([Heading(_numbered(data, n, stations.title)),
                      Paragraph(flagged_text(data)), _table(stations, data)])
+    bases = tables.get("bases")
+    if bases is not None:
+        sections.append(_bases(data, n + 1, bases, tables.get("bases_beyond")))
     sections.append([Heading(data.t("方法说明", "Method")),
                      *(Paragraph(n, bullet=True) for n in method_notes(data))])
     return [b for section in sections for b in section]
@@ -267,6 +273,20 @@ def _towns(data: ReportData, figures: dict[str, bytes], towns: DisplayTable) -> 
         blocks += [Image(figures[f"town:{r['town_id']}"], 0.8, worst_caption(data, r), 105)
                    for _, r in worst.iterrows()]
     return blocks
+
+
+def _bases(data: ReportData, n: int, towns: DisplayTable,
+           beyond: DisplayTable | None) -> list[Block]:
+    """The convalescence-base section: drive time from each town to its nearest base
+    and, when computed, the towns and people beyond each limit (else why not)."""
+    blocks: list[Block] = [PageBreak(), Heading(_numbered(data, n, towns.title)),
+                           Paragraph(bases_text(data))]
+    if beyond is None:  # not computed: the note says why
+        return blocks
+    return [*blocks, Heading(beyond.title, 2), _table(beyond, data),
+            Heading(data.t("各镇街到最近基地的驾车时间", "Drive time from each town to its "
+                                                     "nearest base"), 2),
+            _table(towns, data)]
 
 
 def _table(table: DisplayTable, data: ReportData) -> Table:

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from geo.io.sheetsafe import keep_text
-from geo.reports.data import ReportData, review_rule
+from geo.reports.data import ReportData, mode_rows, review_rule
 from geo.reports.display import fmt_figure
-from geo.vocab import Lang, basis_label, pick, type_label
+from geo.vocab import MODE_COLUMNS, Lang, basis_label, mode_term, pick, type_label
 from geo.vocab import label as column_label
 
 SHEET_NAMES: Final[dict[str, tuple[str, str]]] = {
@@ -160,10 +160,12 @@ def summary_rows(data: ReportData) -> list[tuple[str, str, Any, str, str]]:
     for k, v in data.versions:
         rows.append((sec, k, v, "", ""))
     sec = t("参数", "Parameters")
+    mode = data.mode
+    rows += [(sec, k, v, "", "") for k, v in mode_rows(p, lang)[:3]]
     rows += [
-        (sec, t("步行时间", "Walk time"), p.walk_time_min, t("分钟", "min"), ""),
-        (sec, t("步行速度", "Walk speed"), p.walk_speed_kmh, "km/h", ""),
-        (sec, t("步行距离预算", "Walk budget"), p.budget_m, "m", ""),
+        (sec, mode_term(mode, "time", lang), p.walk_time_min, t("分钟", "min"), ""),
+        (sec, mode_term(mode, "speed", lang), p.walk_speed_kmh, "km/h", ""),
+        (sec, mode_term(mode, "budget", lang), p.budget_m, "m", ""),
         (sec, t("街道缓冲半宽", "Street buffer"), p.buffer_m, "m", ""),
         (sec, t("最大吸附距离", "Max snap distance"), p.max_snap_m, "m", ""),
         (sec, column_label("demand_basis", lang),
@@ -196,7 +198,8 @@ def summary_rows(data: ReportData) -> list[tuple[str, str, Any, str, str]]:
         (sec, t("节点", "Nodes"), net["nodes"], "", ""),
         (sec, t("边", "Edges"), net["edges"], "", ""),
         (sec, t("街道总长度", "Street length"), net["total_length_m"], "m", ""),
-        (sec, t("过滤掉的边（不可步行）", "Dropped edges (not walkable)"),
+        (sec, t(f"过滤掉的边（不{mode_term(mode, 'passable', 'zh')}）",
+                f"Dropped edges (not {mode_term(mode, 'passable', 'en')})"),
          net["dropped_edges"], "", ""),
     ]
     sec = t("排名规则", "Ranking rule")
@@ -244,10 +247,11 @@ def write_xlsx(data: ReportData, path: str | os.PathLike[str]) -> Path:
         tables.append(("zones", data.zones))
     if data.bases is not None and not data.bases.note:
         tables += [("bases", data.bases.towns), ("bases_beyond", data.bases.beyond)]
+    headers = {c: data.mode_label(c) for c in MODE_COLUMNS.get(data.mode, {})}
     for key, df in tables:
         name = sheet_name(key, lang)
         sheet = wb.create_sheet(name)
-        for head, col in write_frame(sheet, df, lang):
+        for head, col in write_frame(sheet, df, lang, headers=headers):
             fields.append((name, head, col))
     wf = wb.create_sheet(sheet_name("fields", lang))
     wf.append([t("工作表", "Sheet"), t("表头", "Header"), t("CSV列名", "CSV column")])
