@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from geo.reports.progress import display_frame, progress_csv, progress_xlsx
-from geo.vocab import label
+from geo.vocab import label, mode_name
 from ui.auth import current_account, open_store
 from ui.boot import require_entrypoint
 from ui.data import current_region, error_text
@@ -77,11 +77,12 @@ if table.anonymous:
 p = table.params
 basis = table.demand_basis or "street_length"
 st.caption(tr(
-    f"覆盖率口径：{label(f'basis_{basis}', 'zh')}；步行 {p.walk_time_min:g} 分钟 × "
-    f"{p.walk_speed_kmh:g} km/h，街道缓冲 {p.buffer_m:g} 米；区域：{md_text(table.region_label)}。",
-    f"Covered share of {label(f'basis_{basis}', 'en')}; {p.walk_time_min:g} min × "
-    f"{p.walk_speed_kmh:g} km/h, street buffer {p.buffer_m:g} m; region: "
-    f"{md_text(table.region_label)}."))
+    f"覆盖率口径：{label(f'basis_{basis}', 'zh')}；{mode_name(p.mode, 'zh')} "
+    f"{p.walk_time_min:g} 分钟 × {p.walk_speed_kmh:g} km/h，街道缓冲 {p.buffer_m:g} 米；"
+    f"区域：{md_text(table.region_label)}。",
+    f"Covered share of {label(f'basis_{basis}', 'en')}; {mode_name(p.mode, 'en')}: "
+    f"{p.walk_time_min:g} min × {p.walk_speed_kmh:g} km/h, street buffer {p.buffer_m:g} m; "
+    f"region: {md_text(table.region_label)}."))
 
 frame = display_frame(table, lang)
 share_name = label("covered_share", lang)

@@ -124,3 +124,47 @@ def test_exit_codes(inputs: tuple[Path, Path], tmp_path: Path,
         cli.main(["progress", "--db", str(db), "--out", str(tmp_path / "o")])
     assert caught.value.code == 2
     assert not (tmp_path / "o" / "progress.csv").exists()
+
+
+def test_progress_by_ebike(inputs: tuple[Path, Path], tmp_path: Path,
+                           monkeypatch: pytest.MonkeyPatch,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    """--mode ebike: the region's streets loaded with the e-bike filter, the mode in
+    progress.json and progress.xlsx; every version covers more than on foot."""
+    folder, db = inputs
+    base = ["progress", "--db", str(db), "--region", str(folder), "--city", CITY,
+            "--no-cache", "--walk-time-min", "10", "--quiet"]
+    assert yz([*base, "--out", str(tmp_path / "walk")], monkeypatch) == 0
+    assert yz([*base, "--out", str(tmp_path / "ebike"), "--mode", "ebike", "--ride-preset",
+               "slow"], monkeypatch) == 0
+    assert "travel mode: ebike (network filter ebike-v1), 10 min at 12 km/h" in \
+        capsys.readouterr().out
+    walk = json.loads((tmp_path / "walk" / "progress.json").read_text(encoding="utf-8"))
+    ebike = json.loads((tmp_path / "ebike" / "progress.json").read_text(encoding="utf-8"))
+    assert walk["params"]["travel_mode"] == "walk"
+    assert walk["params"]["network_filter"]["filter"] == "walk-v1"
+    p = ebike["params"]
+    assert p["travel_mode"] == "ebike" and p["mode"] == "ebike"
+    assert p["network_filter"]["filter"] == "ebike-v1"
+    assert p["speed_model"] == {"kind": "constant", "speed_kmh": 12.0, "directed": False,
+                                "presets_kmh": {"slow": 12.0, "standard": 15.0, "fast": 20.0}}
+    assert p["budget_m"] == pytest.approx(2000.0)
+    assert ebike["network"]["key"] != walk["network"]["key"]
+    for w, e in zip(walk["rows"], ebike["rows"], strict=True):
+        assert e["covered_length_share"] > w["covered_length_share"]
+        assert e["total_length_m"] < w["total_length_m"]  # footways are not ridden
+    about = {r[0]: r[1] for r in load_workbook(tmp_path / "ebike" / "progress.xlsx")["参数"]
+             .iter_rows(values_only=True)}
+    assert about["出行方式"] == "电动自行车" and about["骑行时间（分钟）"] == 10
+    assert str(about["路网筛选"]).startswith("ebike-v1")
+    assert not [k for k in about if "步行" in str(k)]
+
+
+def test_progress_refuses_drive(inputs: tuple[Path, Path], tmp_path: Path,
+                                monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    folder, db = inputs
+    assert yz(["progress", "--db", str(db), "--region", str(folder), "--out",
+               str(tmp_path / "d"), "--mode", "drive", "--no-cache"], monkeypatch) == 4
+    assert "yizhan bases" in capsys.readouterr().err
+    assert not (tmp_path / "d" / "progress.json").exists()

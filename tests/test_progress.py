@@ -285,3 +285,25 @@ def test_page_signed_in_shows_every_version_in_english(monkeypatch: pytest.Monke
     assert not any("Not signed in" in i.value for i in at.info)
     shares = df.loc[df["City"] == CITY, "Covered share"].tolist()
     assert shares == sorted(shares) and 0 < shares[-1] <= 100
+
+
+def test_a_walk_region_runs_ebike_params_on_its_ebike_streets(store_path: Path,
+                                                              region: Region) -> None:
+    """The app's regions are loaded for walking: with e-bike parameters the region's
+    streets are loaded again with the e-bike filter (the demo rebuilt in code)."""
+    store = StationStore(store_path, create=False)
+    ebike = CoverageParams.for_mode("ebike", minutes=10.0)
+    assert region.network.filter_report.version == "walk-v1"
+    table = coverage_progress(store, region, cities=[CITY], params=ebike)
+    direct = coverage_progress(store, demo_region(mode="ebike"), cities=[CITY], params=ebike)
+    assert [r.covered_share for r in table.rows] == [r.covered_share for r in direct.rows]
+    assert table.network_key == direct.network_key
+    walk = coverage_progress(store, region, cities=[CITY], params=PARAMS)
+    assert all(e.covered_length_share > w.covered_length_share  # type: ignore[operator]
+               for e, w in zip(table.rows, walk.rows, strict=True))
+    meta = table.meta()
+    assert meta["params"]["travel_mode"] == "ebike"
+    assert meta["params"]["network_filter"]["filter"] == "ebike-v1"
+    # a bare network of another mode is refused by the engine, with what to do
+    with pytest.raises(InvalidParameterError, match="mode='ebike'"):
+        coverage_progress(store, region.network, cities=[CITY], params=ebike)

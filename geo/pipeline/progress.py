@@ -21,6 +21,7 @@ and the Yizhan version — so a re-run computes only versions it has not seen. W
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -37,7 +38,9 @@ import shapely
 from geo.errors import InvalidParameterError, NoStationsOnNetworkError, UnknownVersionError
 from geo.io.layers import LayerTable
 from geo.network.model import WalkNetwork
+from geo.network.modes import FILTER_VERSIONS, check_mode, mode_summary
 from geo.params import CoverageParams
+from geo.pipeline.bases import region_network
 from geo.pipeline.job import __version__, run_coverage, summary_dict
 from geo.pipeline.region import Region
 from geo.population.raster import PopulationGrid
@@ -149,7 +152,8 @@ class ProgressTable:
         """What ``progress.json`` holds besides the rows: parameters, network, basis."""
         return {
             "format": PROGRESS_FORMAT, "yizhan_version": __version__,
-            "params": self.params.to_dict(),
+            "params": {**self.params.to_dict(),
+                       **mode_summary(self.params.mode, speed_kmh=self.params.walk_speed_kmh)},
             "network": {"region": self.region_label, "key": self.network_key},
             "demand_basis": self.demand_basis, "cities": list(self.cities),
             "versions": len(self.rows), "anonymous": self.anonymous,
@@ -184,18 +188,21 @@ def coverage_progress(store: VersionStore, network_or_region: WalkNetwork | Regi
                       progress: ProgressCallback | None = None) -> ProgressTable:
     """Coverage of every version of every city's list (or of ``cities``), one row each.
 
-    ``network_or_region``: a walk network (analysis cells, street-length basis) or a
+    ``network_or_region``: a network (analysis cells, street-length basis) or a
     :class:`~geo.pipeline.region.Region` (its towns give the population basis when each
-    has a population). ``user``: who reads the store (see the module docstring; an
-    anonymous reader gets each city's current version only). ``cache_dir``: where the
-    per-version figures are cached (None: no cache). ``progress(done, total)`` after
-    each version. A city without a stored version raises
+    has a population), prepared for ``params.mode``; a region loaded for another mode
+    (the app's regions are loaded for walking) has its streets loaded again with the
+    mode's filter (:func:`geo.pipeline.bases.region_network`; refused with what to do
+    when its source cannot be read again). ``user``: who reads the store (see the
+    module docstring; an anonymous reader gets each city's current version only).
+    ``cache_dir``: where the per-version figures are cached (None: no cache).
+    ``progress(done, total)`` after each version. A city without a stored version raises
     :class:`~geo.errors.UnknownVersionError`.
     """
     if not isinstance(params, CoverageParams):
         raise InvalidParameterError(
             f"params must be CoverageParams, got {type(params).__name__}")
-    network, towns, label = _unpack(network_or_region)
+    network, towns, label = _unpack(_in_mode(network_or_region, params.mode))
     population = (network_or_region.population if isinstance(network_or_region, Region)
                   else None)
     key = _network_key(network, towns, population)
@@ -212,6 +219,16 @@ def coverage_progress(store: VersionStore, network_or_region: WalkNetwork | Regi
     return ProgressTable(rows=tuple(rows), params=params, network_key=key,
                          region_label=label, cities=tuple(chosen), anonymous=user is None,
                          computed=len(rows) - cached, cached=cached)
+
+
+def _in_mode(source: WalkNetwork | Region, mode: str) -> WalkNetwork | Region:
+    """A region with its network in ``mode`` (reloaded when needed); anything else as is
+    (a network of another mode is refused by the coverage engine, with what to do)."""
+    if not isinstance(source, Region) or \
+            source.network.filter_report.version == FILTER_VERSIONS[check_mode(mode)]:
+        return source
+    return dataclasses.replace(source, network=region_network(source, mode),
+                               key=f"{source.key}|{mode}")
 
 
 def _unpack(source: WalkNetwork | Region) -> tuple[WalkNetwork, LayerTable | None, str]:

@@ -22,8 +22,9 @@ from typing import Any, Final
 import pandas as pd
 
 from geo.io.sheetsafe import csv_bytes, keep_text
+from geo.network.modes import network_filter
 from geo.pipeline.progress import ProgressTable
-from geo.vocab import Lang, label, pick
+from geo.vocab import Lang, label, mode_label, mode_name, mode_term, pick
 
 SHEETS: Final[dict[str, tuple[str, str]]] = {
     "rows": ("覆盖进度", "progress"),
@@ -105,10 +106,22 @@ def _write_rows(ws: Any, frame: pd.DataFrame, lang: Lang) -> None:
 def _about_rows(table: ProgressTable, lang: Lang | str) -> list[tuple[str, Any]]:
     p = table.params
     basis = table.demand_basis
+    mode = p.mode
+
+    def term(key: str, unit_zh: str, unit_en: str) -> str:
+        return pick(f"{mode_term(mode, key, 'zh')}（{unit_zh}）",
+                    f"{mode_term(mode, key, 'en')} ({unit_en})", lang)
+
+    nf = network_filter(mode)
     rows: list[tuple[str, Any]] = [
-        (pick("步行时间（分钟）", "Walk time (min)", lang), p.walk_time_min),
-        (pick("步行速度（km/h）", "Walk speed (km/h)", lang), p.walk_speed_kmh),
-        (pick("步行距离预算（米）", "Walk budget (m)", lang), p.budget_m),
+        (mode_label("travel_mode", mode, lang), mode_name(mode, lang)),
+        (mode_label("network_filter", mode, lang), f"{nf['filter']} ({nf['defined_in']})"),
+        (mode_label("speed_model", mode, lang),
+         f"{mode_label('speed_constant', mode, lang)}{pick('：', ': ', lang)}"
+         f"{p.walk_speed_kmh:g} km/h"),
+        (term("time", "分钟", "min"), p.walk_time_min),
+        (term("speed", "km/h", "km/h"), p.walk_speed_kmh),
+        (term("budget", "米", "m"), p.budget_m),
         (pick("街道缓冲半宽（米）", "Street buffer (m)", lang), p.buffer_m),
         (pick("最大吸附距离（米）", "Max snap distance (m)", lang), p.max_snap_m),
         (pick("区域 / 路网", "Region / network", lang), table.region_label),
