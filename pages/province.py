@@ -8,7 +8,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.batch.view import region_folder_of
-from geo.vocab import label
+from geo.vocab import label, mode_name
 from geo.webmap.offline import localize
 from geo.webmap.province import province_map
 from ui.batch import available_batch_folders, batch_dir, batch_view
@@ -38,6 +38,13 @@ cols[1].metric(tr("城市数", "Cities"), str(len(view.partitions)))
 cols[2].metric(tr("失败", "Failed"), str(len(s.get("failed_partitions") or [])))
 engine = s.get("engine") or {}
 cols[3].metric(tr("计算节点", "Workers"), str(engine.get("workers", "")))
+params = s.get("params")
+params = params if isinstance(params, dict) else {}
+travel = str(params.get("travel_mode", "walk"))
+st.caption(tr(f"出行方式：{mode_name(travel, 'zh')} {params.get('walk_time_min', '—')} 分钟 × "
+              f"{params.get('walk_speed_kmh', '—')} km/h",
+              f"Travel mode: {mode_name(travel, 'en')}, {params.get('walk_time_min', '—')} "
+              f"min × {params.get('walk_speed_kmh', '—')} km/h"))
 if not s.get("complete", True):
     st.warning(tr("部分城市计算失败，原因见下表。", "Some cities failed: see the reasons below."))
 

@@ -30,6 +30,7 @@ from geo.coverage.towns import (
 )
 from geo.crs import WGS84
 from geo.io.sheetsafe import write_csv
+from geo.network.modes import mode_summary
 from geo.params import CoverageParams, distance_to_walk_time_min
 from geo.pipeline.job import BASES_NOTE_EN, __version__
 from geo.schema import STATION_TYPES
@@ -149,7 +150,8 @@ def summary_base(*, region: str, params: CoverageParams, inputs: dict[str, Any],
         "yizhan_version": __version__,
         "generated_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "region": region, "synthetic_data": False, "disclaimer": None,
-        "params": {**params.to_dict(), "travel_mode": "walk",
+        "params": {**params.to_dict(),
+                   **mode_summary(params.mode, speed_kmh=params.walk_speed_kmh),
                    "service_area_construction":
                        f"reached street stretches buffered by {params.buffer_m:g} m, unioned"},
         "inputs": inputs, "network": network, "stations": stations,

@@ -78,7 +78,8 @@ def run_region_task(spec: RegionSpec) -> PartitionOutcome:
     """Run one region folder and write its outputs (+ merge inputs, then the marker)."""
     t0 = time.perf_counter()
     try:
-        region = region_from_folder(spec.source_dir, cache_dir=spec.cache_dir)
+        region = region_from_folder(spec.source_dir, cache_dir=spec.cache_dir,
+                                    mode=spec.params.mode)
         job = run_region(region, params=spec.params, per_station_areas=False,
                          h3_resolution=spec.h3_resolution)
         out = Path(spec.out_dir)

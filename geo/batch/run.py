@@ -199,9 +199,10 @@ def _load_inputs(network: str | os.PathLike[str], stations: str | os.PathLike[st
                  partitions: str | os.PathLike[str], partition_field: str,
                  towns: str | os.PathLike[str] | None,
                  cache_dir: str | os.PathLike[str] | None,
-                 population: str | os.PathLike[str] | None = None) -> _Inputs:
+                 population: str | os.PathLike[str] | None = None,
+                 mode: str = "walk") -> _Inputs:
     t0 = time.perf_counter()
-    net = load_network(network, cache_dir=cache_dir)
+    net = load_network(network, cache_dir=cache_dir, mode=mode)
     load_s = time.perf_counter() - t0
     inputs = {"network": {"path": str(network), "sha256": net.source_sha256
                           or (_entry(network) or {}).get("sha256")},
@@ -294,6 +295,12 @@ def run_batch(*, network: str | os.PathLike[str], stations: str | os.PathLike[st
     """Cut ``network`` by the ``partitions`` polygons (named by ``partition_field``), run
     each on the Dask cluster and merge: the merged figures equal one whole-network run.
 
+    The network is loaded with the street filter of ``params.mode`` (walk, or ebike: a
+    prepared-network directory must have been prepared for that mode), every partition
+    cuts its sub-network from it and runs with ``params``, and every ``summary.json``
+    (the partitions' and the merged one) records ``travel_mode``, ``speed_model`` and
+    ``network_filter``.
+
     ``population`` (a population GeoTIFF on a path the workers can read): each task
     reads its own window and people become the demand; the partitions' people add up
     to the whole run's (:mod:`geo.batch.people`).
@@ -343,7 +350,7 @@ def _load_and_plan(network: str | os.PathLike[str], stations: str | os.PathLike[
     """(inputs, network fingerprint, specs or outcomes, timings) — the driver's part."""
     t0 = time.perf_counter()
     data = _load_inputs(network, stations, partitions, partition_field, towns, cache_dir,
-                        population)
+                        population, mode=params.mode)
     t1 = time.perf_counter()
     network_sha = network_fingerprint(data.network)
     items = _specs(data, out, params, res, network_sha)
@@ -476,7 +483,9 @@ def run_batch_regions(*, regions_dir: str | os.PathLike[str], out_dir: str | os.
                       retries: int = DEFAULT_RETRIES, task: TaskFn | None = None
                       ) -> BatchResult:
     """Run every region folder under ``regions_dir`` as one Dask task and merge
-    (:mod:`geo.batch.regions`); finished regions with the same files are reused."""
+    (:mod:`geo.batch.regions`); finished regions with the same files are reused. Each
+    region's network is loaded for ``params.mode``
+    (:func:`geo.pipeline.region.region_from_folder`)."""
     params = params or CoverageParams()
     res = check_h3_resolution(h3_resolution)
     out = Path(out_dir)

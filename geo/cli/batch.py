@@ -20,7 +20,8 @@ from geo.errors import BatchIncompleteError, InvalidParameterError
 DESCRIPTION = """\
 Run coverage per partition on a Dask distributed cluster and merge. Either one network
 cut by partition polygons (--network --stations --partition --partition-field: each
-partition is cut with a halo of the walk budget plus the maximum snap distance, every
+partition is cut with a halo of the walk (or ride) budget plus the maximum snap
+distance, every
 street counted once in the partition that holds its midpoint; the merged figures equal
 one `yizhan coverage` run of the whole network), or --regions DIR: a folder of region
 folders run one per task. --workers N starts a local cluster of N worker processes
@@ -29,7 +30,10 @@ output folder must be reachable by its workers under the same path). Writes into
 --out: summary.json (the keys of yizhan coverage plus partitions and engine),
 stations.csv, towns.csv, towns.geojson, coverage.geojson, and each partition's own
 outputs in OUT/<partition>/. A re-run with the same inputs reuses finished partitions.
-Exit code 11 when a partition failed (its reason is in summary.json).
+--mode ebike: coverage by e-bike (each partition's network has the e-bike street filter;
+every summary.json records travel_mode, speed_model and network_filter); --mode drive
+is refused (use yizhan bases). Exit code 11 when a partition failed (its reason is in
+summary.json).
 """
 
 
@@ -63,13 +67,15 @@ def add_batch_parser(sub: Any) -> None:
     b.add_argument("--retries", type=int, default=2,
                    help="Dask retries of a task whose worker died or that crashed (default 2)")
     b.add_argument("--out", required=True, help="output directory")
-    add_params(b, split_nearest=False)
+    add_params(b, split_nearest=False, modes=True)
     add_cache_options(b)
 
 
 def _print(result: BatchResult) -> None:
     s = result.summary
     share = float(s["covered_length_share"] or 0.0)
+    print(f"travel mode: {s['params'].get('travel_mode', 'walk')} (network filter "
+          f"{(s['params'].get('network_filter') or {}).get('filter', '—')})")
     print(f"covered street length: {s['covered_length_m']:,.0f} m of "
           f"{s['total_length_m']:,.0f} m ({share:.1%}); engine {s['engine']['scheduler']} "
           f"with {s['engine']['workers']} worker(s)")
