@@ -3,10 +3,10 @@ whole graph's answer, the straight-line bound it rests on, and the incidence hel
 
 from __future__ import annotations
 
+import nets
 import numpy as np
 import pytest
 
-import nets
 from geo.coverage.core import LazySegments, compute_coverage
 from geo.coverage.search import nearest_source_search, sorted_unique, sub_csr
 from geo.coverage.segments import covered_pieces, segment_arrays

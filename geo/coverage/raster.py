@@ -89,9 +89,10 @@ def covered_segments(cov: Coverage) -> np.ndarray:
     p = p.loc[(p["x1"] - p["x0"]) > _MIN_PIECE_M]
     if p.empty:
         return np.zeros((0, 4))
-    lines = cov.network.cut(p["edge"].to_numpy(), p["x0"].to_numpy(), p["x1"].to_numpy())
-    xy, idx = shapely.get_coordinates(lines, return_index=True)
-    same = idx[:-1] == idx[1:]
+    xy, offsets = cov.network.cut_coords(p["edge"].to_numpy(), p["x0"].to_numpy(),
+                                         p["x1"].to_numpy())
+    same = np.ones(xy.shape[0] - 1, dtype=bool)  # consecutive points of one piece
+    same[offsets[1:-1] - 1] = False
     seg = np.column_stack([xy[:-1][same], xy[1:][same]])
     return seg[(seg[:, 0] != seg[:, 2]) | (seg[:, 1] != seg[:, 3])]
 

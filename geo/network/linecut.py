@@ -34,10 +34,20 @@ class LineCutter:
         Returns a shapely array of LineStrings (degenerate pieces become two equal
         points; callers drop zero-length pieces beforehand if they want).
         """
+        if np.asarray(line).size == 0:
+            return np.empty(0, dtype=object)
+        out, offsets = self.cut_coords(line, f0, f1)
+        idx = np.repeat(np.arange(offsets.size - 1), np.diff(offsets))
+        return shapely.linestrings(out, indices=idx)
+
+    def cut_coords(self, line: np.ndarray, f0: np.ndarray, f1: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`cut` as flat coordinates: piece ``i`` is
+        ``coords[offsets[i]:offsets[i + 1]]`` (at least two points), no geometries built."""
         line = np.asarray(line, dtype=np.int64)
         n = line.size
         if n == 0:
-            return np.empty(0, dtype=object)
+            return np.zeros((0, 2)), np.zeros(1, dtype=np.int64)
         f0 = np.clip(np.asarray(f0, dtype=float), 0.0, 1.0)
         f1 = np.clip(np.asarray(f1, dtype=float), 0.0, 1.0)
         total = self.length[line]
@@ -63,8 +73,7 @@ class LineCutter:
             k = np.arange(int(inner_cum[-1])) - inner_cum[piece]
             src = st[piece] + i0[piece] + 1 + k
             out[offsets[piece] + 1 + k] = self.coords[src]
-        idx = np.repeat(np.arange(n), total_pts)
-        return shapely.linestrings(out, indices=idx)
+        return out, offsets
 
     def _locate(self, line: np.ndarray, st: np.ndarray, cnt: np.ndarray,
                 s: np.ndarray) -> np.ndarray:

@@ -212,6 +212,14 @@ class WalkNetwork:
         safe = np.where(length > 0, length, 1.0)
         return self.cutter.cut(edge, np.asarray(x0_m) / safe, np.asarray(x1_m) / safe)
 
+    def cut_coords(self, edge: np.ndarray, x0_m: np.ndarray, x1_m: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`cut` as flat coordinates and per-piece offsets (no geometries built)."""
+        edge = np.asarray(edge, dtype=np.int64)
+        length = self.length_m[edge]
+        safe = np.where(length > 0, length, 1.0)
+        return self.cutter.cut_coords(edge, np.asarray(x0_m) / safe, np.asarray(x1_m) / safe)
+
     @cached_property
     def edge_tree(self) -> shapely.STRtree:
         """Spatial index over edge geometries."""

@@ -117,18 +117,19 @@ def _to_ll(geoms: np.ndarray, crs: Any, simplify_m: float,
     while max_coords is not None and int(shapely.get_num_coordinates(out).sum()) > max_coords \
             and tol < 2_000:
         tol *= 2.0
-        out = shapely.simplify(g, tol, preserve_topology=False)
+        # from the last result: each round works on fewer vertices
+        out = shapely.simplify(out, tol, preserve_topology=False)
     out = transform_geometries(out, crs, WGS84)
-    return shapely.set_precision(out, 1e-6)
+    # round to 1e-6° (≈ 0.1 m): a display layer needs no validity repair
+    return np.asarray(shapely.transform(out, lambda c: np.round(c, 6)), dtype=object)
 
 
 def _fc(geoms: np.ndarray, props: list[dict[str, Any]]) -> dict[str, Any]:
-    feats = []
-    for g, p in zip(geoms, props, strict=True):
-        if g is None or shapely.is_empty(g):
-            continue
-        feats.append({"type": "Feature", "properties": p,
-                      "geometry": json.loads(shapely.to_geojson(g))})
+    g = np.asarray(geoms, dtype=object)
+    keep = [i for i in range(g.size) if g[i] is not None and not shapely.is_empty(g[i])]
+    texts = shapely.to_geojson(g[keep]) if keep else []
+    feats = [{"type": "Feature", "properties": props[i], "geometry": json.loads(t)}
+             for i, t in zip(keep, texts, strict=True)]
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -142,6 +143,50 @@ def _fmt(x: Any, nd: int = 0) -> str:
     return f"{v:,.{nd}f}"
 
 
+def _station_rows(st: Any, ll: Any, table: Any) -> tuple[list[list[Any]], list[list[Any]]]:
+    """Compact marker rows of the used and the off-network stations (text escaped)."""
+    types = list(STATION_TYPES)
+    xs = ll.x.to_numpy()
+    ys = ll.y.to_numpy()
+    n = len(st)
+    addr = st["address"].to_numpy() if "address" in st else [None] * n
+    rows: list[list[Any]] = []
+    off: list[list[Any]] = []
+    for x, y, t, name, ad, snap, near, status, reason in zip(
+            xs, ys, st["type"].to_numpy(), st["name"].to_numpy(), addr,
+            table["snap_dist_m"].to_numpy(), table["nearest_covered_length_m"].to_numpy(),
+            st["status"].to_numpy(), st["status_reason"].to_numpy(), strict=True):
+        if not (np.isfinite(x) and np.isfinite(y)):
+            continue
+        row = [round(float(y), 5), round(float(x), 5), types.index(t) if t in types else 5,
+               esc(name), esc(ad) if "address" in st else "", _fmt(snap), _fmt(near)]
+        if status == "used":
+            rows.append(row)
+        else:
+            off.append(row + [esc(reason)])
+    return rows, off
+
+
+def _town_props(towns_df: Any, *, people: bool) -> list[dict[str, Any]]:
+    """Popup properties of each town (or cell), text escaped."""
+    share_col = "covered_population_share" if people else "covered_length_share"
+    out = []
+    for tid, name, share, rank, pop, p90, note in zip(
+            towns_df["town_id"].to_numpy(), towns_df["name"].to_numpy(),
+            towns_df[share_col].to_numpy(dtype=float), towns_df["rank"].to_numpy(),
+            towns_df["population"].to_numpy(), towns_df["walk_time_p90_min"].to_numpy(),
+            towns_df["walk_time_p90_note"].to_numpy(), strict=True):
+        ok = bool(np.isfinite(share))
+        out.append({
+            "town_id": esc(tid), "name": esc(name),
+            "share": float(share) if ok else None,
+            "share_txt": _fmt(share * 100, 0) + "%" if ok else "—",
+            "rank": int(rank), "population": _fmt(pop),
+            "p90": _fmt(p90, 1) or esc(note),
+        })
+    return out
+
+
 def map_data(job: CoverageJob, *, lang: str = "zh") -> MapData:
     """Precompute every display layer of ``job``."""
     crs = job.network.crs
@@ -149,21 +194,7 @@ def map_data(job: CoverageJob, *, lang: str = "zh") -> MapData:
     st = cov.stations
     ll = st.geometry.to_crs(WGS84)
     table = cov.station_table()
-    types = list(STATION_TYPES)
-    rows, off = [], []
-    for i in range(len(st)):
-        x, y = ll.iloc[i].x, ll.iloc[i].y
-        if not (np.isfinite(x) and np.isfinite(y)):
-            continue
-        t = st["type"].iloc[i]
-        row = [round(float(y), 5), round(float(x), 5), types.index(t) if t in types else 5,
-               esc(st["name"].iloc[i]), esc(st["address"].iloc[i]) if "address" in st else "",
-               _fmt(table["snap_dist_m"].iloc[i]),
-               _fmt(table["nearest_covered_length_m"].iloc[i])]
-        if st["status"].iloc[i] == "used":
-            rows.append(row)
-        else:
-            off.append(row + [esc(st["status_reason"].iloc[i])])
+    rows, off = _station_rows(st, ll, table)
     bases = []
     if job.bases is not None and len(job.bases):
         b = job.bases.to_crs(WGS84)
@@ -183,17 +214,7 @@ def map_data(job: CoverageJob, *, lang: str = "zh") -> MapData:
                           "nearest_min": _fmt(near, 1) or "—"})
         zones = _fc(_to_ll(zl.geometry.to_numpy(), crs, DISPLAY_SIMPLIFY_M), props)
     towns_df = job.towns.towns
-    tprops = []
-    for _, r in towns_df.iterrows():
-        share = r["covered_population_share"] if is_people(job.towns.demand_basis) \
-            else r["covered_length_share"]
-        tprops.append({
-            "town_id": esc(r["town_id"]), "name": esc(r["name"]),
-            "share": float(share) if np.isfinite(share) else None,
-            "share_txt": _fmt(share * 100, 0) + "%" if np.isfinite(share) else "—",
-            "rank": int(r["rank"]), "population": _fmt(r["population"]),
-            "p90": _fmt(r["walk_time_p90_min"], 1) or esc(r["walk_time_p90_note"]),
-        })
+    tprops = _town_props(towns_df, people=is_people(job.towns.demand_basis))
     towns = _fc(_to_ll(towns_df.geometry.to_numpy(), crs, DISPLAY_SIMPLIFY_M,
                        max_coords=MAX_LAYER_COORDS), tprops)
     union = None
