@@ -6,14 +6,16 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from geo.vocab import label
-from geo.webmap.maps import LAYER_KEYS, build_map
+from geo.webmap.maps import LAYER_KEYS, build_map, with_station_areas
 from geo.webmap.offline import localize
 from geo.webmap.pick import town_at
 from ui.boot import require_entrypoint
-from ui.data import map_data_for
+from ui.data import map_data_for, station_areas_for
 from ui.page import fmt_pct, md_text, require_job
 from ui.sidebar import render_sidebar
 from ui.state import tr
+
+MAX_PICKED_AREAS = 20
 
 require_entrypoint()
 state = render_sidebar()
@@ -49,6 +51,22 @@ chosen = st.multiselect(tr("图层", "Layers"), list(LAYER_KEYS), default=defaul
                         format_func=lambda k: label(k, state.lang), key="map_layers",
                         placeholder=tr("选择图层", "Choose layers"), select_all=False)
 data = map_data_for(handle, state.lang)
+if job.areas.per_station is None or "areas_too_many" in data.notes:
+    # large lists: the areas of the stations chosen here, computed on demand
+    used = job.coverage.used
+    names = dict(zip(used["station_id"].astype(str), used["name"].astype(str), strict=True))
+    picked = st.multiselect(
+        tr("查看所选站点的服务圈", "Service areas of chosen stations"), list(names),
+        format_func=lambda k: f"{names[k]} ({k})", max_selections=MAX_PICKED_AREAS,
+        key="map_area_stations", placeholder=tr("选择站点（按需计算）",
+                                                "Choose stations (computed on demand)"),
+        help=tr(f"每个站点的服务圈按需精确计算，最多 {MAX_PICKED_AREAS} 个",
+                f"each station's exact area is computed when chosen, up to "
+                f"{MAX_PICKED_AREAS}"))
+    if picked:
+        data = with_station_areas(data, station_areas_for(handle, picked))
+        if "areas" not in chosen:
+            chosen = [*chosen, "areas"]
 fmap = localize(build_map(data, lang=state.lang, layers=frozenset(chosen),
                           tiles=state.tiles))
 map_col, panel = st.columns([3, 1])

@@ -88,7 +88,7 @@ def test_towns_page_formats_sorts_and_downloads_what_it_shows() -> None:
     # the demo's people are measured on its synthetic raster (112,000 invented people
     # in 新洲镇, 111,893 of them in cells inside its boundary)
     assert df["人口覆盖率"].iloc[0] == pytest.approx(7.8)  # per cent, shown "7.8%"
-    assert df["人口"].iloc[0] == 111_893 and df["未覆盖人口"].iloc[0] == 103_160
+    assert df["人口"].iloc[0] == 111_893 and df["未覆盖人口"].iloc[0] == 103_159  # the app's area grid
     assert df["P90步行时间（分钟）"].iloc[0] == "> 15 分钟"  # not None
     config = json.loads(table.proto.columns)
     assert config["人口覆盖率"]["type_config"]["format"] == "%.1f%%"
@@ -104,9 +104,10 @@ def test_towns_page_formats_sorts_and_downloads_what_it_shows() -> None:
     # filter a district: the table and the downloads hold the same rows, same order
     at.multiselect(key="town_districts").set_value(["云溪区"]).run()
     assert at.dataframe[0].value["镇街"].tolist() == ["花溪街道", "金沙街道", "榕荫街道"]
-    from geo.pipeline.job import run_demo
+    from geo.pipeline.job import APP_AREA_PIXEL_M, run_demo
 
-    towns = pd.DataFrame(run_demo().towns.towns.drop(columns="geometry"))
+    towns = pd.DataFrame(run_demo(area_pixel_m=APP_AREA_PIXEL_M).towns.towns
+                         .drop(columns="geometry"))
     shown = download_frame(filter_sort(towns, districts=["云溪区"], sort_by="name"),
                            walk_time_min=15.0, lang="zh")
     expected = towns_csv(shown, headers(shown, "population_raster", "zh"))
@@ -220,3 +221,37 @@ def test_sessions_do_not_share_uploads() -> None:
     a.button(key="st_use").click().run()
     b = run_app()  # a second session
     assert metric(b, "接入路网的站点") == "30 / 32"
+
+
+def test_map_page_draws_chosen_stations_areas_on_demand(monkeypatch) -> None:
+    # a list too long for every station's area to be built with the job: the map page
+    # offers the stations, and draws the chosen ones' exact areas computed on demand
+    import streamlit as st
+
+    import geo.pipeline.job as job_module
+    import ui.data
+    from geo.coverage.service_areas import service_area_of
+
+    monkeypatch.setattr(job_module, "AUTO_STATION_AREAS_MAX", 0)
+    asked: list[list[str]] = []
+
+    def recording(cov, ids):  # the real computation, recorded
+        asked.append(sorted(ids))
+        out = service_area_of(cov, ids)
+        assert len(out) == len(ids) and (out["area_m2"] > 0).all()
+        return out
+
+    monkeypatch.setattr(ui.data, "service_area_of", recording)
+    st.cache_resource.clear()
+    try:
+        at = run_app()
+        assert not at.exception
+        pick = at.multiselect(key="map_area_stations")
+        ids = [o.rsplit("(", 1)[-1].rstrip(")") for o in list(pick.options)[:2]]
+        assert len(pick.options) >= 20
+        assert asked == []  # nothing computed before a station is chosen
+        pick.set_value(ids).run()
+        assert not at.exception
+        assert asked == [sorted(ids)]  # only the chosen stations
+    finally:
+        st.cache_resource.clear()

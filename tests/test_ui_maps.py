@@ -102,3 +102,22 @@ def test_uncovered_population_layer_by_raster_cell(demo_data: MapData) -> None:
     cell = layer.geojson["features"][0]["geometry"]["coordinates"][0]
     lons = [c[0] for c in cell]
     assert 0.0008 < max(lons) - min(lons) < 0.0012  # a 100 m square at 22.5° N
+
+
+def test_chosen_station_areas_replace_the_areas_layer() -> None:
+    from geo.coverage.service_areas import service_area_of
+    from geo.webmap.maps import with_station_areas
+
+    job = run_demo(per_station_areas=False)
+    data = map_data(job)
+    assert data.areas is None  # none built with the job
+    ids = job.coverage.used["station_id"].tolist()[:2]
+    areas = service_area_of(job.coverage, ids)
+    shown = with_station_areas(data, areas)
+    feats = shown.areas["features"]
+    assert [f["properties"]["name"] for f in feats] == [esc(n) for n in areas["name"]]
+    assert [f["properties"]["area_km2"] for f in feats] == \
+        [f"{a / 1e6:,.2f}" for a in areas["area_m2"]]
+    html = build_map(shown, layers=frozenset({"areas"})).get_root().render()
+    assert all(esc(n) in html for n in areas["name"])
+    assert with_station_areas(data, areas.iloc[:0]).areas is None

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from geo.coverage.service_areas import service_area_of
 from geo.errors import InputFileError, YizhanError
 from geo.io.layers import LayerTable
 from geo.network.loaders import default_cache_dir
@@ -31,7 +32,16 @@ from geo.pipeline.isolate import (
     region_from_files_isolated,
     run_region_isolated,
 )
-from geo.pipeline.job import STAGES, CoverageJob, ProgressFn, run_region, write_outputs
+from geo.pipeline.job import (
+    APP_AREA_PIXEL_M,
+    STAGES,
+    AnalysisUnits,
+    CoverageJob,
+    ProgressFn,
+    analysis_units,
+    run_region,
+    write_outputs,
+)
 from geo.pipeline.region import Region, demo_region, list_region_folders
 from geo.pipeline.region import region_from_folder as _region_from_folder
 from geo.stations.store import OPERATOR, Reader, StationStore, layer_table
@@ -141,17 +151,27 @@ def _jobs() -> LruStore[CoverageJob]:
     return LruStore(max_entries=24)
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _units(region_key: str, buffer_m: float, _region: Region) -> AnalysisUnits:
+    # towns or H3 cells and their streets: built once per region (and buffer), reused
+    # by every parameter change
+    return analysis_units(_region.network, _region.towns, buffer_m=buffer_m)
+
+
 def _job(region_key: str, params_key: str, stations_key: str, region: Region,
          params: CoverageParams, stations: LayerTable | None,
          progress: ProgressFn | None = None, *, isolated: bool = False) -> CoverageJob:
     """The job from the shared store, else computed: in this process with progress
-    for a server region, in a limited worker process for an uploaded or downloaded
-    network (``isolated``)."""
+    for a server region (its analysis units reused, the area measured on the app's
+    grid), in a limited worker process for an uploaded or downloaded network
+    (``isolated``)."""
     def compute() -> CoverageJob:
         if isolated:
             return run_region_isolated(region, params=params, stations=stations,
                                        timeout_s=WORKER_TIMEOUT_S, memory_mb=WORKER_MEMORY_MB)
-        return run_region(region, params=params, stations=stations, progress=progress)
+        return run_region(region, params=params, stations=stations, progress=progress,
+                          units=_units(region.key, params.buffer_m, region),
+                          area_pixel_m=APP_AREA_PIXEL_M)
 
     return _jobs().get_or_compute((region_key, params_key, stations_key), compute)
 
@@ -281,6 +301,17 @@ def _map_data(job_key: str, lang: str, _job: CoverageJob) -> MapData:
 
 def map_data_for(handle: JobHandle, lang: str) -> MapData:
     return _map_data(handle.key, lang, handle.job)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _station_areas(job_key: str, ids: tuple[str, ...], _job: CoverageJob) -> Any:
+    return service_area_of(_job.coverage, list(ids))
+
+
+def station_areas_for(handle: JobHandle, ids: list[str]) -> Any:
+    """The exact service areas of the chosen stations, computed on demand (a few
+    hundredths of a second each) — the app never builds every station's area first."""
+    return _station_areas(handle.key, tuple(sorted(str(i) for i in ids)), handle.job)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

@@ -14,6 +14,7 @@ below a size limit (the union always is).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import gzip
 import json
 from collections.abc import Sequence
@@ -187,6 +188,22 @@ def _town_props(towns_df: Any, *, people: bool) -> list[dict[str, Any]]:
     return out
 
 
+def station_areas_layer(areas: Any) -> dict[str, Any]:
+    """The per-station service areas layer from :func:`~geo.coverage.service_areas.
+    per_station_polygons` / ``service_area_of`` rows (network CRS; names escaped)."""
+    return _fc(_to_ll(areas.geometry.to_numpy(), areas.crs, DISPLAY_SIMPLIFY_M),
+               [{"name": esc(n), "area_km2": _fmt(a / 1e6, 2)}
+                for n, a in zip(areas["name"], areas["area_m2"], strict=True)])
+
+
+def with_station_areas(data: MapData, areas: Any) -> MapData:
+    """``data`` whose service-areas layer shows ``areas`` (stations chosen on demand:
+    :func:`~geo.coverage.service_areas.service_area_of`)."""
+    notes = [n for n in data.notes if n != "areas_too_many"]
+    return dataclasses.replace(data, areas=station_areas_layer(areas) if len(areas) else None,
+                               notes=notes)
+
+
 def map_data(job: CoverageJob, *, lang: str = "zh") -> MapData:
     """Precompute every display layer of ``job``."""
     crs = job.network.crs
@@ -226,9 +243,7 @@ def map_data(job: CoverageJob, *, lang: str = "zh") -> MapData:
     areas = None
     per = job.areas.per_station
     if per is not None and 0 < len(per) <= MAX_AREA_POLYGONS:
-        areas = _fc(_to_ll(per.geometry.to_numpy(), crs, DISPLAY_SIMPLIFY_M),
-                    [{"name": esc(n), "area_km2": _fmt(a / 1e6, 2)}
-                     for n, a in zip(per["name"], per["area_m2"], strict=True)])
+        areas = station_areas_layer(per)
     elif per is not None and len(per) > MAX_AREA_POLYGONS:
         notes.append("areas_too_many")
     network = None
