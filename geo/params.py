@@ -156,6 +156,29 @@ class CoverageParams:
                 "a drive budget is a time (per-edge speeds): use budget_s, not budget_m")
         return walk_budget_m(self.walk_time_min, self.walk_speed_kmh)
 
+    @property
+    def cost_unit(self) -> str:
+        """The unit the coverage engine measures trips in: ``"m"`` (walk / e-bike: one
+        speed, so metres) or ``"s"`` (drive: per-edge speeds)."""
+        return "s" if self.mode == "drive" else "m"
+
+    @property
+    def budget_cost(self) -> float:
+        """The budget in :attr:`cost_unit`: :attr:`budget_m` (walk / e-bike) or
+        :attr:`budget_s` (drive)."""
+        return self.budget_s if self.mode == "drive" else self.budget_m
+
+    @overload
+    def cost_to_minutes(self, cost: float) -> float: ...
+    @overload
+    def cost_to_minutes(self, cost: FloatArray) -> FloatArray: ...
+    def cost_to_minutes(self, cost: float | FloatArray) -> float | FloatArray:
+        """Minutes of a trip costing ``cost`` (in :attr:`cost_unit`; a number or an
+        array): metres at ``walk_speed_kmh``, or seconds / 60 for drive."""
+        if self.mode == "drive":
+            return cost / 60.0
+        return distance_to_walk_time_min(cost, self.walk_speed_kmh)
+
     @classmethod
     def for_mode(cls, mode: str, *, minutes: float = DEFAULT_WALK_TIME_MIN,
                  speed_kmh: float | None = None, buffer_m: float = DEFAULT_BUFFER_M,
