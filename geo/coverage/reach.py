@@ -7,29 +7,43 @@ cell's stations are searched together on the sub-graph of the cell's box grown b
 budget (+1 % + 10 m). That is exact whenever an edge is at least as long as the
 straight line between its ends (true for lengths measured along the geometry; OSM's
 geodesic lengths differ from the projected ones by far less than the 1 % margin).
+
+With a cost model (:class:`~geo.coverage.cost.StreetCost`, e.g. seconds by car with
+one-way streets) the search runs on its graph (the reversed directed time graph, so
+``dist_m`` is each node's *time to* the station, in the model's unit) and the box is
+grown by :attr:`~geo.coverage.cost.StreetCost.reach_m` (budget × fastest speed);
+:func:`station_segments` then carries the slope column and the one-way ends.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 from scipy.sparse import csgraph
 
-from geo.coverage.search import append_sources, search_limit, sub_csr
+from geo.coverage.cost import StreetCost
+from geo.coverage.search import append_source_rows, search_limit, sub_csr
+from geo.coverage.segments import orient_segments
 from geo.network.model import WalkNetwork
 
 DEFAULT_CELL_M: Final = 4000.0
 _BATCH: Final = 256  # sources per dijkstra call
+_MAX_DENSE: Final = 20_000_000  # distance cells per dijkstra call with a cost model
 
 
 def station_reach(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.ndarray, *,
-                  budget_m: float, cell_m: float = DEFAULT_CELL_M) -> pd.DataFrame:
+                  budget_m: float | None = None, cell_m: float = DEFAULT_CELL_M,
+                  cost: StreetCost | None = None) -> pd.DataFrame:
     """Long table ``source, node, dist_m`` of every node within ``budget_m`` of each
-    source (sources given by edge and offset along it)."""
+    source (sources given by edge and offset along it). ``cost`` (instead of
+    ``budget_m``): within that cost model's budget, ``dist_m`` in its unit (seconds by
+    car: the time from the node to the source)."""
     src_edge = np.asarray(src_edge, dtype=np.int64)
     src_offset = np.asarray(src_offset, dtype=float)
+    csr, budget, reach_m, (w_u, w_v) = _search_model(network, src_edge, src_offset,
+                                                     budget_m=budget_m, cost=cost)
     n_src = src_edge.size
     if n_src == 0:
         return pd.DataFrame({"source": np.zeros(0, np.int64), "node": np.zeros(0, np.int64),
@@ -42,7 +56,7 @@ def station_reach(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.nda
                  src_offset / np.maximum(network.length_m[src_edge], 1e-12), 0.0)
     sx = network.node_x[u] * (1 - f) + network.node_x[v] * f
     sy = network.node_y[u] * (1 - f) + network.node_y[v] * f
-    margin = budget_m * 1.01 + 10.0
+    margin = reach_m * 1.01 + 10.0
     x0, y0 = network.node_x.min(), network.node_y.min()
     # node grid (same cells) to collect the nodes of a box quickly
     ncx = np.floor((network.node_x - x0) / cell_m).astype(np.int64)
@@ -57,7 +71,6 @@ def station_reach(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.nda
     scx = np.clip(np.floor((sx - x0) / cell_m).astype(np.int64), 0, width - 1)
     scy = np.clip(np.floor((sy - y0) / cell_m).astype(np.int64), 0, None)
     src_cell = scy * width + scx
-    csr = network.csr
     local = np.full(network.n_nodes, -1, dtype=np.int64)
     ring = int(np.ceil(margin / cell_m))
     out_s, out_n, out_d = [], [], []
@@ -84,18 +97,17 @@ def station_reach(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.nda
         idx = np.unique(np.concatenate([idx, u[members], v[members]]))
         local[idx] = np.arange(idx.size)
         sub = sub_csr(csr, idx, local)
-        lu = local[u[members]]
-        lv = local[v[members]]
-        lengths = network.length_m[src_edge[members]]
-        # virtual sources on a pseudo edge list of the host edges (local indices)
-        graph = append_sources(sub, lu, lv, lengths, np.arange(members.size),
-                               src_offset[members])
+        # virtual sources on the host edges' ends (local indices)
+        graph = append_source_rows(sub, local[u[members]], local[v[members]],
+                                   w_u[members], w_v[members])
         m = idx.size
-        # batches bound the dense (batch × sub-graph) distance array
-        for start in range(0, members.size, _BATCH):
-            batch = np.arange(start, min(start + _BATCH, members.size))
+        # batches bound the dense (batch × sub-graph) distance array (a drive box spans
+        # the budget at the fastest speed: fewer sources per call on a large sub-graph)
+        size = _BATCH if cost is None else max(1, min(_BATCH, _MAX_DENSE // max(m, 1)))
+        for start in range(0, members.size, size):
+            batch = np.arange(start, min(start + size, members.size))
             dist = csgraph.dijkstra(graph, directed=True, indices=m + batch,
-                                    limit=search_limit(budget_m))
+                                    limit=search_limit(budget))
             dist = dist[:, :m]
             r, c = np.nonzero(np.isfinite(dist))
             out_s.append(members[batch[r]])
@@ -109,12 +121,30 @@ def station_reach(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.nda
     })
 
 
+def _search_model(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.ndarray, *,
+                  budget_m: float | None, cost: StreetCost | None
+                  ) -> tuple[Any, float, float, tuple[np.ndarray, np.ndarray]]:
+    """(graph, budget, straight-line reach in metres, source-row weights) of a search
+    in metres (``budget_m``) or in ``cost``'s model."""
+    if cost is not None:
+        return (cost.graph, cost.budget, cost.reach_m,
+                cost.source_costs(network.length_m, src_edge, src_offset))
+    if budget_m is None:
+        raise TypeError("station_reach needs budget_m or cost")
+    a = np.clip(src_offset, 0.0, network.length_m[src_edge])
+    return (network.csr, float(budget_m), float(budget_m),
+            (a, network.length_m[src_edge] - a))
+
+
 def station_segments(network: WalkNetwork, reach: pd.DataFrame, src_edge: np.ndarray,
-                     src_offset: np.ndarray) -> pd.DataFrame:
+                     src_offset: np.ndarray, *, cost: StreetCost | None = None
+                     ) -> pd.DataFrame:
     """Per-station segment table: the :mod:`geo.coverage.segments` columns plus ``source``.
 
     For each source: every edge touching a node it reaches, plus its own edge split at
     the station; ``s0``/``s1`` hold the source itself where that end is reached.
+    ``cost`` (the model ``reach`` was searched with): the slope column ``k`` and the
+    one-way ends (``inf``) of :func:`~geo.coverage.segments.orient_segments`.
     """
     src_edge = np.asarray(src_edge, dtype=np.int64)
     n = network.n_nodes
@@ -173,6 +203,11 @@ def station_segments(network: WalkNetwork, reach: pd.DataFrame, src_edge: np.nda
         "d1": np.concatenate([np.zeros(oe.size), d1[own]]),
     })
     seg = pd.concat([seg_plain, seg_own], ignore_index=True)
+    if cost is not None and cost.slope is not None:
+        cols = orient_segments({c: seg[c].to_numpy() for c in seg.columns},
+                               slope=cost.slope, forward=cost.forward,
+                               backward=cost.backward)
+        seg = pd.DataFrame(cols)
     reached = np.isfinite(seg["d0"].to_numpy()) | np.isfinite(seg["d1"].to_numpy())
     seg = seg.loc[reached].reset_index(drop=True)
     seg["s0"] = np.where(np.isfinite(seg["d0"]), seg["source"], -1)

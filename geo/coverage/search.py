@@ -11,6 +11,14 @@ end lies within ``d / r`` of it in a straight line, where ``r`` (≤ 1) is the n
 smallest ratio of edge length to the straight line between the edge's ends
 (:attr:`~geo.network.model.WalkNetwork.min_length_ratio`). Every node and edge of a
 path within the budget is in that sub-graph, so its distances are the whole graph's.
+
+Costs other than metres (a :class:`~geo.coverage.cost.StreetCost`: seconds by car,
+one-way streets) search the cost model's graph — the *reversed* directed time graph,
+so that a search from the stations gives every node's time *to* its nearest station —
+with the source rows weighted by the host edge's time and left out where the edge may
+not be driven towards the station. The straight-line bound then uses
+:attr:`~geo.coverage.cost.StreetCost.reach_m` (the budget × the fastest speed): a
+trip within the budget runs at most that many metres of street.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
+from geo.coverage.cost import StreetCost
 from geo.network.model import WalkNetwork
 
 #: A sparse search is used when the candidate nodes are at most this share of the network.
@@ -38,21 +47,33 @@ def append_sources(csr: sp.csr_matrix, edge_u: np.ndarray, edge_v: np.ndarray,
     new rows only point into the base graph (directed), so shortest paths from the
     sources are exact and the base rows are untouched.
     """
-    n = csr.shape[0]
     s = np.asarray(src_edge, dtype=np.int64)
     a = np.clip(np.asarray(src_offset, dtype=float), 0.0, length_m[s])
-    b = length_m[s] - a
-    u = edge_u[s].astype(np.int64)
-    v = edge_v[s].astype(np.int64)
+    return append_source_rows(csr, edge_u[s], edge_v[s], a, length_m[s] - a)
+
+
+def append_source_rows(csr: sp.csr_matrix, src_u: np.ndarray, src_v: np.ndarray,
+                       w_u: np.ndarray, w_v: np.ndarray) -> sp.csr_matrix:
+    """``csr`` with one row per source ``k``: an edge to node ``src_u[k]`` of weight
+    ``w_u[k]`` and one to ``src_v[k]`` of ``w_v[k]``, left out where the weight is
+    ``inf`` (a one-way host edge); a self-loop host (``u == v``) gets one edge of the
+    smaller weight. See :func:`append_sources`.
+    """
+    n = csr.shape[0]
+    u = np.asarray(src_u).astype(np.int64)
+    v = np.asarray(src_v).astype(np.int64)
+    w_u = np.asarray(w_u, dtype=float)
+    w_v = np.asarray(w_v, dtype=float)
     loop = u == v
     # per source: [u, v] (or just [u] with min(a, b) on a self-loop)
     cols = np.stack([u, v], axis=1)
-    wts = np.stack([np.where(loop, np.minimum(a, b), a), b], axis=1)
-    mask = np.stack([np.ones_like(loop), ~loop], axis=1)
+    first = np.where(loop, np.minimum(w_u, w_v), w_u)
+    wts = np.stack([first, w_v], axis=1)
+    mask = np.stack([np.isfinite(first), ~loop & np.isfinite(w_v)], axis=1)
     counts = mask.sum(axis=1)
     new_indices = cols[mask]
     new_data = wts[mask]
-    m = n + s.size
+    m = n + u.size
     idx_dtype = np.int32 if max(m, csr.indices.size + new_indices.size) < 2**31 - 1 \
         else np.int64
     # one copy of the base arrays, already in the final index type
@@ -91,8 +112,8 @@ def sub_csr(csr: sp.csr_matrix, idx: np.ndarray, local: np.ndarray) -> sp.csr_ma
 
 
 def nearest_source_search(network: WalkNetwork, src_edge: np.ndarray,
-                          src_offset: np.ndarray, *, budget_m: float,
-                          sparse: bool | None = None,
+                          src_offset: np.ndarray, *, budget_m: float | None = None,
+                          sparse: bool | None = None, cost: StreetCost | None = None,
                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distance (m) from every node to the nearest source within ``budget_m``.
 
@@ -100,30 +121,49 @@ def nearest_source_search(network: WalkNetwork, src_edge: np.ndarray,
     indexing ``src_edge``, and the reached nodes' indices (distinct, in no set order).
     ``sparse``: ``None`` searches the sub-graph when its candidate nodes are at most
     :data:`SPARSE_SHARE` of the network, ``True`` whenever the network's lengths bound
-    it, ``False`` never; the answer is the same.
+    it, ``False`` never; the answer is the same. ``cost`` (instead of ``budget_m``):
+    search that cost model (:mod:`geo.coverage.cost`) within its budget; ``dist`` is
+    then in its unit (seconds by car: each node's time *to* its nearest station).
     """
     n = network.n_nodes
     src_edge = np.asarray(src_edge, dtype=np.int64)
     src_offset = np.asarray(src_offset, dtype=float)
+    if cost is None:
+        if budget_m is None:
+            raise TypeError("nearest_source_search needs budget_m or cost")
+        graph, budget, reach = network.csr, float(budget_m), float(budget_m)
+    else:
+        graph, budget, reach = cost.graph, cost.budget, cost.reach_m
     if src_edge.size == 0:
         return (np.full(n, np.inf), np.full(n, -1, dtype=np.int64),
                 np.zeros(0, dtype=np.int64))
+    if cost is None:
+        w_u, w_v = _metric_costs(network.length_m, src_edge, src_offset)
+    else:
+        w_u, w_v = cost.source_costs(network.length_m, src_edge, src_offset)
     nodes = None if sparse is False else _candidate_nodes(
-        network, src_edge, src_offset, budget_m=budget_m,
+        network, src_edge, src_offset, budget_m=reach,
         share=1.0 if sparse else SPARSE_SHARE)
     if nodes is None:
-        return _search_whole(network, src_edge, src_offset, budget_m=budget_m)
-    return _search_sub(network, nodes, src_edge, src_offset, budget_m=budget_m)
+        return _search_whole(network, graph, src_edge, w_u, w_v, budget=budget)
+    return _search_sub(network, graph, nodes, src_edge, w_u, w_v, budget=budget)
 
 
-def _search_whole(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.ndarray,
-                  *, budget_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _metric_costs(length_m: np.ndarray, src_edge: np.ndarray,
+                  src_offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    a = np.clip(src_offset, 0.0, length_m[src_edge])
+    return a, length_m[src_edge] - a
+
+
+def _search_whole(network: WalkNetwork, csr: sp.csr_matrix, src_edge: np.ndarray,
+                  w_u: np.ndarray, w_v: np.ndarray, *, budget: float,
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = network.n_nodes
-    graph = append_sources(network.csr, network.edge_u, network.edge_v, network.length_m,
-                           src_edge, src_offset)
+    graph = append_source_rows(csr, network.edge_u[src_edge], network.edge_v[src_edge],
+                               w_u, w_v)
     dist, _pred, sources = csgraph.dijkstra(
         graph, directed=True, indices=np.arange(n, n + src_edge.size), min_only=True,
-        limit=search_limit(budget_m), return_predecessors=True,
+        limit=search_limit(budget), return_predecessors=True,
     )
     dist = dist[:n]
     reached = np.flatnonzero(np.isfinite(dist))
@@ -132,8 +172,8 @@ def _search_whole(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.nda
     return dist, src, reached
 
 
-def _search_sub(network: WalkNetwork, nodes: np.ndarray, src_edge: np.ndarray,
-                src_offset: np.ndarray, *, budget_m: float,
+def _search_sub(network: WalkNetwork, csr: sp.csr_matrix, nodes: np.ndarray,
+                src_edge: np.ndarray, w_u: np.ndarray, w_v: np.ndarray, *, budget: float,
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = network.n_nodes
     local = np.full(n, -1, dtype=np.int64)
@@ -144,14 +184,13 @@ def _search_sub(network: WalkNetwork, nodes: np.ndarray, src_edge: np.ndarray,
     if extra.size:
         local[extra] = np.arange(nodes.size, nodes.size + extra.size)
         nodes = np.concatenate([nodes, extra])
-    sub = sub_csr(network.csr, nodes, local)
+    sub = sub_csr(csr, nodes, local)
     m = nodes.size
-    graph = append_sources(sub, local[network.edge_u[src_edge]],
-                           local[network.edge_v[src_edge]], network.length_m[src_edge],
-                           np.arange(src_edge.size), src_offset)
+    graph = append_source_rows(sub, local[network.edge_u[src_edge]],
+                               local[network.edge_v[src_edge]], w_u, w_v)
     d, _pred, sources = csgraph.dijkstra(
         graph, directed=True, indices=np.arange(m, m + src_edge.size), min_only=True,
-        limit=search_limit(budget_m), return_predecessors=True,
+        limit=search_limit(budget), return_predecessors=True,
     )
     hit = np.flatnonzero(np.isfinite(d[:m]))
     reached = nodes[hit]
@@ -214,5 +253,5 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     return out[keep]
 
 
-__all__ = ["SPARSE_SHARE", "append_sources", "nearest_source_search", "search_limit",
-           "sorted_unique", "sub_csr"]
+__all__ = ["SPARSE_SHARE", "append_source_rows", "append_sources", "nearest_source_search",
+           "search_limit", "sorted_unique", "sub_csr"]
