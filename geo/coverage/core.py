@@ -10,6 +10,14 @@ Partial edges count: an edge reached with remaining budgets ``r_u``, ``r_v`` is
 covered for ``min(L, r_u + r_v)`` — the union of ``min(L, r_u)`` from ``u`` and
 ``min(L, r_v)`` from ``v`` — and an edge carrying a station is split at the station
 (see :mod:`geo.coverage.segments`).
+
+**By car** (``params.mode == "drive"``, a network prepared for drive) the cost is
+seconds (:mod:`geo.coverage.cost`): a street point is covered when a car starting there
+reaches a station within ``params.budget_s``, one-way streets respected. The node
+figures are each node's time *to* its nearest station (a search from the stations on
+the reversed directed graph), the segment table carries each edge's seconds per metre
+and ``inf`` at the end a point may not drive to, and a remaining time ``r`` covers
+``r / k`` metres. ``node_dist_m`` then holds seconds (:attr:`Coverage.cost_unit`).
 """
 
 from __future__ import annotations
@@ -24,9 +32,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.coverage.cost import StreetCost, street_cost
 from geo.coverage.search import nearest_source_search
 from geo.coverage.segments import (
     SEGMENT_COLUMNS,
+    SLOPE_COLUMN,
     covered_length,
     covered_pieces,
     segment_arrays,
@@ -34,8 +44,9 @@ from geo.coverage.segments import (
 from geo.coverage.snap import STATUS_USED, snap_stations
 from geo.errors import InvalidParameterError, NoStationsOnNetworkError
 from geo.network.model import WalkNetwork
-from geo.network.modes import check_network_mode
-from geo.params import CoverageParams, distance_to_walk_time_min
+from geo.network.modes import check_network_mode, mode_of_filter
+from geo.network.travel import TravelGraph
+from geo.params import CoverageParams
 
 
 def multi_source_distances(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.ndarray,
@@ -60,26 +71,37 @@ class LazySegments(Mapping[str, np.ndarray]):
 
     def __init__(self, reached: dict[str, np.ndarray], network: WalkNetwork,
                  node_dist: np.ndarray, node_source: np.ndarray, src_edge: np.ndarray,
-                 src_offset: np.ndarray) -> None:
+                 src_offset: np.ndarray, cost: StreetCost | None = None) -> None:
         self.reached = reached
         self._args = (network, node_dist, node_source, src_edge, src_offset)
+        self._cost = cost if cost is not None and cost.slope is not None else None
+        self._keys = SEGMENT_COLUMNS if self._cost is None else (*SEGMENT_COLUMNS,
+                                                                  SLOPE_COLUMN)
         self._full: dict[str, np.ndarray] | None = None
 
     def _table(self) -> dict[str, np.ndarray]:
         if self._full is None:
             net, dist, src, src_edge, src_off = self._args
-            self._full = segment_arrays(net.edge_u, net.edge_v, net.length_m, dist, src,
-                                        src_edge, src_off)
+            c = self._cost
+            self._full = segment_arrays(
+                net.edge_u, net.edge_v, net.length_m, dist, src, src_edge, src_off,
+                **({} if c is None else {"slope": c.slope, "forward": c.forward,
+                                         "backward": c.backward}))
         return self._full
 
     def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._keys:
+            raise KeyError(key)
         return self._table()[key]
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys  # without building the table
+
     def __iter__(self) -> Iterator[str]:
-        return iter(SEGMENT_COLUMNS)
+        return iter(self._keys)
 
     def __len__(self) -> int:
-        return len(SEGMENT_COLUMNS)
+        return len(self._keys)
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,6 +114,13 @@ class Coverage:
     with the nearest source at both ends (a :class:`LazySegments` from
     :func:`compute_coverage`: built in full on first access); :attr:`reached_segments`
     is its part with a finite distance, all that covered length and pieces need.
+
+    Distances are in :attr:`cost_unit`: metres on foot / e-bike, seconds by car
+    (``node_dist_m`` keeps its name; the segment table then has a ``k`` column, see
+    :mod:`geo.coverage.segments`). Use :attr:`cost_budget` with the segment functions
+    and :meth:`cost_to_minutes` for times; covered lengths and pieces are metres in
+    every mode. ``cost``: the run's :class:`~geo.coverage.cost.StreetCost` (``None``:
+    the metric one of ``params``, walk / e-bike only).
     """
 
     params: CoverageParams
@@ -101,6 +130,32 @@ class Coverage:
     node_source: np.ndarray
     segment_arrays: Mapping[str, np.ndarray]
     timings_s: dict[str, float] = field(default_factory=dict)
+    cost: StreetCost | None = None
+
+    @cached_property
+    def street_cost(self) -> StreetCost:
+        """The cost model of the run (:mod:`geo.coverage.cost`)."""
+        if self.cost is not None:
+            return self.cost
+        if self.params.mode == "drive":
+            raise InvalidParameterError(
+                "a drive Coverage needs its StreetCost: build it with compute_coverage")
+        return street_cost(self.network, self.params)
+
+    @property
+    def cost_unit(self) -> str:
+        """``"m"`` (walk / e-bike) or ``"s"`` (drive): the unit of ``node_dist_m``, the
+        segment distances and :attr:`cost_budget`."""
+        return self.params.cost_unit
+
+    @property
+    def cost_budget(self) -> float:
+        """The budget in :attr:`cost_unit` (``params.budget_m`` or ``params.budget_s``)."""
+        return self.params.budget_cost
+
+    def cost_to_minutes(self, cost: np.ndarray) -> np.ndarray:
+        """Minutes of trips costing ``cost`` (:attr:`cost_unit`); ``inf`` stays ``inf``."""
+        return np.asarray(self.params.cost_to_minutes(np.asarray(cost, dtype=float)))
 
     @cached_property
     def segments(self) -> pd.DataFrame:
@@ -125,7 +180,7 @@ class Coverage:
 
     @cached_property
     def segment_covered_m(self) -> np.ndarray:
-        return covered_length(self.reached_segments, self.params.budget_m)
+        return covered_length(self.reached_segments, self.cost_budget)
 
     @cached_property
     def edge_covered_m(self) -> np.ndarray:
@@ -144,17 +199,18 @@ class Coverage:
     @cached_property
     def pieces(self) -> pd.DataFrame:
         """Covered stretches ``edge, x0, x1, source`` labelled by nearest station."""
-        return covered_pieces(self.reached_segments, self.params.budget_m)
+        return covered_pieces(self.reached_segments, self.cost_budget)
 
     @cached_property
     def merged_pieces(self) -> pd.DataFrame:
         """Covered stretches for polygon building: a segment covered end to end is one
         piece whatever its sources (labels are not meaningful here)."""
-        return covered_pieces(self.reached_segments, self.params.budget_m, merge="any")
+        return covered_pieces(self.reached_segments, self.cost_budget, merge="any")
 
     def node_walk_time_min(self) -> np.ndarray:
-        """Walk time (minutes) from each node to its nearest station; ``inf`` beyond."""
-        return distance_to_walk_time_min(self.node_dist_m, self.params.walk_speed_kmh)
+        """Travel time (minutes) from each node to its nearest station in the run's mode
+        (walk, ride or drive; the name predates modes); ``inf`` beyond the budget."""
+        return self.cost_to_minutes(self.node_dist_m)
 
     def station_table(self) -> pd.DataFrame:
         """Per station: snapping, status and the street length it is nearest to."""
@@ -179,56 +235,89 @@ class Coverage:
 
 
 def compute_coverage(network: WalkNetwork, stations: gpd.GeoDataFrame, *,
-                     params: CoverageParams | None = None) -> Coverage:
+                     params: CoverageParams | None = None,
+                     travel: TravelGraph | None = None) -> Coverage:
     """Compute network coverage of ``stations`` (a GeoDataFrame in ``network.crs``).
 
     Stations are snapped to the nearest edge point; those farther than
     ``params.max_snap_m`` are off-network and excluded. Raises
-    :class:`NoStationsOnNetworkError` when none is on the network.
+    :class:`NoStationsOnNetworkError` when none is on the network. With
+    ``params.mode == "drive"`` the network must have been prepared for drive; ``travel``
+    (its :func:`~geo.network.travel.travel_graph`, optional) saves building it again.
     """
     params = params or CoverageParams()
     _check_mode(network, params)
     t_prep = time.perf_counter()
-    _ = network.csr, network.node_edges  # built once per network (cached on it)
+    _ = network.node_edges  # built once per network (cached on it)
+    cost = street_cost(network, params, travel=travel)  # the walk CSR, or the drive times
     t0 = time.perf_counter()
     snapped = snap_stations(network, stations, max_snap_m=params.max_snap_m)
     used = (snapped["status"] == STATUS_USED).to_numpy()
     if not used.any():
-        raise NoStationsOnNetworkError(
-            f"none of the {len(snapped)} stations is within max_snap_m={params.max_snap_m:g} m "
-            "of a walkable street: check the coordinate system (WGS-84 expected) and that the "
-            "network covers the stations' area",
-            zh=f"{len(snapped)} 个站点均不在步行路网 {params.max_snap_m:g} 米范围内："
-               "请确认已加载这些站点所在城市的路网，并核对坐标系。",
-        )
+        raise _no_station_error(len(snapped), params)
     source = np.full(len(snapped), -1, dtype=np.int64)
     source[used] = np.arange(int(used.sum()))
     snapped["source"] = source
     src_edge = snapped["snap_edge"].to_numpy(dtype=np.int64)[used]
     src_off = snapped["snap_offset_m"].to_numpy(dtype=float)[used]
     t1 = time.perf_counter()
-    dist, src, reached = nearest_source_search(network, src_edge, src_off,
-                                               budget_m=params.budget_m)
-    near = segment_arrays(network.edge_u, network.edge_v, network.length_m, dist, src,
-                          src_edge, src_off, edges=network.edges_at(reached))
-    segments = LazySegments(near, network, dist, src, src_edge, src_off)
+    if cost.slope is None:
+        dist, src, reached = nearest_source_search(network, src_edge, src_off,
+                                                   budget_m=params.budget_m)
+        near = segment_arrays(network.edge_u, network.edge_v, network.length_m, dist, src,
+                              src_edge, src_off, edges=network.edges_at(reached))
+    else:
+        dist, src, reached = nearest_source_search(network, src_edge, src_off, cost=cost)
+        near = segment_arrays(network.edge_u, network.edge_v, network.length_m, dist, src,
+                              src_edge, src_off, edges=network.edges_at(reached),
+                              slope=cost.slope, forward=cost.forward,
+                              backward=cost.backward)
+    segments = LazySegments(near, network, dist, src, src_edge, src_off, cost)
     cov = Coverage(params=params, network=network, stations=snapped, node_dist_m=dist,
                    node_source=src, segment_arrays=segments,
-                   timings_s={"network_graph": t0 - t_prep, "snap": t1 - t0})
+                   timings_s={"network_graph": t0 - t_prep, "snap": t1 - t0}, cost=cost)
     _ = cov.segment_covered_m  # the covered length with partial edges: part of the pass
     cov.timings_s["coverage"] = time.perf_counter() - t1
     return cov
 
 
+def _no_station_error(n: int, params: CoverageParams) -> NoStationsOnNetworkError:
+    snap = params.max_snap_m
+    if params.mode == "walk":
+        return NoStationsOnNetworkError(
+            f"none of the {n} stations is within max_snap_m={snap:g} m "
+            "of a walkable street: check the coordinate system (WGS-84 expected) and that the "
+            "network covers the stations' area",
+            zh=f"{n} 个站点均不在步行路网 {snap:g} 米范围内："
+               "请确认已加载这些站点所在城市的路网，并核对坐标系。",
+        )
+    what, what_zh = {"ebike": ("rideable", "电动自行车路网"),
+                     "drive": ("drivable", "驾车路网")}[params.mode]
+    return NoStationsOnNetworkError(
+        f"none of the {n} stations is within max_snap_m={snap:g} m of a {what} street: "
+        "check the coordinate system (WGS-84 expected) and that the network covers the "
+        "stations' area",
+        zh=f"{n} 个站点均不在{what_zh} {snap:g} 米范围内：请确认已加载这些站点所在城市的路网，"
+           "并核对坐标系。",
+    )
+
+
 def _check_mode(network: WalkNetwork, params: CoverageParams) -> None:
-    """Walk and e-bike run here (one speed, undirected); a car has per-edge speeds and
-    one-way streets, which this engine does not model."""
-    if params.mode == "drive":
-        raise InvalidParameterError(
-            "coverage by car is not computed by the street-coverage engine (one-way "
-            "streets, per-edge speeds): use geo.access.bases / `yizhan bases` for drive "
-            "times, or mode 'walk' / 'ebike' here")
+    """The network must have been filtered for ``params.mode``; by car, for drive (its
+    one-way and speed tags are kept only then)."""
     check_network_mode(network.filter_report.version, params.mode)
+    if params.mode != "drive":
+        return
+    try:
+        filtered = mode_of_filter(network.filter_report.version)
+    except InvalidParameterError:
+        filtered = None
+    if filtered != "drive":
+        raise InvalidParameterError(
+            f"coverage by car needs a network prepared for drive (filter "
+            f"{network.filter_report.version!r} has no one-way or speed model): load it "
+            "with mode='drive' (geo.network.loaders.load_network / prepare_network)",
+            zh="驾车覆盖需要按驾车方式准备的路网：请以 mode='drive' 重新加载路网。")
 
 
 def coverage_summary(cov: Coverage) -> dict[str, Any]:

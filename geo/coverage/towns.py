@@ -32,12 +32,11 @@ import shapely
 
 from geo.coverage.cells import cell_area_km2
 from geo.coverage.core import Coverage
-from geo.coverage.segments import clip_segments, covered_length, distance_pieces, weighted_quantile
+from geo.coverage.segments import clip_segments, cost_pieces, covered_length, weighted_quantile
 from geo.coverage.service_areas import covered_area_within
 from geo.crs import require_crs
 from geo.errors import StationDataError
 from geo.io.layers import LayerTable, _clean_str, polygons_from_frame, read_vector
-from geo.params import distance_to_walk_time_min
 from geo.schema import STATION_TYPES
 from geo.vocab import DemandBasis, is_people
 
@@ -198,19 +197,22 @@ class TownReport:
 
 def _p90_distance_m(clipped: pd.DataFrame, total: np.ndarray, budget: float) -> np.ndarray:
     """90th percentile over street length of the distance to the nearest station, per
-    town (``nan`` when beyond ``budget``); street length no segment covers is unreached."""
+    town (``nan`` when beyond ``budget``); street length no segment covers is unreached.
+    Distances and ``budget`` are in the segment table's cost unit (metres, or seconds
+    on a table with a slope column)."""
     n = total.size
     p90 = np.full(n, np.nan)
     if len(clipped):
-        lo, span = distance_pieces(clipped)
+        lo, span, slope = cost_pieces(clipped)
         part_of = np.concatenate([clipped["part"].to_numpy(), clipped["part"].to_numpy()])
         order = np.argsort(part_of, kind="stable")
         bnd = np.searchsorted(part_of[order], np.arange(n + 1))
         for i in range(n):
             m = order[bnd[i]:bnd[i + 1]]
             extra = max(total[i] - float(span[m].sum()), 0.0)
-            p90[i] = weighted_quantile(np.concatenate([lo[m], [np.inf]]),
-                                       np.concatenate([span[m], [extra]]), 0.9, cap=budget)
+            p90[i] = weighted_quantile(
+                np.concatenate([lo[m], [np.inf]]), np.concatenate([span[m], [extra]]), 0.9,
+                cap=budget, slope=None if slope is None else np.concatenate([slope[m], [1.0]]))
     return p90
 
 
@@ -251,7 +253,7 @@ def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *,
     """
     require_crs(towns, cov.network.crs, what="towns")
     net = cov.network
-    budget = cov.params.budget_m
+    budget = cov.cost_budget
     t = towns.reset_index(drop=True)
     geoms = t.geometry.to_numpy()
     is_grid = is_grid or h3_resolution is not None
@@ -274,7 +276,7 @@ def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *,
     else:  # province scale: overlay each town with the pieces near it only
         cov_area = covered_area_within(cov, geoms)
     p90 = _p90_distance_m(clipped, total, budget)
-    p90_min = distance_to_walk_time_min(p90, cov.params.walk_speed_kmh)
+    p90_min = cov.cost_to_minutes(p90)
     # stations located in each town, by type
     st = cov.stations
     sidx, tidx = shapely.STRtree(geoms).query(st.geometry.to_numpy(), predicate="within")
@@ -326,13 +328,14 @@ def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *,
 def zone_report(cov: Coverage, zones: gpd.GeoDataFrame) -> pd.DataFrame:
     """Per rider zone: street length inside, share within the budget, nearest station.
 
-    ``nearest_walk_time_min`` is the walk from the zone's closest street point to its
-    nearest station (``NaN`` when no station is within the budget).
+    ``nearest_walk_time_min`` is the trip (walk, ride or drive: the run's mode) from the
+    zone's closest street point to its nearest station (``NaN`` when no station is
+    within the budget).
     """
     require_crs(zones, cov.network.crs, what="zones")
     z = zones.reset_index(drop=True)
     n = len(z)
-    budget = cov.params.budget_m
+    budget = cov.cost_budget
     parts = edge_parts(cov.network, z.geometry.to_numpy())
     clipped = clip_segments(cov.segments, parts)
     total = np.bincount(parts["part"].to_numpy(dtype=np.int64),
@@ -355,7 +358,7 @@ def zone_report(cov: Coverage, zones: gpd.GeoDataFrame) -> pd.DataFrame:
     ids = used["station_id"].to_numpy()
     names = used["name"].to_numpy()
     within = np.isfinite(best) & (best <= budget)
-    minutes = distance_to_walk_time_min(best, cov.params.walk_speed_kmh)
+    minutes = cov.cost_to_minutes(best)
     return pd.DataFrame({
         "zone_id": z["zone_id"].to_numpy(),
         "name": z["name"].to_numpy(),
