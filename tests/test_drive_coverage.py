@@ -162,6 +162,18 @@ def test_two_stations_on_one_one_way_edge_and_labels() -> None:
     assert table["nearest_covered_length_m"].tolist() == [250.0, 250.0]
 
 
+def test_off_network_stations_by_car() -> None:
+    net = square()
+    cov = drive(net, [(500.0, 0.0), (500.0, 500.0)], 5)
+    assert cov.stations["status_reason"].iloc[1] == (
+        "nearest drivable street is 500 m away (> max_snap_m 200 m)")
+    from geo.errors import NoStationsOnNetworkError
+
+    with pytest.raises(NoStationsOnNetworkError, match="drivable street") as err:
+        drive(net, [(500.0, 500.0)], 5)
+    assert "驾车路网" in err.value.message("zh")
+
+
 def test_drive_coverage_refuses_a_network_not_prepared_for_drive() -> None:
     walk = nets.build_network(SQUARE, [(0, 1), (1, 2)])
     with pytest.raises(InvalidParameterError, match="prepared for 'walk'"):

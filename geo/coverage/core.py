@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Final
 
 import geopandas as gpd
 import numpy as np
@@ -251,7 +251,8 @@ def compute_coverage(network: WalkNetwork, stations: gpd.GeoDataFrame, *,
     _ = network.node_edges  # built once per network (cached on it)
     cost = street_cost(network, params, travel=travel)  # the walk CSR, or the drive times
     t0 = time.perf_counter()
-    snapped = snap_stations(network, stations, max_snap_m=params.max_snap_m)
+    snapped = snap_stations(network, stations, max_snap_m=params.max_snap_m,
+                            street=_STREET_WORD[params.mode])
     used = (snapped["status"] == STATUS_USED).to_numpy()
     if not used.any():
         raise _no_station_error(len(snapped), params)
@@ -281,6 +282,11 @@ def compute_coverage(network: WalkNetwork, stations: gpd.GeoDataFrame, *,
     return cov
 
 
+#: How a station's snapping reason names the streets of each mode's network.
+_STREET_WORD: Final[dict[str, str]] = {"walk": "walkable", "ebike": "rideable",
+                                       "drive": "drivable"}
+
+
 def _no_station_error(n: int, params: CoverageParams) -> NoStationsOnNetworkError:
     snap = params.max_snap_m
     if params.mode == "walk":
@@ -291,8 +297,8 @@ def _no_station_error(n: int, params: CoverageParams) -> NoStationsOnNetworkErro
             zh=f"{n} 个站点均不在步行路网 {snap:g} 米范围内："
                "请确认已加载这些站点所在城市的路网，并核对坐标系。",
         )
-    what, what_zh = {"ebike": ("rideable", "电动自行车路网"),
-                     "drive": ("drivable", "驾车路网")}[params.mode]
+    what = _STREET_WORD[params.mode]
+    what_zh = {"ebike": "电动自行车路网", "drive": "驾车路网"}[params.mode]
     return NoStationsOnNetworkError(
         f"none of the {n} stations is within max_snap_m={snap:g} m of a {what} street: "
         "check the coordinate system (WGS-84 expected) and that the network covers the "

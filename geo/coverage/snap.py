@@ -47,13 +47,14 @@ def snap_points(network: WalkNetwork, points: np.ndarray) -> dict[str, np.ndarra
 
 
 def snap_stations(network: WalkNetwork, stations: gpd.GeoDataFrame, *,
-                  max_snap_m: float = 200.0) -> gpd.GeoDataFrame:
+                  max_snap_m: float = 200.0, street: str = "walkable") -> gpd.GeoDataFrame:
     """Return a copy of ``stations`` with snapping columns.
 
     Adds ``snap_edge``, ``snap_offset_m``, ``snap_dist_m``, ``snap_x``, ``snap_y``,
     ``status`` (``"used"`` or ``"off_network"``) and ``status_reason``. A station
     farther than ``max_snap_m`` from every street is off-network (excluded from
-    coverage). ``stations`` must be in ``network.crs``.
+    coverage). ``stations`` must be in ``network.crs``. ``street`` names the network's
+    streets in the reason (``"walkable"``, ``"rideable"``, ``"drivable"``).
     """
     require_crs(stations, network.crs, what="stations")
     if not (np.isfinite(max_snap_m) and max_snap_m >= 0):
@@ -75,7 +76,7 @@ def snap_stations(network: WalkNetwork, stations: gpd.GeoDataFrame, *,
     reason[~is_pt] = "no point geometry"
     sel = is_pt & far
     reason[sel] = [
-        f"nearest walkable street is {d:.0f} m away (> max_snap_m {max_snap_m:g} m)"
+        f"nearest {street} street is {d:.0f} m away (> max_snap_m {max_snap_m:g} m)"
         for d in res["snap_dist_m"][sel]
     ]
     used = status == STATUS_USED
