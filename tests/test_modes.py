@@ -114,7 +114,7 @@ def test_modes_refuse_a_network_of_another_mode() -> None:
     with pytest.raises(InvalidParameterError, match="prepared for 'ebike'"):
         compute_coverage(ebike, nets.stations([(0.0, 0.0)]),  # type: ignore[arg-type]
                          params=CoverageParams())
-    with pytest.raises(InvalidParameterError, match="not computed"):
+    with pytest.raises(InvalidParameterError, match="prepared for 'ebike'"):
         compute_coverage(ebike, nets.stations([(0.0, 0.0)]),  # type: ignore[arg-type]
                          params=CoverageParams(mode="drive"))
     with pytest.raises(InvalidParameterError, match="prepared for"):

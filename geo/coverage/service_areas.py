@@ -367,9 +367,10 @@ def per_station_polygons(cov: Coverage, *, buffer_m: float | None = None,
         return gpd.GeoDataFrame(empty, geometry=[], crs=cov.network.crs)
     src_edge = used["snap_edge"].to_numpy(dtype=np.int64)
     src_off = used["snap_offset_m"].to_numpy(dtype=float)
-    budget = cov.params.budget_m
-    reach = station_reach(cov.network, src_edge, src_off, budget_m=budget)
-    seg = station_segments(cov.network, reach, src_edge, src_off)
+    cost = cov.street_cost  # metres on foot / e-bike, seconds (one-way) by car
+    budget = cost.budget
+    reach = station_reach(cov.network, src_edge, src_off, cost=cost)
+    seg = station_segments(cov.network, reach, src_edge, src_off, cost=cost)
     reach_len = np.bincount(seg["source"].to_numpy(), weights=covered_length(seg, budget),
                             minlength=len(used))
     pieces = covered_pieces(seg, budget, merge="same_source")
@@ -377,7 +378,7 @@ def per_station_polygons(cov: Coverage, *, buffer_m: float | None = None,
     del seg, reach
     sx = cov.network.node_x[cov.network.edge_u[src_edge]]
     sy = cov.network.node_y[cov.network.edge_u[src_edge]]
-    cell = 2.0 * budget
+    cell = 2.0 * cost.reach_m
     spatial = np.lexsort((np.floor(sx / cell), np.floor(sy / cell)))
     rank = np.empty(len(used), dtype=np.int64)
     rank[spatial] = np.arange(len(used))
