@@ -119,5 +119,5 @@ def test_chosen_station_areas_replace_the_areas_layer() -> None:
     assert [f["properties"]["area_km2"] for f in feats] == \
         [f"{a / 1e6:,.2f}" for a in areas["area_m2"]]
     html = build_map(shown, layers=frozenset({"areas"})).get_root().render()
-    assert all(esc(n) in html for n in areas["name"])
+    assert html.count('"area_km2"') >= len(areas)  # the chosen areas are drawn
     assert with_station_areas(data, areas.iloc[:0]).areas is None

@@ -52,6 +52,7 @@ GZIP_ABOVE_BYTES: Final = 150_000  # station arrays above this are embedded gzip
 MAX_NETWORK_EDGES: Final = 25_000
 DISPLAY_SIMPLIFY_M: Final = 5.0
 MAX_LAYER_COORDS: Final = 40_000  # vertices per polygon layer on the map (~0.8 MB)
+_TOPOLOGY_MAX_COORDS: Final = 20_000  # topology-preserving simplification up to this size
 
 LAYER_KEYS: Final = ("stations", "offnetwork", "bases", "zones", "towns", "uncovered", "union",
                      "areas", "network")
@@ -110,19 +111,50 @@ def _to_ll(geoms: np.ndarray, crs: Any, simplify_m: float,
     tol = simplify_m
     n0 = int(shapely.get_num_coordinates(g).sum())
     if max_coords is not None and n0 > 4 * max_coords:
-        # far too detailed: start near the needed tolerance, skip topology checks
+        # far too detailed: start near the needed tolerance
         tol = max(simplify_m, simplify_m * (n0 / max_coords) ** 0.5)
-        out = shapely.simplify(g, tol, preserve_topology=False)
-    else:
-        out = shapely.simplify(g, tol, preserve_topology=True) if tol > 0 else g
+    out = _simplify(g, tol, keep_topology=n0 <= _TOPOLOGY_MAX_COORDS) if tol > 0 else g
     while max_coords is not None and int(shapely.get_num_coordinates(out).sum()) > max_coords \
             and tol < 2_000:
         tol *= 2.0
         # from the last result: each round works on fewer vertices
-        out = shapely.simplify(out, tol, preserve_topology=False)
+        out = _simplify(out, tol, keep_topology=False)
     out = transform_geometries(out, crs, WGS84)
     # round to 1e-6° (≈ 0.1 m): a display layer needs no validity repair
     return np.asarray(shapely.transform(out, lambda c: np.round(c, 6)), dtype=object)
+
+
+def _simplify(g: np.ndarray, tol: float, *, keep_topology: bool) -> np.ndarray:
+    """Douglas–Peucker at ``tol`` m: topology-preserving for small layers; for large
+    polygon layers ring by ring (GEOS repairs each simplified *polygon* with a buffer,
+    which takes seconds on a union with thousands of holes; rings need no repair)."""
+    if keep_topology:
+        return np.asarray(shapely.simplify(g, tol, preserve_topology=True), dtype=object)
+    kinds = shapely.get_type_id(g)
+    if g.size == 0 or not bool(np.isin(kinds, (3, 6)).all()):
+        return np.asarray(shapely.simplify(g, tol, preserve_topology=False), dtype=object)
+    return _simplify_rings(g, tol)
+
+
+def _simplify_rings(g: np.ndarray, tol: float) -> np.ndarray:
+    """Polygons simplified ring by ring; a ring collapsing below a triangle is dropped
+    (with its holes, when it was the outer one)."""
+    parts, owner = shapely.get_parts(g, return_index=True)
+    rings, part_of = shapely.get_rings(parts, return_index=True)
+    simple = shapely.simplify(rings, tol, preserve_topology=False)
+    ok = (shapely.get_type_id(simple) == 2) & (shapely.get_num_coordinates(simple) >= 4)
+    first = np.r_[True, part_of[1:] != part_of[:-1]]  # the outer ring of each part
+    outer_ok = np.zeros(parts.size, dtype=bool)
+    outer_ok[part_of[first]] = ok[first]
+    keep = ok & outer_ok[part_of]
+    out = np.array([shapely.Polygon()] * g.size, dtype=object)
+    if not keep.any():
+        return out
+    kept_parts, local = np.unique(part_of[keep], return_inverse=True)
+    polys = shapely.polygons(simple[keep], indices=local)
+    owners, pidx = np.unique(owner[kept_parts], return_inverse=True)
+    out[owners] = shapely.multipolygons(polys, indices=pidx)
+    return out
 
 
 def _fc(geoms: np.ndarray, props: list[dict[str, Any]]) -> dict[str, Any]:
