@@ -16,6 +16,8 @@ Edges are ``(u, v)`` or ``(u, v, opts)`` with ``opts`` keys:
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -120,6 +122,45 @@ def local_x(network: WalkNetwork) -> np.ndarray:
     return network.node_x - ORIGIN[0]
 
 
+def knn_pairs(xy: np.ndarray, k: int) -> tuple[np.ndarray, set[tuple[int, int]]]:
+    """(distance matrix, node pairs ``(i, j)``, ``i < j``, joining each node to its ``k``
+    nearest neighbours) of points ``xy``."""
+    d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    pairs: set[tuple[int, int]] = set()
+    for i in range(xy.shape[0]):
+        for j in np.argsort(d[i])[1:k + 1]:
+            pairs.add((min(i, int(j)), max(i, int(j))))
+    return d, pairs
+
+
+def densify(network: WalkNetwork, stations: gpd.GeoDataFrame, step: float
+            ) -> tuple[list[tuple[Any, Any, float, int]], list[str]]:
+    """Every edge as tiny pieces of at most ``step`` m of geometry, its length scaled to
+    ``length_m``, each snapped station an extra point ``"s<k>"`` splitting its edge:
+    ``([(a, b, length, edge), …], station point names)`` for brute-force checks that
+    share nothing with geo's CSR, virtual sources and segment table."""
+    host: dict[int, list[tuple[float, str]]] = {}
+    src: list[str] = []
+    for k, (e, off) in enumerate(zip(stations["snap_edge"], stations["snap_offset_m"],
+                                     strict=True)):
+        if e >= 0:
+            host.setdefault(int(e), []).append((float(off), f"s{k}"))
+            src.append(f"s{k}")
+    tiny: list[tuple[Any, Any, float, int]] = []
+    glen = shapely.length(network.geometry)
+    for e in range(network.n_edges):
+        length = float(network.length_m[e])
+        n = max(math.ceil(glen[e] / step), 1)
+        fr: list[tuple[float, Any]] = [(j / n, ("e", e, j)) for j in range(1, n)]
+        fr += [(off / length if length > 0 else 0.0, name) for off, name in host.get(e, [])]
+        fr.sort(key=lambda t: t[0])
+        chain = [(0.0, ("n", int(network.edge_u[e]))), *fr,
+                 (1.0, ("n", int(network.edge_v[e])))]
+        for (f0, a), (f1, b) in itertools.pairwise(chain):
+            tiny.append((a, b, length * (f1 - f0), e))
+    return tiny, src
+
+
 def random_network(rng: np.random.Generator, *, n_nodes: int = 60, size_m: float = 3000.0,
                    k: int = 3, stretch: float = 0.3) -> WalkNetwork:
     """A random connected-ish planar-ish street graph (k nearest neighbours).
@@ -129,11 +170,7 @@ def random_network(rng: np.random.Generator, *, n_nodes: int = 60, size_m: float
     edges and self-loops.
     """
     xy = rng.uniform(0, size_m, size=(n_nodes, 2))
-    d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
-    pairs: set[tuple[int, int]] = set()
-    for i in range(n_nodes):
-        for j in np.argsort(d[i])[1:k + 1]:
-            pairs.add((min(i, int(j)), max(i, int(j))))
+    d, pairs = knn_pairs(xy, k)
     edges: list[EdgeSpec] = []
     for i, j in sorted(pairs):
         edges.append((i, j, {"length": float(d[i, j] * (1 + rng.uniform(0, stretch)))}))

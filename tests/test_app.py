@@ -88,7 +88,8 @@ def test_towns_page_formats_sorts_and_downloads_what_it_shows() -> None:
     # the demo's people are measured on its synthetic raster (112,000 invented people
     # in 新洲镇, 111,893 of them in cells inside its boundary)
     assert df["人口覆盖率"].iloc[0] == pytest.approx(7.8)  # per cent, shown "7.8%"
-    assert df["人口"].iloc[0] == 111_893 and df["未覆盖人口"].iloc[0] == 103_159  # the app's area grid
+    # (uncovered people measured with the app's area grid)
+    assert df["人口"].iloc[0] == 111_893 and df["未覆盖人口"].iloc[0] == 103_159
     assert df["P90步行时间（分钟）"].iloc[0] == "> 15 分钟"  # not None
     config = json.loads(table.proto.columns)
     assert config["人口覆盖率"]["type_config"]["format"] == "%.1f%%"

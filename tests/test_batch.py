@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +32,6 @@ from tests.batchhelp import assert_same_as_whole, polygons_file, write_inputs
 distributed = pytest.importorskip("distributed")
 
 PARAMS = CoverageParams(walk_time_min=6.0, max_snap_m=60.0, buffer_m=30.0)
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[Any]:
-    """A LocalCluster of 2 worker processes on 127.0.0.1."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +27,6 @@ from tests.batchhelp import assert_same_as_whole
 distributed = pytest.importorskip("distributed")
 
 EBIKE = CoverageParams.for_mode("ebike", minutes=3.0)  # no two towns tie in rank
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[Any]:
-    """A LocalCluster of 2 worker processes on 127.0.0.1."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")

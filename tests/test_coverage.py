@@ -3,7 +3,6 @@ plus one real-data check against an independent densified-graph brute force."""
 
 from __future__ import annotations
 
-import itertools
 import math
 from pathlib import Path
 
@@ -373,24 +372,8 @@ def _brute_force_covered(network, stations, budget: float, step: float = 5.0) ->
     sources and segment table.
     """
     g = nx.Graph()
-    host: dict[int, list[tuple[float, str]]] = {}
-    src_nodes = []
-    for k, (e, off) in enumerate(zip(stations["snap_edge"], stations["snap_offset_m"],
-                                     strict=True)):
-        host.setdefault(int(e), []).append((float(off), f"s{k}"))
-        src_nodes.append(f"s{k}")
-    tiny: list[tuple[object, object, float]] = []
-    glen = shapely.length(network.geometry)
-    for e in range(network.n_edges):
-        L = float(network.length_m[e])
-        n = max(math.ceil(glen[e] / step), 1)
-        fr = [(j / n, ("e", e, j)) for j in range(1, n)]
-        fr += [(off / L if L > 0 else 0.0, name) for off, name in host.get(e, [])]
-        fr.sort(key=lambda t: t[0])
-        chain = [(0.0, ("n", int(network.edge_u[e]))), *fr,
-                 (1.0, ("n", int(network.edge_v[e])))]
-        for (f0, a), (f1, b) in itertools.pairwise(chain):
-            tiny.append((a, b, L * (f1 - f0)))
+    tiny4, src_nodes = nets.densify(network, stations, step)
+    tiny = [(a, b, w) for a, b, w, _e in tiny4]
     # a simple graph merges parallel tiny edges (only one-piece edges between two base
     # nodes): keep the shortest for the distances; the sum below counts every street.
     for a, b, w in tiny:

@@ -11,7 +11,6 @@ slope of 0.12 s/m.
 
 from __future__ import annotations
 
-import itertools
 import math
 from pathlib import Path
 from typing import Any
@@ -364,11 +363,7 @@ def random_drive_network(rng: np.random.Generator, *, n_nodes: int = 50,
     """Random street graph (k nearest neighbours) with one-way streets both ways, road
     classes, some ``maxspeed`` tags, parallel edges and one-way self-loops."""
     xy = rng.uniform(0, size_m, size=(n_nodes, 2))
-    d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
-    pairs: set[tuple[int, int]] = set()
-    for i in range(n_nodes):
-        for j in np.argsort(d[i])[1:k + 1]:
-            pairs.add((min(i, int(j)), max(i, int(j))))
+    d, pairs = nets.knn_pairs(xy, k)
 
     def tags() -> dict[str, Any]:
         t: dict[str, Any] = {"highway": str(rng.choice(HIGHWAYS)),
@@ -403,25 +398,7 @@ def brute_force_drive(network: WalkNetwork, stations: gpd.GeoDataFrame, budget_s
     node whatever the edge's direction (a zero-length piece is open both ways)."""
     g = travel_graph(network)
     k = 3.6 / g.speed_kmh  # s/m, the speed model of geo.network.modes
-    host: dict[int, list[tuple[float, str]]] = {}
-    src = []
-    for j, (e, off) in enumerate(zip(stations["snap_edge"], stations["snap_offset_m"],
-                                     strict=True)):
-        if e >= 0:
-            host.setdefault(int(e), []).append((float(off), f"s{j}"))
-            src.append(f"s{j}")
-    tiny: list[tuple[object, object, float, int]] = []
-    glen = shapely.length(network.geometry)
-    for e in range(network.n_edges):
-        L = float(network.length_m[e])
-        n = max(math.ceil(glen[e] / step), 1)
-        fr = [(j / n, ("e", e, j)) for j in range(1, n)]
-        fr += [(off / L if L > 0 else 0.0, name) for off, name in host.get(e, [])]
-        fr.sort(key=lambda t: t[0])
-        chain = [(0.0, ("n", int(network.edge_u[e]))), *fr,
-                 (1.0, ("n", int(network.edge_v[e])))]
-        for (f0, a), (f1, b) in itertools.pairwise(chain):
-            tiny.append((a, b, L * (f1 - f0), e))
+    tiny, src = nets.densify(network, stations, step)
     rev = nx.DiGraph()  # arc b → a when a may drive to b
     for a, b, w, e in tiny:
         t = w * float(k[e])
