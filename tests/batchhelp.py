@@ -22,8 +22,9 @@ NX, NY = 30, 10
 BORDER_X = 1450.0
 
 
-def grid_network() -> WalkNetwork:
-    """A 30 × 10 street grid (100 m blocks) with a long diagonal street across the border."""
+def grid_network(*, mode: str = "walk") -> WalkNetwork:
+    """A 30 × 10 street grid (100 m blocks) with a long diagonal street across the border,
+    prepared for ``mode``."""
     nodes = {i + NX * j: (i * SPACING_M, j * SPACING_M) for j in range(NY) for i in range(NX)}
     edges: list[Any] = []
     for j in range(NY):
@@ -35,7 +36,7 @@ def grid_network() -> WalkNetwork:
                 edges.append((a, a + NX))
     edges.append((12 + NX * 2, 17 + NX * 7, {"via": [(1500.0, 450.0)]}))
     edges.append((3, 3 + NX, {"via": [(260.0, 50.0)], "length": 180.0}))  # parallel detour
-    return build_network(nodes, edges)
+    return build_network(nodes, edges, mode=mode)
 
 
 STATIONS = [  # local metres; B is off the network, the last row is rejected (bad type)

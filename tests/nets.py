@@ -80,9 +80,11 @@ def raw_streets(nodes: NodeSpec, edges: Sequence[EdgeSpec]) -> RawStreets:
                       source="tests.nets")
 
 
-def build_network(nodes: NodeSpec, edges: Sequence[EdgeSpec]) -> WalkNetwork:
-    """A prepared :class:`WalkNetwork` in EPSG:32650 (see the module docstring)."""
-    return prepare_network(raw_streets(nodes, edges), crs=CRS)
+def build_network(nodes: NodeSpec, edges: Sequence[EdgeSpec], *,
+                  mode: str = "walk") -> WalkNetwork:
+    """A prepared :class:`WalkNetwork` in EPSG:32650 (see the module docstring), with the
+    street filter of ``mode``."""
+    return prepare_network(raw_streets(nodes, edges), crs=CRS, mode=mode)
 
 
 def stations(points: Sequence[tuple[float, float]], *, ids: Sequence[str] | None = None,

@@ -50,3 +50,20 @@ def test_province_page_without_batch_output(tmp_path: Path,
     monkeypatch.setenv("YIZHAN_BATCH_DIR", str(tmp_path / "none"))
     at = run_app(page="pages/province.py")
     assert at.info
+
+
+def test_a_folder_prepared_for_the_ebike_opens_in_ebike_mode(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # an e-bike batch's partition folders hold e-bike streets only: the app opens such a
+    # folder in the session's travel mode (walking says what to do, no crash)
+    folder = tmp_path / "regions" / "骑行城"
+    save_network(batchhelp.grid_network(mode="ebike"), folder / "network")
+    batchhelp.stations_csv(folder / "stations.csv")
+    monkeypatch.setenv("YIZHAN_REGIONS_DIR", str(tmp_path / "regions"))
+    monkeypatch.setenv("YIZHAN_DEFAULT_REGION", "骑行城")
+    at = run_app()
+    assert not at.exception
+    assert at.error  # on foot: the folder has no streets prepared for walking
+    at.radio(key="mode").set_value("ebike").run()
+    assert not at.exception and not at.error
+    assert any(m.label.startswith("骑行覆盖街道") for m in at.metric)

@@ -69,8 +69,10 @@ def _demo() -> Region:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _folder(path: str, _stamp: tuple[Any, ...]) -> Region:
-    return _region_from_folder(path, cache_dir=default_cache_dir())
+def _folder(path: str, _stamp: tuple[Any, ...], mode: str) -> Region:
+    # loaded in the session's travel mode: a folder prepared for the e-bike (an e-bike
+    # batch's partitions) opens as it is, others are read again with that mode's filter
+    return _region_from_folder(path, cache_dir=default_cache_dir(), mode=mode)
 
 
 def _stamp(path: Path) -> tuple[Any, ...]:
@@ -133,7 +135,7 @@ def current_region(state: AppState | None = None) -> Region | None:
         return _demo()
     if s.region_kind == "folder" and s.region_folder:
         p = Path(s.region_folder)
-        return _folder(str(p), _stamp(p))
+        return _folder(str(p), _stamp(p), s.params.mode)
     if s.region_kind == "upload" and "network" in s.uploads:
         return _uploaded(upload_key(s.uploads), dict(s.uploads))
     if s.region_kind == "online" and s.online_place:
