@@ -114,8 +114,19 @@ def subset_font(path: str, text: str) -> bytes:
         sub.subset(font)
         if "glyf" not in font:
             _cff_to_glyf(font)
+        _unique_postscript_name(font, text)
         font.save(buf)
     return buf.getvalue()
+
+
+def _unique_postscript_name(font: Any, text: str) -> None:
+    """Give the subset a PostScript name of its own (the face's + a hash of ``text``):
+    reportlab keeps the first subset it embedded under a face name, so a second report
+    in the same process with a subset of the same name lost the glyphs the first lacked."""
+    tag = hashlib.sha1(text.encode()).hexdigest()[:10]
+    for rec in font["name"].names:
+        if rec.nameID == 6:
+            rec.string = f"{rec.toUnicode()[:50]}-{tag}"
 
 
 def _cff_to_glyf(font: Any) -> None:
