@@ -277,6 +277,11 @@ MODE_COLUMNS: Final[dict[str, dict[str, tuple[str, str]]]] = {
                                   "E-bike ride to nearest station (min)"),
         "station_within_threshold": ("骑行范围内有站点", "Station within e-bike reach"),
     },
+    "drive": {
+        "walk_time_p90_min": ("P90驾车时间（分钟）", "P90 drive time (min)"),
+        "nearest_walk_time_min": ("最近站点车程（分钟）", "Drive to nearest station (min)"),
+        "station_within_threshold": ("车程范围内有站点", "Station within drive time"),
+    },
 }
 
 #: Other labels of the travel modes: the parameter rows and report sentences.
@@ -294,6 +299,29 @@ MODE_TEXT: Final[dict[str, tuple[str, str]]] = {
         "motor roads, no bicycle=no; footways and pedestrian streets only where bicycles "
         "are allowed; no steps), ridden both ways, one riding speed everywhere (presets "
         "12 / 15 / 20 km/h; GB 17761-2018 caps e-bikes at 25 km/h)."),
+    "speed_per_edge": (
+        "逐路段车速（自由流，不计拥堵）：有 maxspeed 标签按标签，否则按中国道路等级默认车速",
+        "per-edge speeds (free flow, no congestion): maxspeed where tagged, else the China "
+        "class default"),
+    "drive_direction": ("通行方向", "Direction"),
+    "drive_direction_value": (
+        "单行道按允许方向通行；时间为从街道点驶往站点",
+        "one-way streets respected; time from the street point to the station"),
+    "drive_network": (
+        "驾车路网：机动车可通行的道路（不含人行道、小路、台阶、自行车道、施工道路，"
+        "不含禁止机动车或私有的道路与停车场通道）；单行道按允许方向通行（oneway 标签，"
+        "环岛与高速公路默认单向）。每条路段的车速取其 maxspeed 标签，无标签时按中国道路等级"
+        "默认车速（依据 CJJ 37-2012 与 JTG B01-2014：高速公路 100、快速路/干线 70、主干路 50、"
+        "次干路 40、支路及居住区道路 30、生活街道与服务道路 15 km/h），为自由流车速，"
+        "不计拥堵与信号灯。车程为从每个街道点驶往最近站点的时间。",
+        "Car network: roads open to motor vehicles (no footways, paths, steps, cycleways or "
+        "roads under construction; no motor_vehicle=no, private roads or parking aisles); "
+        "one-way streets only in their allowed direction (the oneway tag; roundabouts and "
+        "motorways one-way by default). Each street's speed is its maxspeed tag, else the "
+        "China class default (after CJJ 37-2012 and JTG B01-2014: motorway 100, trunk 70, "
+        "primary 50, secondary 40, tertiary and residential 30, living street and service "
+        "15 km/h): free-flow speeds, no congestion or signals. The drive time is the time "
+        "from each street point TO its nearest station."),
 }
 
 #: The engine's walk wording (town ranking rule, ranking reasons) said for another
@@ -301,6 +329,8 @@ MODE_TEXT: Final[dict[str, tuple[str, str]]] = {
 MODE_REWORDING: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     "ebike": (("步行", "骑行"), (" min walk", " min e-bike ride"),
               ("walkable", "rideable"), ("walking", "riding")),
+    "drive": (("步行", "驾车"), (" min walk", " min drive"),
+              ("walkable", "drivable"), ("walking", "driving")),
 }
 
 

@@ -1,5 +1,6 @@
 """``yizhan coverage --mode walk|ebike`` (:mod:`geo.cli.common`): the network loaded with
-the mode's filter, the ride speed, ``summary.json``'s mode blocks, drive refused."""
+the mode's filter, the ride speed, ``summary.json``'s mode blocks (drive: also
+tests/test_cli_drive.py)."""
 
 from __future__ import annotations
 
@@ -46,12 +47,16 @@ def test_ebike_coverage_records_mode_speed_and_filter(demo_inputs: dict[str, Pat
     assert ebike["covered_length_share"] > walk["covered_length_share"]  # type: ignore[operator]
 
 
-def test_drive_and_mixed_speed_options_are_refused(demo_inputs: dict[str, Path],
-                                                   tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    rc = _coverage(demo_inputs, tmp_path / "d", "--mode", "drive")
-    assert rc == InvalidParameterError.exit_code
-    assert "yizhan bases" in capsys.readouterr().err
+def test_drive_runs_and_mixed_speed_options_are_refused(
+        demo_inputs: dict[str, Path], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # by car since coverage computes drive times (tests/test_cli_drive.py)
+    assert _coverage(demo_inputs, tmp_path / "d", "--mode", "drive",
+                     "--walk-time-min", "2") == 0
+    assert _summary(tmp_path / "d")["params"]["travel_mode"] == "drive"  # type: ignore[index]
+    assert _coverage(demo_inputs, tmp_path / "dw", "--mode", "drive",
+                     "--walk-speed-kmh", "4") == InvalidParameterError.exit_code
+    assert "per street" in capsys.readouterr().err
     assert _coverage(demo_inputs, tmp_path / "r", "--ride-speed-kmh", "15") != 0
     assert "--mode ebike" in capsys.readouterr().err
     assert _coverage(demo_inputs, tmp_path / "w", "--mode", "ebike",

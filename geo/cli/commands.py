@@ -152,7 +152,7 @@ def _print_result(paths: dict[str, Path], summary: Summary) -> None:
 
 
 def _cmd_coverage(args: argparse.Namespace) -> int:
-    params = params_from_args(args)
+    params = params_from_args(args, allow_drive=True)
     job = run_job_from_args(args, params)
     paths = write_outputs(job, args.out)
     _print_result(paths, summary_dict(job))

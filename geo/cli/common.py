@@ -51,8 +51,10 @@ buffered by --buffer-m and unioned (holes stay holes). Walk budget = walk time �
 (15 min at 4.0 km/h = 1,000 m). Life-circle presets (GB 50180-2018): 5min (≈300 m),
 10min (≈500 m), 15min (800–1,000 m). Speed presets: adult 4.0, elderly 3.0,
 with_children 3.0, brisk 5.0 km/h. --mode ebike: the same minutes by e-bike on roads
-open to non-motor vehicles (slow 12, standard 15, fast 20 km/h). Convalescence bases
-are reached by car (yizhan bases) and are not part of walking coverage.
+open to non-motor vehicles (slow 12, standard 15, fast 20 km/h). --mode drive (coverage
+and report): each street point's drive time TO its nearest station on the car network,
+one-way streets respected, free-flow speeds per edge (maxspeed, else the China class
+default); no speed option. Convalescence bases: drive times with yizhan bases.
 """
 EPILOG += "\n" + exit_code_help() + "\n"
 
@@ -97,8 +99,13 @@ def add_params(p: argparse.ArgumentParser, *, split_nearest: bool = True,
                         "not a terminal)")
 
 
-def params_from_args(args: argparse.Namespace) -> CoverageParams:
-    """Validated :class:`CoverageParams` from the options of :func:`add_params`."""
+def params_from_args(args: argparse.Namespace, *,
+                     allow_drive: bool = False) -> CoverageParams:
+    """Validated :class:`CoverageParams` from the options of :func:`add_params`.
+
+    ``allow_drive``: whether the command computes coverage by car (``yizhan coverage``,
+    ``yizhan report``); the others refuse ``--mode drive`` with what to do instead
+    (:data:`DRIVE_REFUSALS`)."""
     if args.preset and args.walk_time_min is not None:
         raise InvalidParameterError("give either --preset or --walk-time-min, not both")
     if args.speed_preset and args.walk_speed_kmh is not None:
@@ -106,7 +113,10 @@ def params_from_args(args: argparse.Namespace) -> CoverageParams:
     minutes = (LIFE_CIRCLE_PRESETS[args.preset].walk_time_min if args.preset
                else args.walk_time_min if args.walk_time_min is not None
                else DEFAULT_WALK_TIME_MIN)
-    mode = _mode_from_args(args)
+    mode = _mode_from_args(args, allow_drive=allow_drive)
+    if mode == "drive":  # per-edge speeds: no speed to give
+        return CoverageParams(mode="drive", walk_time_min=minutes, buffer_m=args.buffer_m,
+                              max_snap_m=args.max_snap_m)
     if mode == "ebike":
         return CoverageParams.for_mode("ebike", minutes=minutes,
                                        speed_kmh=ride_speed_from_args(args),
@@ -120,9 +130,12 @@ def params_from_args(args: argparse.Namespace) -> CoverageParams:
 
 def _add_mode_options(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--mode", choices=MODES, default="walk",
-                   help="travel mode: walk (default; pedestrian filter) or ebike (roads "
+                   help="travel mode: walk (default; pedestrian filter), ebike (roads "
                         "open to non-motor vehicles, no footways without bicycle access; "
-                        "--ride-speed-kmh); drive is not a coverage mode: use yizhan bases")
+                        "--ride-speed-kmh) or drive (yizhan coverage / report: the car "
+                        "network, one-way streets respected, per-edge speeds from "
+                        "maxspeed or China class defaults; no speed option; time from "
+                        "each street point to the station)")
     g.add_argument("--ride-speed-kmh", type=float, default=None,
                    help=f"with --mode ebike: riding speed in km/h (default "
                         f"{DEFAULT_EBIKE_SPEED_KMH:g}, range 5–25)")
@@ -131,18 +144,45 @@ def _add_mode_options(g: argparse._ArgumentGroup) -> None:
                         "(slow 12, standard 15, fast 20 km/h)")
 
 
-def _mode_from_args(args: argparse.Namespace) -> str:
-    """``--mode`` (walk without the option); drive and mixed speed options refused."""
+#: What to do instead of ``--mode drive``, for the commands that do not compute by car.
+DRIVE_REFUSALS: dict[str, str] = {
+    "suggest": "site suggestions are computed on foot or by e-bike: use --mode walk or "
+               "--mode ebike; for coverage by car run `yizhan coverage --mode drive`, for "
+               "drive times to convalescence bases `yizhan bases`",
+    "batch": "batch runs are on foot or by e-bike: use --mode walk or --mode ebike; for "
+             "coverage by car run `yizhan coverage --mode drive` on each region, for "
+             "drive times to convalescence bases `yizhan bases`",
+    "progress": "coverage progress is tracked on foot or by e-bike: use --mode walk or "
+                "--mode ebike; for one version by car run `yizhan coverage --mode drive "
+                "--db … --city …`, for drive times to convalescence bases `yizhan bases`",
+}
+_DRIVE_REFUSAL = ("this command computes on foot or by e-bike: use --mode walk or --mode "
+                  "ebike; `yizhan coverage --mode drive` computes coverage by car, "
+                  "`yizhan bases` drive times to convalescence bases")
+
+
+def _mode_from_args(args: argparse.Namespace, *, allow_drive: bool = False) -> str:
+    """``--mode`` (walk without the option); drive (unless ``allow_drive``) and speed
+    options of another mode refused."""
     mode = str(getattr(args, "mode", "walk"))
-    if mode == "drive":
-        raise InvalidParameterError(
-            "--mode drive: car travel is not a street-coverage mode (one-way streets, "
-            "per-edge speeds): use `yizhan bases` for drive times to convalescence bases")
     ride = (getattr(args, "ride_speed_kmh", None) is not None
             or getattr(args, "ride_preset", None) is not None)
+    walk = args.walk_speed_kmh is not None or bool(args.speed_preset)
+    if mode == "drive":
+        if not allow_drive:
+            command = str(getattr(args, "command", "") or "")
+            raise InvalidParameterError(
+                f"--mode drive: {DRIVE_REFUSALS.get(command, _DRIVE_REFUSAL)}")
+        if ride or walk:
+            raise InvalidParameterError(
+                "--mode drive: speeds are per street (maxspeed, else the China class "
+                "default), so give no --walk-speed-kmh / --speed-preset / "
+                "--ride-speed-kmh / --ride-preset; set the time with --walk-time-min or "
+                "--preset")
+        return mode
     if mode == "walk" and ride:
         raise InvalidParameterError("--ride-speed-kmh / --ride-preset need --mode ebike")
-    if mode == "ebike" and (args.walk_speed_kmh is not None or args.speed_preset):
+    if mode == "ebike" and walk:
         raise InvalidParameterError(
             "--mode ebike: give the riding speed with --ride-speed-kmh or --ride-preset, "
             "not --walk-speed-kmh / --speed-preset")
@@ -161,10 +201,14 @@ def ride_speed_from_args(args: argparse.Namespace) -> float:
 
 def mode_line(params: CoverageParams) -> str:
     """One line naming the travel mode, its network filter and budget, e.g. ``travel mode:
-    ebike (network filter ebike-v1), 15 min at 15 km/h = 3,750 m``."""
+    ebike (network filter ebike-v1), 15 min at 15 km/h = 3,750 m``; by car ``travel mode:
+    drive (network filter drive-v1), 15 min by car (per-edge speeds: …)``."""
     nf = network_filter(params.mode)
-    return (f"travel mode: {params.mode} (network filter {nf['filter']}), "
-            f"{params.walk_time_min:g} min at {params.walk_speed_kmh:g} km/h = "
+    head = f"travel mode: {params.mode} (network filter {nf['filter']}), "
+    if params.mode == "drive":
+        return (head + f"{params.walk_time_min:g} min by car (per-edge speeds: maxspeed or "
+                "China class defaults; one-way streets respected)")
+    return (head + f"{params.walk_time_min:g} min at {params.walk_speed_kmh:g} km/h = "
             f"{params.budget_m:,.0f} m")
 
 

@@ -112,7 +112,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                             overlap_threshold=args.overlap_threshold)
     if args.tiles not in TILES:
         raise InvalidParameterError(f"unknown --tiles {args.tiles!r}: use none, osm or amap")
-    params = params_from_args(args)
+    params = params_from_args(args, allow_drive=True)
     if args.demo:
         if args.network or args.stations or args.db or args.city or args.population:
             raise InvalidParameterError(

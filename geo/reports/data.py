@@ -30,7 +30,7 @@ from geo.coverage.overlap import (
     DEFAULT_OVERLAP_THRESHOLD,
     station_overlap,
 )
-from geo.coverage.segments import clip_segments, covered_pieces, distance_pieces
+from geo.coverage.segments import SLOPE_COLUMN, clip_segments, cost_pieces, covered_pieces
 from geo.coverage.towns import edge_parts
 from geo.errors import InvalidParameterError, YizhanError
 from geo.network.modes import network_filter
@@ -428,20 +428,40 @@ def _versions(job: CoverageJob, t: Translate, summary: Summary) -> list[tuple[st
 
 def mode_rows(params: CoverageParams, lang: Lang | str) -> list[tuple[str, str]]:
     """The travel mode, its network filter and speed model, and the time, speed and
-    distance budget (in the mode's words), as (label, value) rows."""
+    distance budget (in the mode's words), as (label, value) rows; by car the speed
+    model is per edge and the budget a time (:func:`drive_rows`)."""
     t = translator(lang)
     mode = params.mode
     minutes = f"{params.walk_time_min:g}"
     nf = network_filter(mode)
-    return [
+    head = [
         (mode_label("travel_mode", mode, lang), mode_name(mode, lang)),
         (mode_label("network_filter", mode, lang), f"{nf['filter']} ({nf['defined_in']})"),
+    ]
+    if mode == "drive":
+        return head + drive_rows(params, lang)
+    return head + [
         (mode_label("speed_model", mode, lang),
          f"{mode_label('speed_constant', mode, lang)}{t('：', ': ')}"
          f"{params.walk_speed_kmh:g} km/h"),
         (mode_term(mode, "time", lang), t(f"{minutes}分钟", f"{minutes} min")),
         (mode_term(mode, "speed", lang), f"{params.walk_speed_kmh:g} km/h"),
         (mode_term(mode, "budget", lang), f"{params.budget_m:,.0f} m"),
+    ]
+
+
+def drive_rows(params: CoverageParams, lang: Lang | str) -> list[tuple[str, str]]:
+    """By car: the per-edge speed model, the drive time, the one-way rule and the time
+    budget in seconds, as (label, value) rows (after the mode and filter rows)."""
+    t = translator(lang)
+    minutes = f"{params.walk_time_min:g}"
+    return [
+        (mode_label("speed_model", "drive", lang), mode_label("speed_per_edge", "drive", lang)),
+        (mode_term("drive", "time", lang), t(f"{minutes}分钟", f"{minutes} min")),
+        (mode_label("drive_direction", "drive", lang),
+         mode_label("drive_direction_value", "drive", lang)),
+        (mode_term("drive", "budget", lang),
+         t(f"{params.budget_s:,.0f}秒", f"{params.budget_s:,.0f} s")),
     ]
 
 
@@ -507,19 +527,23 @@ def station_population(job: CoverageJob) -> np.ndarray | None:
     # covered_pieces passes ``edge`` through as a label: use the clipped row instead,
     # to know each piece's town
     seg = {c: clipped[c].to_numpy() for c in ("x0", "x1", "d0", "d1", "s0", "s1")}
+    if SLOPE_COLUMN in clipped:  # a cost table (drive: seconds per metre)
+        seg[SLOPE_COLUMN] = clipped[SLOPE_COLUMN].to_numpy()
     seg["edge"] = np.arange(len(clipped))
-    pieces = covered_pieces(seg, cov.params.budget_m)
+    pieces = covered_pieces(seg, cov.cost_budget)
     part = clipped["part"].to_numpy()[pieces["edge"].to_numpy()]
     w = (pieces["x1"] - pieces["x0"]).to_numpy() * density[part]
     return np.bincount(pieces["source"].to_numpy(dtype=np.int64), weights=w, minlength=n_src)
 
 
 def walk_time_distribution(job: CoverageJob, *, step_min: float | None = None) -> pd.DataFrame:
-    """Street length (m) by walk time to the nearest station, in bins of ``step_min``.
+    """Street length (m) by travel time to the nearest station (walk, ride or drive),
+    in bins of ``step_min``.
 
-    Exact over street length (the distance along a segment is piecewise linear). The
-    last row (``upper_min`` = inf) is the street length beyond the walk time: the
-    search stops at the budget, so it is not broken down further.
+    Exact over street length (the cost along a segment is piecewise linear: metres on
+    foot / e-bike, seconds by car with slope ``k`` per metre). The last row
+    (``upper_min`` = inf) is the street length beyond the time budget: the search stops
+    at the budget, so it is not broken down further.
     """
     p = job.params
     if step_min is None:
@@ -527,16 +551,19 @@ def walk_time_distribution(job: CoverageJob, *, step_min: float | None = None) -
     edges_min = np.arange(0.0, p.walk_time_min + 1e-9, step_min)
     if edges_min[-1] < p.walk_time_min - 1e-9:
         edges_min = np.append(edges_min, p.walk_time_min)
-    speed_m_per_min = p.budget_m / p.walk_time_min
-    lo, span = distance_pieces(job.coverage.segment_arrays)
+    budget = p.budget_cost
+    per_min = budget / p.walk_time_min  # cost units (m or s) per minute
+    lo, span, slope = cost_pieces(job.coverage.segment_arrays)
     total = float(job.network.total_length_m)
     fin = np.isfinite(lo) & (span > 0)
     a = lo[fin]
-    b = np.minimum(a + span[fin], p.budget_m)
+    k = np.ones(a.size) if slope is None else slope[fin]
+    b = np.minimum(a + k * span[fin], budget)
     ok = b > a
-    a, b = a[ok], b[ok]
-    cdf = np.array([float(np.clip(t - a, 0.0, b - a).sum())
-                    for t in edges_min * speed_m_per_min])
+    a, b, k = a[ok], b[ok], k[ok]
+    # metres of street with a cost below t: (cost reached - a) / k along each piece
+    cdf = np.array([float((np.clip(t - a, 0.0, b - a) / k).sum())
+                    for t in edges_min * per_min])
     within = np.diff(cdf)
     beyond = max(total - float(cdf[-1]), 0.0)
     return pd.DataFrame({

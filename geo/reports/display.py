@@ -216,7 +216,8 @@ def _towns_table(data: ReportData, max_rows: int | None) -> DisplayTable:
 
 #: the zones table's abbreviated time header, by travel mode
 _TIME_SHORT: Final[dict[str, tuple[str, str]]] = {"walk": ("步行分钟", "Walk min"),
-                                                  "ebike": ("骑行分钟", "Ride min")}
+                                                  "ebike": ("骑行分钟", "Ride min"),
+                                                  "drive": ("车程分钟", "Drive min")}
 
 
 def _zones_table(data: ReportData, z: pd.DataFrame) -> DisplayTable:
@@ -397,17 +398,9 @@ def method_notes(data: ReportData) -> list[str]:
     def term(key: str) -> tuple[str, str]:
         return mode_term(mode, key, "zh"), mode_term(mode, key, "en")
 
-    (pz, pe), (nz, ne), (dz, de) = term("passable"), term("network"), term("distance")
-    tz, te = term("trip")
+    tz, _ = term("trip")
     notes = [
-        t(f"站点吸附到最近的{pz}街道上（超过{p.max_snap_m:g}米视为未接入路网）。在无向{nz}上做一次"
-          f"多源最短路，得到每个街道点到最近站点的{dz}；{tz}{p.walk_time_min:g}分钟、"
-          f"速度{p.walk_speed_kmh:g}公里/小时，即{p.budget_m:,.0f}米。部分可达的街道按可达部分计。",
-          f"Stations are snapped to the nearest {pe} street (farther than "
-          f"{p.max_snap_m:g} m: off the network). One multi-source shortest-path search on "
-          f"the undirected {ne} gives every street point its {de} to the "
-          f"nearest station; a {p.walk_time_min:g} min {te} at {p.walk_speed_kmh:g} km/h is "
-          f"{p.budget_m:,.0f} m. Partly reached streets count for the reached part."),
+        _search_note(data),
         t(f"服务圈：可达街道段两侧各缓冲{p.buffer_m:g}米后合并（不用凸包），无街道进入的大街区保留为空洞。",
           f"Service areas: the reached street stretches buffered by {p.buffer_m:g} m and "
           "unioned (no hulls); large blocks no street reaches into stay holes."),
@@ -438,9 +431,46 @@ def method_notes(data: ReportData) -> list[str]:
           "Coordinates: the analysis runs in a metric projected CRS (UTM); the GeoPackage and "
           "GeoJSON outputs are WGS-84 (EPSG:4326)."),
     ]
-    if mode == "ebike":
-        notes.insert(1, t(*MODE_TEXT["ebike_network"]))
+    network_note = MODE_TEXT.get(f"{mode}_network")
+    if network_note:
+        notes.insert(1, t(*network_note))
     town_note = reword_for_mode(t(data.job.towns.note_zh, data.job.towns.note_en), mode)
     if town_note:
-        notes.insert(4 if mode == "ebike" else 3, town_note)
+        notes.insert(4 if network_note else 3, town_note)
     return notes
+
+
+def _search_note(data: ReportData) -> str:
+    """The method's first paragraph: snapping, the shortest-path search and the budget
+    (by car: the directed search to the stations, per-edge speeds, the budget a time)."""
+    p, t, mode = data.job.params, data.t, data.mode
+
+    def term(key: str) -> tuple[str, str]:
+        return mode_term(mode, key, "zh"), mode_term(mode, key, "en")
+
+    (pz, pe), (nz, ne), (dz, de) = term("passable"), term("network"), term("distance")
+    tz, te = term("trip")
+    if mode == "drive":
+        return t(
+            f"站点吸附到最近的{pz}街道上（超过{p.max_snap_m:g}米视为未接入路网）。在有向{nz}上"
+            "做一次多源最短路（沿反向路网从站点出发），得到每个街道点驶往最近站点的车程；"
+            "单行道只按允许方向通行，每条路段按其 maxspeed 标签或中国道路等级默认车速计时"
+            f"（自由流）。{tz}{p.walk_time_min:g}分钟，即{p.budget_s:,.0f}秒。部分可达的街道按"
+            "可达部分计。",
+            f"Stations are snapped to the nearest {pe} street (farther than "
+            f"{p.max_snap_m:g} m: off the network). One multi-source shortest-path search on "
+            f"the directed {ne} (from the stations over the reversed streets) gives every "
+            "street point its drive time TO the nearest station; one-way streets are "
+            "travelled only in their allowed direction and each street is timed at its "
+            "maxspeed, else the China class default (free flow). The budget is a "
+            f"{p.walk_time_min:g} min {te} ({p.budget_s:,.0f} s). Partly reached streets "
+            "count for the reached part.")
+    return t(
+        f"站点吸附到最近的{pz}街道上（超过{p.max_snap_m:g}米视为未接入路网）。在无向{nz}上做一次"
+        f"多源最短路，得到每个街道点到最近站点的{dz}；{tz}{p.walk_time_min:g}分钟、"
+        f"速度{p.walk_speed_kmh:g}公里/小时，即{p.budget_m:,.0f}米。部分可达的街道按可达部分计。",
+        f"Stations are snapped to the nearest {pe} street (farther than "
+        f"{p.max_snap_m:g} m: off the network). One multi-source shortest-path search on "
+        f"the undirected {ne} gives every street point its {de} to the "
+        f"nearest station; a {p.walk_time_min:g} min {te} at {p.walk_speed_kmh:g} km/h is "
+        f"{p.budget_m:,.0f} m. Partly reached streets count for the reached part.")

@@ -56,10 +56,14 @@ def gpkg_layers(data: ReportData) -> dict[str, gpd.GeoDataFrame]:
         out["service_areas"] = gpd.GeoDataFrame(sa, geometry=per.geometry.to_numpy(),
                                                 crs=job.network.crs)
     p = job.params
+    # by car the speeds are per edge and the budget a time: no speed, no length (NULL)
+    drive = p.mode == "drive"
     out["coverage"] = gpd.GeoDataFrame({
         "covered_area_m2": [round(job.areas.union_area_m2, 1)],
-        "walk_time_min": [p.walk_time_min], "walk_speed_kmh": [p.walk_speed_kmh],
-        "buffer_m": [p.buffer_m], "budget_m": [p.budget_m], "travel_mode": [p.mode],
+        "walk_time_min": [p.walk_time_min],
+        "walk_speed_kmh": [np.nan if drive else p.walk_speed_kmh],
+        "buffer_m": [p.buffer_m], "budget_m": [np.nan if drive else p.budget_m],
+        "travel_mode": [p.mode],
         "network_filter": [network_filter(p.mode)["filter"]],
     }, geometry=[job.areas.union], crs=job.network.crs)
     towns = job.towns.towns.copy()

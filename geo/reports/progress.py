@@ -113,15 +113,22 @@ def _about_rows(table: ProgressTable, lang: Lang | str) -> list[tuple[str, Any]]
                     f"{mode_term(mode, key, 'en')} ({unit_en})", lang)
 
     nf = network_filter(mode)
-    rows: list[tuple[str, Any]] = [
-        (mode_label("travel_mode", mode, lang), mode_name(mode, lang)),
-        (mode_label("network_filter", mode, lang), f"{nf['filter']} ({nf['defined_in']})"),
+    trip: list[tuple[str, Any]] = [
         (mode_label("speed_model", mode, lang),
          f"{mode_label('speed_constant', mode, lang)}{pick('：', ': ', lang)}"
          f"{p.walk_speed_kmh:g} km/h"),
         (term("time", "分钟", "min"), p.walk_time_min),
         (term("speed", "km/h", "km/h"), p.walk_speed_kmh),
         (term("budget", "米", "m"), p.budget_m),
+    ] if mode != "drive" else [  # per-edge speeds: the budget is a time
+        (mode_label("speed_model", mode, lang), mode_label("speed_per_edge", mode, lang)),
+        (term("time", "分钟", "min"), p.walk_time_min),
+        (term("budget", "秒", "s"), p.budget_s),
+    ]
+    rows: list[tuple[str, Any]] = [
+        (mode_label("travel_mode", mode, lang), mode_name(mode, lang)),
+        (mode_label("network_filter", mode, lang), f"{nf['filter']} ({nf['defined_in']})"),
+        *trip,
         (pick("街道缓冲半宽（米）", "Street buffer (m)", lang), p.buffer_m),
         (pick("最大吸附距离（米）", "Max snap distance (m)", lang), p.max_snap_m),
         (pick("区域 / 路网", "Region / network", lang), table.region_label),

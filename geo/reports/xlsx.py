@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from geo.io.sheetsafe import keep_text
-from geo.reports.data import ReportData, mode_rows, review_rule
+from geo.reports.data import ReportData, drive_rows, mode_rows, review_rule
 from geo.reports.display import fmt_figure
 from geo.vocab import MODE_COLUMNS, Lang, basis_label, mode_term, pick, type_label
 from geo.vocab import label as column_label
@@ -143,6 +143,19 @@ def write_frame(ws: Any, df: pd.DataFrame, lang: Lang, *,
     return list(zip(heads, cols, strict=True))
 
 
+def _trip_rows(data: ReportData, sec: str) -> list[tuple[str, str, Any, str, str]]:
+    """The travel mode, filter and speed model, then the time, speed and budget as
+    numbers with units (by car: the time, the one-way rule and the budget in seconds)."""
+    t, lang, p, mode = data.t, data.lang, data.job.params, data.mode
+    rows = [(sec, k, v, "", "") for k, v in mode_rows(p, lang)[:3]]
+    time = (sec, mode_term(mode, "time", lang), p.walk_time_min, t("分钟", "min"), "")
+    if mode == "drive":
+        return rows + [time, *((sec, k, v, "", "") for k, v in drive_rows(p, lang)[2:3]),
+                       (sec, mode_term(mode, "budget", lang), p.budget_s, "s", "")]
+    return rows + [time, (sec, mode_term(mode, "speed", lang), p.walk_speed_kmh, "km/h", ""),
+                   (sec, mode_term(mode, "budget", lang), p.budget_m, "m", "")]
+
+
 def summary_rows(data: ReportData) -> list[tuple[str, str, Any, str, str]]:
     """(section, item, value, unit, note) rows of the summary sheet."""
     t = data.t
@@ -161,11 +174,8 @@ def summary_rows(data: ReportData) -> list[tuple[str, str, Any, str, str]]:
         rows.append((sec, k, v, "", ""))
     sec = t("参数", "Parameters")
     mode = data.mode
-    rows += [(sec, k, v, "", "") for k, v in mode_rows(p, lang)[:3]]
+    rows += _trip_rows(data, sec)
     rows += [
-        (sec, mode_term(mode, "time", lang), p.walk_time_min, t("分钟", "min"), ""),
-        (sec, mode_term(mode, "speed", lang), p.walk_speed_kmh, "km/h", ""),
-        (sec, mode_term(mode, "budget", lang), p.budget_m, "m", ""),
         (sec, t("街道缓冲半宽", "Street buffer"), p.buffer_m, "m", ""),
         (sec, t("最大吸附距离", "Max snap distance"), p.max_snap_m, "m", ""),
         (sec, column_label("demand_basis", lang),
