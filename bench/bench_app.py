@@ -98,8 +98,9 @@ def bench_city(n_nodes: int = 294_000, n_stations: int = 2_000) -> dict[str, obj
     from geo.coverage.service_areas import service_area_of
     from geo.io.layers import stations_from_frame
     from geo.params import CoverageParams
-    from geo.pipeline.job import APP_AREA_PIXEL_M, analysis_units, run_region
+    from geo.pipeline.job import APP_AREA_PIXEL_M, run_region
     from geo.pipeline.region import Region
+    from geo.pipeline.units import analysis_units
     from geo.webmap.maps import build_map, map_data
     from geo.webmap.offline import localize
 

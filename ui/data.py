@@ -35,15 +35,14 @@ from geo.pipeline.isolate import (
 from geo.pipeline.job import (
     APP_AREA_PIXEL_M,
     STAGES,
-    AnalysisUnits,
     CoverageJob,
     ProgressFn,
-    analysis_units,
     run_region,
     write_outputs,
 )
 from geo.pipeline.region import Region, demo_region, list_region_folders
 from geo.pipeline.region import region_from_folder as _region_from_folder
+from geo.pipeline.units import AnalysisUnits, analysis_units
 from geo.stations.store import OPERATOR, Reader, StationStore, layer_table
 from geo.webmap.maps import MapData, map_data
 from ui.auth import open_store, reader

@@ -24,9 +24,6 @@ import shapely
 from geo.coverage.cells import (
     DEFAULT_H3_RESOLUTION,
     cell_area_km2,
-    convex_cell_parts,
-    h3_cells,
-    h3_tiles,
 )
 from geo.coverage.core import Coverage, compute_coverage
 from geo.coverage.raster import DEFAULT_PIXEL_M
@@ -52,6 +49,7 @@ from geo.pipeline.people import (
     unit_people,
 )
 from geo.pipeline.region import Region, demo_region, region_from_files
+from geo.pipeline.units import AnalysisUnits, analysis_units, cached_analysis_units
 from geo.population.raster import PopulationGrid
 from geo.schema import STATION_TYPES
 from geo.vocab import MODE_LABELS, DemandBasis
@@ -137,50 +135,6 @@ def _notify(progress: ProgressFn | None, stage: str, fraction: float) -> None:
         progress(stage, fraction)
 
 
-@dataclass(frozen=True, eq=False)
-class AnalysisUnits:
-    """The units figures are given for — towns, or H3 cells — and what is built from the
-    network alone (:func:`analysis_units`): compute once per network, town layer and
-    resolution, and pass to :func:`run_coverage` for every parameter change."""
-
-    units: gpd.GeoDataFrame
-    is_grid: bool
-    tiles: np.ndarray | None  # the vector union's tiles (None: not built)
-    parts: pd.DataFrame | None  # the cells' streets, cut exactly (None with towns)
-    h3_resolution: int
-    buffer_m: float
-
-
-def analysis_units(network: WalkNetwork, towns: LayerTable | None = None, *,
-                   h3_resolution: int = DEFAULT_H3_RESOLUTION, buffer_m: float = 50.0,
-                   union_method: UnionMethod = "raster") -> AnalysisUnits:
-    """Towns (when given) or the H3 cells at ``h3_resolution``, with the cells' exact
-    street parts and, for the vector union, its tiles (``buffer_m`` around the cells)."""
-    units, is_grid, tiles, parts = _analysis_units(network, towns, h3_resolution, buffer_m,
-                                                  need_tiles=union_method == "vector")
-    return AnalysisUnits(units=units, is_grid=is_grid, tiles=tiles, parts=parts,
-                         h3_resolution=h3_resolution, buffer_m=buffer_m)
-
-
-def _analysis_units(network: WalkNetwork, towns: LayerTable | None, h3_resolution: int,
-                    buffer_m: float, *, need_tiles: bool
-                    ) -> tuple[gpd.GeoDataFrame, bool, np.ndarray | None, pd.DataFrame | None]:
-    """(towns or H3 cells, is_grid, union tiles or None, street parts of the cells or None).
-
-    The tiles (for the vector union only) are the H3 cells holding streets first (same
-    order), then the cells within ``buffer_m`` of them."""
-    if towns is not None and len(towns.accepted):
-        units = towns.accepted.to_crs(network.crs)
-        cells = h3_cells(network, resolution=h3_resolution) if need_tiles else None
-    else:
-        units = cells = h3_cells(network, resolution=h3_resolution)
-    tiles = None if cells is None or not need_tiles else \
-        h3_tiles(network, cells, margin_m=buffer_m).geometry.to_numpy()
-    if towns is not None and len(towns.accepted):
-        return units, False, tiles, None
-    return units, True, tiles, convex_cell_parts(network, units.geometry.to_numpy())
-
-
 def run_coverage(
     network: WalkNetwork,
     stations: LayerTable,
@@ -202,6 +156,7 @@ def run_coverage(
     area_pixel_m: float = DEFAULT_PIXEL_M,
     units: AnalysisUnits | None = None,
     population: PopulationGrid | None = None,
+    units_cache_dir: str | os.PathLike[str] | None = None,
 ) -> CoverageJob:
     """Run coverage, service areas, towns and zones on loaded inputs.
 
@@ -232,7 +187,8 @@ def run_coverage(
     areas, report, t_areas, unit_pop = _areas_and_towns(
         cov, towns, h3_resolution=h3_resolution, per_station_areas=per_station_areas,
         split_nearest=split_nearest, progress=progress, union_method=union_method,
-        area_pixel_m=area_pixel_m, given=units, population=population)
+        area_pixel_m=area_pixel_m, given=units, population=population,
+        units_cache_dir=units_cache_dir)
     timings.update(t_areas)
     zone_df = zone_layer = None
     if zones is not None:
@@ -273,7 +229,8 @@ def _areas_and_towns(cov: Coverage, towns: LayerTable | None, *, h3_resolution: 
                      progress: ProgressFn | None, union_method: UnionMethod = "raster",
                      area_pixel_m: float = DEFAULT_PIXEL_M,
                      given: AnalysisUnits | None = None,
-                     population: PopulationGrid | None = None
+                     population: PopulationGrid | None = None,
+                     units_cache_dir: str | os.PathLike[str] | None = None,
                      ) -> tuple[ServiceAreas, TownReport, dict[str, float],
                                 tuple[np.ndarray, UnitPeople] | None]:
     """Analysis cells, the union (raster-measured, or by cells), per-station areas (if
@@ -285,9 +242,14 @@ def _areas_and_towns(cov: Coverage, towns: LayerTable | None, *, h3_resolution: 
         given.buffer_m == cov.params.buffer_m and \
         given.is_grid == (towns is None or not len(towns.accepted)) and \
         (union_method == "raster" or given.tiles is not None)
-    au = given if given is not None and ok else \
-        analysis_units(cov.network, towns, h3_resolution=h3_resolution,
-                       buffer_m=cov.params.buffer_m, union_method=union_method)
+    if given is not None and ok:
+        au = given
+    elif union_method == "raster":
+        au = cached_analysis_units(cov.network, towns, cache_dir=units_cache_dir,
+                                   h3_resolution=h3_resolution, buffer_m=cov.params.buffer_m)
+    else:
+        au = analysis_units(cov.network, towns, h3_resolution=h3_resolution,
+                            buffer_m=cov.params.buffer_m, union_method=union_method)
     units, is_grid, tiles, parts = au.units, au.is_grid, au.tiles, au.parts
     _notify(progress, "cells", 1.0)
     timings["cells"] = time.perf_counter() - t0
@@ -335,11 +297,13 @@ def run_region(region: Region, *, params: CoverageParams | None = None,
                h3_resolution: int = DEFAULT_H3_RESOLUTION,
                progress: ProgressFn | None = None, union_method: UnionMethod = "raster",
                area_pixel_m: float = DEFAULT_PIXEL_M,
-               units: AnalysisUnits | None = None) -> CoverageJob:
+               units: AnalysisUnits | None = None,
+               units_cache_dir: str | os.PathLike[str] | None = None) -> CoverageJob:
     """Run the job on a :class:`~geo.pipeline.region.Region` (``stations`` overrides its list).
 
     ``progress(stage, fraction)`` is called for each stage run (:data:`STAGES`);
-    ``union_method``, ``area_pixel_m`` and ``units`` as for :func:`run_coverage`.
+    ``union_method``, ``area_pixel_m``, ``units`` and ``units_cache_dir`` as for
+    :func:`run_coverage`.
     """
     stations = stations if stations is not None else region.stations
     if stations is None:
@@ -355,6 +319,7 @@ def run_region(region: Region, *, params: CoverageParams | None = None,
         split_nearest=split_nearest, per_station_areas=per_station_areas,
         h3_resolution=h3_resolution, disclaimer=region.disclaimer, progress=progress,
         union_method=union_method, area_pixel_m=area_pixel_m, units=units,
+        units_cache_dir=units_cache_dir,
     )
 
 
