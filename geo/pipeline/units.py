@@ -82,7 +82,7 @@ def network_key(network: WalkNetwork) -> str:
     h = hashlib.sha256(UNITS_CACHE_FORMAT.encode())
     for arr in (network.node_x, network.node_y, network.edge_u, network.edge_v,
                 network.length_m):
-        h.update(memoryview(arr).cast("B") if arr.flags.c_contiguous else arr.tobytes())
+        h.update(np.ascontiguousarray(arr).tobytes())
     h.update(network.crs.to_wkt().encode())
     return h.hexdigest()[:24]
 
