@@ -25,8 +25,10 @@ job = handle.job
 summary = job.summary()
 
 c1, c2, c3, c4 = st.columns(4)
-c1.metric(tr("骑行覆盖街道", "Streets within reach by e-bike") if job.params.mode == "ebike"
-          else tr("步行覆盖街道", "Streets within reach"), fmt_pct(summary["covered_length_share"]),
+c1.metric({"ebike": tr("骑行覆盖街道", "Streets within reach by e-bike"),
+           "drive": tr("驾车覆盖街道", "Streets within drive time")}.get(
+              job.params.mode, tr("步行覆盖街道", "Streets within reach")),
+          fmt_pct(summary["covered_length_share"]),
           help=tr(f"{summary['covered_length_m'] / 1000:,.1f} / "
                   f"{summary['total_length_m'] / 1000:,.1f} 公里",
                   f"{summary['covered_length_m'] / 1000:,.1f} of "

@@ -6,6 +6,7 @@ import streamlit as st
 
 from geo.network.walkfilter import DROP_HIGHWAY, FILTER_VERSION, WALKABLE_HIGHWAY
 from geo.params import LIFE_CIRCLE_PRESETS, WALK_SPEED_LABELS, walk_budget_m
+from geo.vocab import MODE_TEXT
 from ui.boot import require_entrypoint
 from ui.sidebar import render_sidebar
 from ui.state import tr
@@ -75,10 +76,17 @@ st.caption(tr("依据 GB 50180-2018《城市居住区规划设计标准》与 TD
               "(community life circle planning)."))
 st.write(tr("步行速度预设：", "Walking-speed presets: ")
          + "; ".join(v[0 if state.lang == "zh" else 1] for v in WALK_SPEED_LABELS.values()))
-st.write(tr(f"当前：{p.walk_time_min:g} 分钟 × {p.walk_speed_kmh:g} km/h = "
-            f"{p.budget_m:,.0f} 米；缓冲 {p.buffer_m:g} 米。",
-            f"Current: {p.walk_time_min:g} min × {p.walk_speed_kmh:g} km/h = {p.budget_m:,.0f} m;"
-            f" buffer {p.buffer_m:g} m."))
+if p.mode == "drive":  # per-edge speeds: the budget is a time, not a length
+    st.write(tr(f"当前：驾车 {p.walk_time_min:g} 分钟（{p.budget_s:,.0f} 秒，逐路段车速）；"
+                f"缓冲 {p.buffer_m:g} 米。",
+                f"Current: {p.walk_time_min:g} min by car ({p.budget_s:,.0f} s, per-edge "
+                f"speeds); buffer {p.buffer_m:g} m."))
+    st.info(tr(*MODE_TEXT["drive_network"]))
+else:
+    st.write(tr(f"当前：{p.walk_time_min:g} 分钟 × {p.walk_speed_kmh:g} km/h = "
+                f"{p.budget_m:,.0f} 米；缓冲 {p.buffer_m:g} 米。",
+                f"Current: {p.walk_time_min:g} min × {p.walk_speed_kmh:g} km/h = "
+                f"{p.budget_m:,.0f} m; buffer {p.buffer_m:g} m."))
 with st.expander(tr("步行过滤规则明细", "Walk filter details")):
     st.write(tr("剔除的 highway 值：", "Dropped highway values: ") + ", ".join(sorted(DROP_HIGHWAY)))
     st.write(tr("保留的 highway 值：", "Kept highway values: ") + ", ".join(sorted(WALKABLE_HIGHWAY)))

@@ -134,7 +134,7 @@ def parameters(state: AppState) -> None:
     cur = next((k for k, v in LIFE_CIRCLE_PRESETS.items()
                 if v.walk_time_min == state.params.walk_time_min), "custom")
     preset = st.sidebar.radio(
-        tr("步行时间", "Walk time"), options, index=options.index(cur), horizontal=True,
+        tr("出行时间", "Trip time"), options, index=options.index(cur), horizontal=True,
         format_func=lambda k: ("自定义" if state.lang == "zh" else "custom") if k == "custom"
         else (LIFE_CIRCLE_PRESETS[k].label_zh if state.lang == "zh"
               else LIFE_CIRCLE_PRESETS[k].label_en),
@@ -145,26 +145,25 @@ def parameters(state: AppState) -> None:
                                           step=1.0, format="%g", key="walk_minutes")
     else:
         minutes = LIFE_CIRCLE_PRESETS[preset].walk_time_min
+    modes = ["walk", "ebike", "drive"]
     mode = st.sidebar.radio(
-        tr("出行方式", "Travel mode"), ["walk", "ebike"], horizontal=True,
-        index=1 if state.params.mode == "ebike" else 0,
+        tr("出行方式", "Travel mode"), modes, horizontal=True,
+        index=modes.index(state.params.mode) if state.params.mode in modes else 0,
         format_func=lambda k: MODE_LABELS[k][0 if state.lang == "zh" else 1], key="mode")
-    speed = _speed_choice(state, mode)
+    # by car the speeds are per street (maxspeed, else the China class default): no choice
+    speed = None if mode == "drive" else _speed_choice(state, mode)
     buffer_m = st.sidebar.slider(tr("街道缓冲宽度（米）", "Street buffer (m)"), 10, 150,
                                  int(state.params.buffer_m), step=5, key="buffer_m")
     try:
-        state.params = CoverageParams.for_mode(mode, minutes=float(minutes), speed_kmh=speed,
-                                               buffer_m=float(buffer_m),
-                                               max_snap_m=state.params.max_snap_m)
+        state.params = (
+            CoverageParams(mode="drive", walk_time_min=float(minutes), buffer_m=float(buffer_m),
+                           max_snap_m=state.params.max_snap_m) if speed is None else
+            CoverageParams.for_mode(mode, minutes=float(minutes), speed_kmh=speed,
+                                    buffer_m=float(buffer_m),
+                                    max_snap_m=state.params.max_snap_m))
     except InvalidParameterError as exc:
         st.sidebar.error(safe_message(exc))
-    p = state.params
-    budget = walk_budget_m(p.walk_time_min, p.walk_speed_kmh)
-    st.sidebar.caption(tr(
-        f"{MODE_LABELS[p.mode][0]} {p.walk_time_min:g} 分钟 × {p.walk_speed_kmh:g} km/h ≈ "
-        f"{budget:,.0f} 米（沿路网）",
-        f"{MODE_LABELS[p.mode][1]}: {p.walk_time_min:g} min × {p.walk_speed_kmh:g} km/h ≈ "
-        f"{budget:,.0f} m along the network"))
+    st.sidebar.caption(_budget_caption(state.params))
     keys = list(TILE_SOURCES)
     state.tiles = st.sidebar.selectbox(
         tr("底图", "Basemap"), keys, index=keys.index(state.tiles),
@@ -174,6 +173,21 @@ def parameters(state: AppState) -> None:
         st.sidebar.warning(tr("高德底图为 GCJ-02 坐标，与 WGS-84 数据偏移约 300–600 米。",
                               "Amap tiles are GCJ-02: they sit ~300–600 m off the WGS-84 "
                               "data."))
+
+
+def _budget_caption(p: CoverageParams) -> str:
+    """The budget in the sidebar: minutes × speed ≈ metres; by car the minutes and the
+    speed model (per-edge speeds, one-way streets)."""
+    if p.mode == "drive":
+        return tr(f"{MODE_LABELS['drive'][0]} {p.walk_time_min:g} 分钟（逐路段车速，单行道按"
+                  "允许方向；时间为驶往站点）",
+                  f"{MODE_LABELS['drive'][1]}: {p.walk_time_min:g} min (per-edge speeds, "
+                  "one-way streets; time to the station)")
+    budget = walk_budget_m(p.walk_time_min, p.walk_speed_kmh)
+    return tr(f"{MODE_LABELS[p.mode][0]} {p.walk_time_min:g} 分钟 × {p.walk_speed_kmh:g} km/h ≈ "
+              f"{budget:,.0f} 米（沿路网）",
+              f"{MODE_LABELS[p.mode][1]}: {p.walk_time_min:g} min × {p.walk_speed_kmh:g} km/h ≈ "
+              f"{budget:,.0f} m along the network")
 
 
 def _speed_choice(state: AppState, mode: str) -> float:
