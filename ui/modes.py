@@ -1,8 +1,9 @@
 """The current region in the sidebar's travel mode (cached per region key + mode).
 
-A region is loaded for walking; for the e-bike mode its streets are loaded again with
-the e-bike filter (:func:`geo.pipeline.bases.region_network`: the demo rebuilt in code,
-a region folder's source file through the prepared-network cache). Uploaded and
+A region is loaded for walking; for the e-bike and car modes its streets are loaded
+again with that mode's filter (:func:`geo.pipeline.bases.region_network`: the demo
+rebuilt in code, a region folder's source file through the prepared-network cache; by
+car the directed network with one-way streets and per-edge speeds). Uploaded and
 downloaded regions are not re-read outside their worker process: they are refused with
 what to do.
 """
