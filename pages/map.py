@@ -90,7 +90,9 @@ with panel:
                   "—" if r["population"] != r["population"]
                   else f"{r['covered_population']:,.0f} / {r['population']:,.0f}")
         st.metric(label("rank", state.lang), f"{int(r['rank'])} / {len(towns)}")
-        st.metric(tr("90%街道步行时间", "Walk time, 90th pct."),
+        st.metric({"walk": tr("90%街道步行时间", "Walk time, 90th pct."),
+                   "ebike": tr("90%街道骑行时间", "Ride time, 90th pct."),
+                   "drive": tr("90%街道驾车时间", "Drive time, 90th pct.")}[job.params.mode],
                   f"{r['walk_time_p90_min']:.1f} min" if r["walk_time_p90_min"] == r[
                       "walk_time_p90_min"] else str(r["walk_time_p90_note"]))
         st.markdown(md_text(r["reason_zh"] if state.lang == "zh" else r["reason_en"]))
@@ -102,6 +104,6 @@ with panel:
 if job.towns.is_grid:
     st.info(job.towns.note_zh if state.lang == "zh" else job.towns.note_en)
 if job.bases is not None and len(job.bases):
-    st.caption(tr("职工疗休养基地以驾车或公共交通到达，不计入步行覆盖。",
-                  "Convalescence bases are reached by car or transit and are not part of "
-                  "walking coverage."))
+    st.caption(tr("职工疗休养基地以驾车或公共交通到达，不计入站点覆盖，见“疗休养基地”页。",
+                  "Convalescence bases are reached by car or transit; they are not part of "
+                  "the stations' coverage (see the convalescence bases page)."))

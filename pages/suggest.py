@@ -64,6 +64,15 @@ st.caption(tr(
     "Greedy (CELF) reaches at least 63% of the optimum; the integer programme (ILP) is "
     "exact, "
     "for small areas."))
+if state.params.mode == "drive":
+    # site suggestions cover streets on foot or by e-bike; by car there is no one
+    # street budget to cover (per-edge speeds, one-way streets)
+    st.info(tr("选址建议按步行或电动自行车计算：请在侧栏把出行方式改为步行或电动自行车。"
+               "驾车可达性请看地图页的驾车覆盖，或“疗休养基地”页。",
+               "Site suggestions are computed on foot or by e-bike: switch the sidebar's "
+               "travel mode to walk or e-bike. For access by car see the map's drive "
+               "coverage or the convalescence bases page."))
+    st.stop()
 handle = require_job()
 job = handle.job
 region = current_region(state)

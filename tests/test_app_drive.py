@@ -31,3 +31,13 @@ def test_method_page_by_car_says_the_budget_is_a_time() -> None:
     text = " ".join(m.value for m in at.markdown)
     assert "驾车 15 分钟（900 秒，逐路段车速）" in text
     assert any("驾车路网" in i.value for i in at.info)
+
+
+def test_suggest_page_by_car_says_to_switch_mode() -> None:
+    # site suggestions cover streets on foot or by e-bike: by car the page says what to
+    # do instead of computing (no engine error)
+    at = run_app(page="pages/suggest.py")
+    at.radio(key="mode").set_value("drive").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("步行或电动自行车" in i.value for i in at.info)
+    assert not at.button  # nothing to compute

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nets
 import pandas as pd
 import pytest
 
 import geo.pipeline.units as units_module
-import nets
 from geo.pipeline.units import analysis_units, cached_analysis_units, network_key
 
 

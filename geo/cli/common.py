@@ -312,7 +312,8 @@ def run_job_from_args(args: argparse.Namespace, params: CoverageParams) -> Cover
                       per_station_areas=station_areas_from_args(args),
                       h3_resolution=check_h3_resolution(
                           getattr(args, "h3_resolution", DEFAULT_H3_RESOLUTION)),
-                      progress=progress_from_args(args))
+                      progress=progress_from_args(args),
+                      units_cache_dir=cache_dir_from_args(args))
 
 
 def osm_towns_path(args: argparse.Namespace) -> str | None:
