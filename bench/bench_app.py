@@ -98,7 +98,7 @@ def bench_city(n_nodes: int = 294_000, n_stations: int = 2_000) -> dict[str, obj
     from geo.coverage.service_areas import service_area_of
     from geo.io.layers import stations_from_frame
     from geo.params import CoverageParams
-    from geo.pipeline.job import APP_AREA_PIXEL_M, run_region
+    from geo.pipeline.job import APP_AREA_PIXEL_M, APP_DISPLAY_MAX_PX, run_region
     from geo.pipeline.region import Region
     from geo.pipeline.units import analysis_units
     from geo.webmap.maps import build_map, map_data
@@ -113,8 +113,9 @@ def bench_city(n_nodes: int = 294_000, n_stations: int = 2_000) -> dict[str, obj
     t = time.perf_counter()
     units = analysis_units(net)  # once per region (the app caches it)
     units_s = time.perf_counter() - t
-    run_region(region, params=CoverageParams(walk_time_min=15), units=units,
-               area_pixel_m=APP_AREA_PIXEL_M)  # the first run (network caches warm)
+    app = {"units": units, "area_pixel_m": APP_AREA_PIXEL_M,
+           "area_display_max_px": APP_DISPLAY_MAX_PX}  # as ui/data.py runs the job
+    run_region(region, params=CoverageParams(walk_time_min=15), **app)  # first run
     tree = shapely.STRtree(shapely.points(net.node_x, net.node_y))
     src = np.unique(tree.query_nearest(st.geometry.to_numpy())[1])
     changes = []
@@ -126,7 +127,7 @@ def bench_city(n_nodes: int = 294_000, n_stations: int = 2_000) -> dict[str, obj
         bare = time.perf_counter() - t
         c0 = time.process_time()
         t = time.perf_counter()
-        job = run_region(region, params=params, units=units, area_pixel_m=APP_AREA_PIXEL_M)
+        job = run_region(region, params=params, **app)
         job_s = time.perf_counter() - t
         data = map_data(job)
         map_s = time.perf_counter() - t - job_s

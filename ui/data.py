@@ -34,6 +34,7 @@ from geo.pipeline.isolate import (
 )
 from geo.pipeline.job import (
     APP_AREA_PIXEL_M,
+    APP_DISPLAY_MAX_PX,
     STAGES,
     CoverageJob,
     ProgressFn,
@@ -172,7 +173,7 @@ def _job(region_key: str, params_key: str, stations_key: str, region: Region,
                                        timeout_s=WORKER_TIMEOUT_S, memory_mb=WORKER_MEMORY_MB)
         return run_region(region, params=params, stations=stations, progress=progress,
                           units=_units(region.key, params.buffer_m, region),
-                          area_pixel_m=APP_AREA_PIXEL_M)
+                          area_pixel_m=APP_AREA_PIXEL_M, area_display_max_px=APP_DISPLAY_MAX_PX)
 
     return _jobs().get_or_compute((region_key, params_key, stations_key), compute)
 

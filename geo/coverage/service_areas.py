@@ -27,7 +27,7 @@ import pandas as pd
 import shapely
 
 from geo.coverage.core import Coverage
-from geo.coverage.raster import DEFAULT_PIXEL_M, raster_union
+from geo.coverage.raster import DEFAULT_PIXEL_M, DISPLAY_MAX_PX, raster_union
 from geo.coverage.reach import station_reach, station_segments
 from geo.coverage.segments import covered_length, covered_pieces
 from geo.errors import InvalidParameterError
@@ -457,7 +457,8 @@ def build_service_areas(cov: Coverage, *, per_station: bool = True,
                         workers: int | None = None, tiles: np.ndarray | None = None,
                         method: UnionMethod = "vector", polygons: np.ndarray | None = None,
                         pixel_m: float = DEFAULT_PIXEL_M,
-                        progress: Callable[[str, float], None] | None = None
+                        progress: Callable[[str, float], None] | None = None,
+                        display_max_px: int = DISPLAY_MAX_PX,
                         ) -> ServiceAreas:
     """All polygons of a coverage run (see the module docstring).
 
@@ -481,7 +482,7 @@ def build_service_areas(cov: Coverage, *, per_station: bool = True,
     extra: dict[str, Any] = {}
     if method == "raster":
         r = raster_union(cov, polygons=polygons, pixel_m=pixel_m, workers=n_workers,
-                         progress=stage("union"))
+                         progress=stage("union"), display_max_px=display_max_px)
         union = r.geometry if r.geometry is not None else shapely.Polygon()
         extra = {"area_m2": r.area_m2, "within_m2": r.within_m2, "pixel_m": r.pixel_m,
                  "display_m": r.display_m}

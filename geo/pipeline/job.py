@@ -26,7 +26,7 @@ from geo.coverage.cells import (
     cell_area_km2,
 )
 from geo.coverage.core import Coverage, compute_coverage
-from geo.coverage.raster import DEFAULT_PIXEL_M
+from geo.coverage.raster import DEFAULT_PIXEL_M, DISPLAY_MAX_PX
 from geo.coverage.service_areas import (
     ServiceAreas,
     UnionMethod,
@@ -121,6 +121,9 @@ AUTO_STATION_AREAS_MAX = 500
 #: union within about 0.5 % of the exact buffered union (5 m on a district-size extent,
 #: where :func:`~geo.coverage.raster.refined_pixel_m` halves it). The CLI keeps 5 m.
 APP_AREA_PIXEL_M: Final = 10.0
+#: The app's drawn union: a grid of at most this many points (a city's contour on a
+#: 40 m grid, the demo's on 20 m; the map simplifies it further, downloads keep it).
+APP_DISPLAY_MAX_PX: Final = 3_000_000
 StationAreasMode = bool | Literal["auto"]
 
 
@@ -157,6 +160,7 @@ def run_coverage(
     units: AnalysisUnits | None = None,
     population: PopulationGrid | None = None,
     units_cache_dir: str | os.PathLike[str] | None = None,
+    area_display_max_px: int = DISPLAY_MAX_PX,
 ) -> CoverageJob:
     """Run coverage, service areas, towns and zones on loaded inputs.
 
@@ -188,7 +192,7 @@ def run_coverage(
         cov, towns, h3_resolution=h3_resolution, per_station_areas=per_station_areas,
         split_nearest=split_nearest, progress=progress, union_method=union_method,
         area_pixel_m=area_pixel_m, given=units, population=population,
-        units_cache_dir=units_cache_dir)
+        units_cache_dir=units_cache_dir, display_max_px=area_display_max_px)
     timings.update(t_areas)
     zone_df = zone_layer = None
     if zones is not None:
@@ -231,6 +235,7 @@ def _areas_and_towns(cov: Coverage, towns: LayerTable | None, *, h3_resolution: 
                      given: AnalysisUnits | None = None,
                      population: PopulationGrid | None = None,
                      units_cache_dir: str | os.PathLike[str] | None = None,
+                     display_max_px: int = DISPLAY_MAX_PX,
                      ) -> tuple[ServiceAreas, TownReport, dict[str, float],
                                 tuple[np.ndarray, UnitPeople] | None]:
     """Analysis cells, the union (raster-measured, or by cells), per-station areas (if
@@ -261,7 +266,7 @@ def _areas_and_towns(cov: Coverage, towns: LayerTable | None, *, h3_resolution: 
     areas = build_service_areas(cov, per_station=per, split_nearest=split_nearest,
                                 tiles=tiles, method=union_method,
                                 polygons=units.geometry.to_numpy(), pixel_m=area_pixel_m,
-                                progress=progress)
+                                progress=progress, display_max_px=display_max_px)
     _notify(progress, "union", 1.0)
     if per:
         _notify(progress, "station_areas", 1.0)
@@ -298,12 +303,13 @@ def run_region(region: Region, *, params: CoverageParams | None = None,
                progress: ProgressFn | None = None, union_method: UnionMethod = "raster",
                area_pixel_m: float = DEFAULT_PIXEL_M,
                units: AnalysisUnits | None = None,
-               units_cache_dir: str | os.PathLike[str] | None = None) -> CoverageJob:
+               units_cache_dir: str | os.PathLike[str] | None = None,
+               area_display_max_px: int = DISPLAY_MAX_PX) -> CoverageJob:
     """Run the job on a :class:`~geo.pipeline.region.Region` (``stations`` overrides its list).
 
     ``progress(stage, fraction)`` is called for each stage run (:data:`STAGES`);
-    ``union_method``, ``area_pixel_m``, ``units`` and ``units_cache_dir`` as for
-    :func:`run_coverage`.
+    ``union_method``, ``area_pixel_m``, ``units``, ``units_cache_dir`` and
+    ``area_display_max_px`` as for :func:`run_coverage`.
     """
     stations = stations if stations is not None else region.stations
     if stations is None:
@@ -319,7 +325,7 @@ def run_region(region: Region, *, params: CoverageParams | None = None,
         split_nearest=split_nearest, per_station_areas=per_station_areas,
         h3_resolution=h3_resolution, disclaimer=region.disclaimer, progress=progress,
         union_method=union_method, area_pixel_m=area_pixel_m, units=units,
-        units_cache_dir=units_cache_dir,
+        units_cache_dir=units_cache_dir, area_display_max_px=area_display_max_px,
     )
 
 
