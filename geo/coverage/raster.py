@@ -336,7 +336,7 @@ def raster_union(cov: Coverage, *, polygons: np.ndarray | None = None,
                  pixel_m: float = DEFAULT_PIXEL_M, buffer_m: float | None = None,
                  geometry: bool = True, workers: int = 1,
                  progress: FractionFn | None = None,
-                 display_max_px: int = DISPLAY_MAX_PX) -> RasterUnion:
+                 display_max_px: int = DISPLAY_MAX_PX, refine: bool = True) -> RasterUnion:
     """The union's area, its area inside each of ``polygons`` and (``geometry``) its
     contour, measured on a grid of ``pixel_m`` — of ``pixel_m / 2`` on small extents
     (:func:`refined_pixel_m`; the result's ``pixel_m`` says which) — see the module
@@ -344,14 +344,15 @@ def raster_union(cov: Coverage, *, polygons: np.ndarray | None = None,
 
     Tiles are independent and summed in a fixed order, so the figures are identical
     for any ``workers``. ``display_max_px`` bounds the contour's grid (fewer points: a
-    coarser, quicker contour; the areas do not change).
+    coarser, quicker contour; the areas do not change). ``refine=False`` measures at
+    ``pixel_m`` whatever the extent.
     """
     buffer_m = float(cov.params.buffer_m if buffer_m is None else buffer_m)
     pixel_m = check_pixel_m(pixel_m, buffer_m)
     polys = np.zeros(0, dtype=object) if polygons is None else np.asarray(polygons, dtype=object)
     seg = covered_segments(cov)
     within = np.zeros(polys.size)
-    if seg.shape[0]:
+    if seg.shape[0] and refine:
         pixel_m = refined_pixel_m(seg, pixel_m, buffer_m)
     if seg.shape[0] == 0:
         return RasterUnion(pixel_m, buffer_m, 0.0, within,
