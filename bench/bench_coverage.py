@@ -36,8 +36,12 @@ FUTIAN = ROOT.parent / "shared" / "data" / "osm" / "shenzhen_futian_2023.graphml
 DEFAULT_SCENARIOS = [(500_000, 2_000), (500_000, 16_000), (1_500_000, 16_000)]
 
 
-def tiled_network(target_nodes: int):  # -> WalkNetwork
-    """Tile the Futian walk network into ≥ ``target_nodes`` nodes, with connectors."""
+def tiled_network(target_nodes: int, *, profile: str = "walk"):  # -> WalkNetwork
+    """Tile the Futian walk network into ≥ ``target_nodes`` nodes, with connectors.
+
+    ``profile="drive"``: tile Futian's *car* streets instead (a drive-road extract:
+    longer edges, fewer per km², so each station reaches few of them), walked as they
+    are — the sparse case of the coverage pass."""
     import pandas as pd
     import shapely
 
@@ -45,7 +49,7 @@ def tiled_network(target_nodes: int):  # -> WalkNetwork
     from geo.network.model import WalkNetwork
     from geo.network.walkfilter import FilterReport
 
-    base = load_network(FUTIAN)
+    base = load_network(FUTIAN, mode=profile)
     n0 = base.n_nodes
     tiles = int(np.ceil(target_nodes / n0))
     cols = int(np.ceil(np.sqrt(tiles)))
@@ -107,7 +111,7 @@ def tiled_network(target_nodes: int):  # -> WalkNetwork
         edge_attrs=pd.DataFrame({"highway": ["residential"] * n_edges, "name": None,
                                  "osmid": None}),
         filter_report=FilterReport("walk-v1", n_edges, 0, 0.0, ()),
-        source=f"synthetic-from-real: {rows}x{cols} tiles of {FUTIAN.name}",
+        source=f"synthetic-from-real: {rows}x{cols} tiles of {FUTIAN.name} ({profile} streets)",
     )
 
 

@@ -10,6 +10,7 @@ station service area of one station on demand, and the command's peak RSS.
     python bench/bench_e2e.py                          # 294k nodes, 2,000 stations
     python bench/bench_e2e.py --nodes 294000 --stations 1000,2000,4000,8000,16000
     python bench/bench_e2e.py --stations 2000 --area-check   # + area vs exact union
+    python bench/bench_e2e.py --profile drive --stations 20,2000  # a drive-road extract
 """
 
 from __future__ import annotations
@@ -141,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--nodes", type=int, default=294_000)
     ap.add_argument("--stations", default="2000", help="comma-separated station counts")
+    ap.add_argument("--profile", choices=("walk", "drive"), default="walk",
+                    help="tile Futian's walk streets (default) or its car streets (a "
+                         "drive-road extract, walked: the sparse case)")
     ap.add_argument("--area-check", action="store_true",
                     help="also compare the grid-measured area with an exact buffered union "
                          "in 4 km windows (first station count)")
@@ -150,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from geo.network.model import save_network
 
-    net = tiled_network(args.nodes)
+    net = tiled_network(args.nodes, profile=args.profile)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
