@@ -342,3 +342,25 @@ def test_zone_report_station_beyond_threshold_is_not_nearest() -> None:
     assert df20["station_within_threshold"].iloc[0]
     assert df20["nearest_walk_time_min"].iloc[0] == pytest.approx(18.0)
     assert df20["covered_length_m"].iloc[0] == pytest.approx(133.3, abs=0.05)
+
+
+def test_ranking_rule_and_reasons_name_the_travel_mode() -> None:
+    # an e-bike run's towns.csv says 骑行 / ride where a walk run says 步行 / walk
+    import nets
+
+    nodes = {0: (0.0, 0.0), 1: (3000.0, 0.0), 2: (6000.0, 0.0)}
+    walk_net = nets.build_network(nodes, [(0, 1), (1, 2)])
+    ride_net = nets.build_network(nodes, [(0, 1), (1, 2)], mode="ebike")
+    town = gpd.GeoDataFrame({"town_id": ["T"], "name": ["镇"]},
+                            geometry=[shapely.box(-10, -10, 6010, 10)], crs=nets.CRS)
+    town = town.set_geometry(town.geometry.translate(*nets.ORIGIN))
+    st = nets.stations([(10.0, 0.0)])
+    walk = town_report(compute_coverage(walk_net, st, params=CoverageParams(walk_time_min=10)),
+                       town)
+    ride = town_report(compute_coverage(ride_net, st, params=CoverageParams.for_mode(
+        "ebike", minutes=10.0)), town)
+    assert "步行" in walk.ranking_rule_zh and "walk" in walk.ranking_rule_en
+    assert "步行" not in ride.ranking_rule_zh and "骑行" in ride.ranking_rule_zh
+    assert "walk" not in ride.ranking_rule_en and "ride" in ride.ranking_rule_en
+    assert not any("步行" in r for r in ride.towns["reason_zh"])
+    assert not any("walk" in r for r in ride.towns["reason_en"])

@@ -38,7 +38,7 @@ from geo.crs import require_crs
 from geo.errors import StationDataError
 from geo.io.layers import LayerTable, _clean_str, polygons_from_frame, read_vector
 from geo.schema import STATION_TYPES
-from geo.vocab import DemandBasis, is_people
+from geo.vocab import DemandBasis, is_people, reword_for_mode
 
 DEFAULT_HEX_M: Final = 500.0
 _DIRECT_OVERLAY: Final = 20_000_000  # union vertices × towns below which we overlay directly
@@ -303,12 +303,15 @@ def town_report(cov: Coverage, towns: gpd.GeoDataFrame, *,
         np.isfinite(p90_min), "",
         np.where(total > 0, f"> {cov.params.walk_time_min:g} min", "no streets"))
     rank_towns(out, pop=pop, covered_pop=covered_pop, total=total, cov_len=cov_len,
-               share=share, basis=basis, walk_time_min=cov.params.walk_time_min)
+               share=share, basis=basis, walk_time_min=cov.params.walk_time_min,
+               mode=cov.params.mode)
     gdf = gpd.GeoDataFrame(out, geometry=list(geoms), crs=net.crs).sort_values("rank")
     basis_en = "street length" if basis == "street_length" else "population"
     basis_zh = "街道长度" if basis == "street_length" else "人口"
     rule_en = RANKING_RULE_EN.format(basis=basis_en, minutes=cov.params.walk_time_min)
     rule_zh = RANKING_RULE_ZH.format(basis_zh=basis_zh, minutes=cov.params.walk_time_min)
+    rule_en = reword_for_mode(rule_en, cov.params.mode)
+    rule_zh = reword_for_mode(rule_zh, cov.params.mode)
     note_en = GRID_NOTE_EN.format(size=grid_size_m) if is_grid else ""
     note_zh = GRID_NOTE_ZH.format(size=grid_size_m) if is_grid else ""
     if h3_resolution is not None:
@@ -395,9 +398,9 @@ def add_figure_columns(out: pd.DataFrame, *, pop: np.ndarray, total: np.ndarray,
 
 def rank_towns(out: pd.DataFrame, *, pop: np.ndarray, covered_pop: np.ndarray,
                total: np.ndarray, cov_len: np.ndarray, share: np.ndarray,
-               basis: DemandBasis | str, walk_time_min: float) -> None:
-    """Uncovered demand, rank (most uncovered first, then lowest share) and the reasons,
-    in place (shared by :func:`town_report` and the batch merge)."""
+               basis: DemandBasis | str, walk_time_min: float, mode: str = "walk") -> None:
+    """Uncovered demand, rank (most uncovered first, then lowest share) and the reasons
+    (in ``mode``'s words), in place (shared by :func:`town_report` and the batch merge)."""
     if is_people(basis):
         uncovered = pop - covered_pop
         unit_en, unit_zh = "people", "人"
@@ -421,3 +424,6 @@ def rank_towns(out: pd.DataFrame, *, pop: np.ndarray, covered_pop: np.ndarray,
         if np.isfinite(s) else "无可步行街道"
         for u, s, k in zip(uncovered, share, out["stations_used"], strict=True)
     ]
+    if mode != "walk":
+        for col in ("reason_en", "reason_zh"):
+            out[col] = [reword_for_mode(t, mode) for t in out[col]]
