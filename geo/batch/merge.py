@@ -6,10 +6,11 @@ figures.
 * **Stations**: each station's row comes from the partition that owns it; its nearest
   covered street length is the sum over the partitions (its reach crosses borders).
 * **Towns**: sums of street length, covered length and covered area; the 90th
-  percentile walk time from the owning partition when the town lies inside one
-  partition with all its streets, else from the distance pieces of every partition.
-  Station counts per town are recounted from the merged stations. Shares, covered
-  population and the ranking are then computed once, as a whole-network run does.
+  percentile trip time (by car from the pieces' cost per metre ``k``) from the owning
+  partition when the town lies inside one partition with all its streets, else from the
+  distance pieces of every partition. Station counts per town are recounted from the
+  merged stations. Shares, covered population and the ranking are then computed once,
+  as a whole-network run does.
 * **People** (with a population raster, :mod:`geo.batch.people`): sums by town (or
   cell) of the people each partition counts; the basis is then ``population_raster``.
 * **Union**: the union tiles are owned by one partition each, so the parts of all
@@ -80,8 +81,9 @@ def merge_stations(folders: list[Path], rejected: pd.DataFrame) -> pd.DataFrame:
 
 
 def _merged_p90(towns: pd.DataFrame, pieces: pd.DataFrame, key: str, totals: pd.Series,
-                budget_m: float) -> pd.Series:
-    """p90 per town: a local partition's value, else from every partition's pieces
+                budget: float) -> pd.Series:
+    """p90 per town (the run's cost unit: metres, or seconds by car with the pieces'
+    slope ``k``): a local partition's value, else from every partition's pieces
     (grouped once; one quantile per shared town)."""
     local = towns.loc[towns["local"].to_numpy(dtype=bool)].drop_duplicates(key)
     p90 = pd.Series(np.nan, index=totals.index, dtype=float)
@@ -93,12 +95,14 @@ def _merged_p90(towns: pd.DataFrame, pieces: pd.DataFrame, key: str, totals: pd.
         groups = pieces.groupby(col, sort=False).indices
         lo_all = pieces["lo"].to_numpy(dtype=float)
         span_all = pieces["span"].to_numpy(dtype=float)
+        k_all = pieces["k"].to_numpy(dtype=float) if "k" in pieces.columns else None
         empty = np.zeros(0, dtype=np.int64)
         tot = totals.loc[shared].to_numpy(dtype=float)
         vals = []
         for k, t in zip(shared, tot, strict=True):
             idx = groups.get(k, empty)
-            vals.append(_p90(lo_all[idx], span_all[idx], float(t), budget_m))
+            vals.append(_p90(lo_all[idx], span_all[idx], float(t), budget,
+                             None if k_all is None else k_all[idx]))
         p90.loc[shared] = np.asarray(vals, dtype=float)
     return p90
 
@@ -126,7 +130,7 @@ def merge_towns(folders: list[Path], *, towns: gpd.GeoDataFrame | None,
     sums = reported.groupby(key)[list(SUM_COLUMNS)].sum() if len(reported) else \
         pd.DataFrame(columns=list(SUM_COLUMNS))
     sums = sums.reindex(keys.to_numpy()).fillna(0.0)
-    p90 = _merged_p90(reported, pieces, key, sums["total_m"], params.budget_m) \
+    p90 = _merged_p90(reported, pieces, key, sums["total_m"], params.budget_cost) \
         if len(reported) else pd.Series(np.nan, index=sums.index)
     for c in SUM_COLUMNS:
         base[c] = sums[c].to_numpy()

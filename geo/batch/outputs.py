@@ -31,10 +31,10 @@ from geo.coverage.towns import (
 from geo.crs import WGS84
 from geo.io.sheetsafe import write_csv
 from geo.network.modes import mode_summary
-from geo.params import CoverageParams, distance_to_walk_time_min
+from geo.params import CoverageParams
 from geo.pipeline.job import BASES_NOTE_EN, __version__
 from geo.schema import STATION_TYPES
-from geo.vocab import is_people
+from geo.vocab import is_people, reword_for_mode
 
 #: the per-town sums a partition reports (besides the identifying columns)
 SUM_COLUMNS: Final = ("total_m", "covered_m", "covered_area_m2")
@@ -66,7 +66,8 @@ def finalize_towns(sums: gpd.GeoDataFrame, counts: pd.DataFrame, p90_m: np.ndarr
     """The ranked town table (as ``towns.csv``) and its demand basis, from per-town sums.
 
     ``sums`` has :data:`TOWN_ID_COLUMNS`, :data:`SUM_COLUMNS` and the geometry (network
-    CRS); ``counts`` is :func:`station_counts`; ``p90_m`` the 90th-percentile distance;
+    CRS); ``counts`` is :func:`station_counts`; ``p90_m`` the 90th-percentile cost (metres,
+    or seconds by car: ``params.cost_unit``);
     ``people`` (people inside, covered people per town, from a population raster) makes
     them the demand (``population_raster``), as ``town_report`` does.
     """
@@ -83,13 +84,14 @@ def finalize_towns(sums: gpd.GeoDataFrame, counts: pd.DataFrame, p90_m: np.ndarr
                        covered_pop=covered_pop, basis=basis, area=area, cov_area=cov_area)
     for c in counts.columns:
         out[c] = counts[c].to_numpy()
-    p90_min = distance_to_walk_time_min(p90_m, params.walk_speed_kmh)
+    p90_min = params.cost_to_minutes(np.asarray(p90_m, dtype=float))
     out["walk_time_p90_min"] = np.round(p90_min, 2)
     out["walk_time_p90_note"] = np.where(
         np.isfinite(p90_min), "",
         np.where(total > 0, f"> {params.walk_time_min:g} min", "no streets"))
     rank_towns(out, pop=pop, covered_pop=covered_pop, total=total, cov_len=cov_len,
-               share=share, basis=basis, walk_time_min=params.walk_time_min)
+               share=share, basis=basis, walk_time_min=params.walk_time_min,
+               mode=params.mode)
     gdf = gpd.GeoDataFrame(out, geometry=list(geoms), crs=sums.crs).sort_values("rank")
     return gdf.reset_index(drop=True), basis
 
@@ -109,8 +111,11 @@ def towns_block(towns: pd.DataFrame, *, basis: str, is_grid: bool, params: Cover
         note_zh = "部分镇街缺少人口数据：需求按街道长度计。"
     return {
         "count": len(towns), "is_grid": is_grid,
-        "ranking_rule": RANKING_RULE_EN.format(basis=basis_en, minutes=minutes),
-        "ranking_rule_zh": RANKING_RULE_ZH.format(basis_zh=basis_zh, minutes=minutes),
+        "ranking_rule": reword_for_mode(RANKING_RULE_EN.format(basis=basis_en,
+                                                               minutes=minutes), params.mode),
+        "ranking_rule_zh": reword_for_mode(RANKING_RULE_ZH.format(basis_zh=basis_zh,
+                                                                  minutes=minutes),
+                                           params.mode),
         "note": note_en or None, "note_zh": note_zh or None,
         "street_length_outside_towns_m": round(max(outside_length_m, 0.0), 1),
         "most_underserved": towns.sort_values("rank").head(5)["name"].tolist(),

@@ -10,14 +10,17 @@ Ownership (every street counted once):
   nearest one — so the partitions' union parts are the whole run's parts;
 * a **station** belongs to the partition containing it, else the nearest one.
 
-The *core* of a partition is its polygon, its edges and its tiles. Its sub-network
-holds every edge within ``B + max(S, buffer)`` of the core (``B`` the walk budget,
-``S`` the maximum snap distance), scaled for streets whose geometry is longer than
-their walking length: any walk of at most ``B`` that ends on an owned street, or
-within the buffer of an owned tile, lies inside it. Its stations are every station
-within a further ``S``, each with its nearest street of the whole network added to the
-sub-network, so every station snaps exactly as in a whole-network run. Distances on
-the owned streets are therefore those of the whole network.
+The *core* of a partition is its polygon, its edges and its tiles. Its sub-network holds
+every edge within ``R + max(S, buffer)`` of the core (``R`` the street metres a trip
+within the budget can run: the walk or ride budget ``budget_m``, or by car ``budget_s``
+× the fastest edge speed of the whole drive network — the
+:attr:`~geo.coverage.cost.StreetCost.reach_m` of the run; ``S`` the maximum snap
+distance), scaled for streets whose geometry is longer than their length: any trip
+within the budget that starts on an owned street, or within the buffer of an owned tile,
+lies inside it (by car: whatever the one-way streets and speeds along it). Its stations
+are every station within a further ``S``, each with its nearest street of the whole
+network added to the sub-network, so every station snaps exactly as in a whole-network
+run. Distances on the owned streets are therefore those of the whole network.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.coverage.cost import street_cost
 from geo.coverage.snap import snap_points
 from geo.crs import require_crs
 from geo.errors import InvalidParameterError, StationDataError
@@ -52,7 +56,8 @@ class Halo:
 
     network_m: float
     stations_m: float
-    scale: float  # max(geometry length / walking length) over the streets, ≥ 1
+    scale: float  # max(geometry length / street length) over the streets, ≥ 1
+    reach_m: float = 0.0  # street metres a trip within the budget can run
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,10 +123,21 @@ def halo_for(network: WalkNetwork, params: CoverageParams) -> Halo:
     ok = length > 0.5
     ratio = float(np.max(geom_len[ok] / length[ok])) if ok.any() else 1.0
     scale = min(max(ratio, 1.0), HALO_SCALE_MAX) * 1.01
-    base = params.budget_m + max(params.max_snap_m, params.buffer_m)
+    reach = reach_m(network, params)
+    base = reach + max(params.max_snap_m, params.buffer_m)
     net_m = base * scale + HALO_MARGIN_M
     return Halo(network_m=net_m, stations_m=net_m + params.max_snap_m + HALO_MARGIN_M,
-                scale=scale)
+                scale=scale, reach_m=reach)
+
+
+def reach_m(network: WalkNetwork, params: CoverageParams) -> float:
+    """Street metres a trip within the budget can run on the *whole* ``network``: the
+    walk / ride budget, or by car the budget in seconds × the fastest edge speed
+    (:attr:`geo.coverage.cost.StreetCost.reach_m`; a partition's sub-network is never
+    faster than the whole)."""
+    if params.mode != "drive":
+        return params.budget_m
+    return float(street_cost(network, params).reach_m)
 
 
 def _owner(points: np.ndarray, polygons: np.ndarray) -> np.ndarray:

@@ -54,10 +54,11 @@ from geo.batch.partition import PartitionCut, PartitionPlan, cut_plan, network_f
 from geo.batch.people import PartitionPeople, partition_people
 from geo.coverage.cells import convex_cell_parts, h3_cells
 from geo.coverage.core import Coverage, compute_coverage
+from geo.coverage.cost import street_cost
 from geo.coverage.segments import (
     clip_segments,
+    cost_pieces,
     covered_length,
-    distance_pieces,
     segment_arrays,
     weighted_quantile,
 )
@@ -165,10 +166,12 @@ def _coverage(net: WalkNetwork, stations: gpd.GeoDataFrame,
     snapped["source"] = np.full(len(snapped), -1, dtype=np.int64)
     dist = np.full(net.n_nodes, np.inf)
     src = np.full(net.n_nodes, -1, dtype=np.int64)
+    cost = street_cost(net, params)  # by car: the slope column and one-way ends
     seg = segment_arrays(net.edge_u, net.edge_v, net.length_m, dist, src,
-                         np.zeros(0, np.int64), np.zeros(0))
+                         np.zeros(0, np.int64), np.zeros(0), slope=cost.slope,
+                         forward=cost.forward, backward=cost.backward)
     return Coverage(params=params, network=net, stations=snapped, node_dist_m=dist,
-                    node_source=src, segment_arrays=seg)
+                    node_source=src, segment_arrays=seg, cost=cost)
 
 
 def _owned_only(cov: Coverage, owned: np.ndarray) -> Coverage:
@@ -209,16 +212,22 @@ def _units(cut: PartitionCut, h3_resolution: int, net: WalkNetwork
     return cells, convex_cell_parts(net, cells.geometry.to_numpy())
 
 
-def _p90(lo: np.ndarray, span: np.ndarray, total_m: float, budget_m: float) -> float:
+def _p90(lo: np.ndarray, span: np.ndarray, total_m: float, budget: float,
+         slope: np.ndarray | None = None) -> float:
+    """The 90th percentile over ``total_m`` metres of street of the cost described by
+    the pieces ``lo, span`` (and ``slope``: cost per metre, by car; :func:`cost_pieces`),
+    the street no piece describes unreached; ``budget`` in the same cost unit."""
     extra = max(total_m - float(span.sum()), 0.0)
     return weighted_quantile(np.concatenate([lo, [np.inf]]), np.concatenate([span, [extra]]),
-                             0.9, cap=budget_m)
+                             0.9, cap=budget,
+                             slope=None if slope is None else np.concatenate([slope, [1.0]]))
 
 
 def town_sums(cut: PartitionCut, spec: PartitionSpec, cov_own: Coverage,
               parts_union: np.ndarray) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Per-town sums over the owned streets (+ ``local``, ``p90_m``) and the distance
-    pieces (``unit, lo, span``) of the towns that other partitions may share."""
+    """Per-town sums over the owned streets (+ ``local``, ``p90_m``: the p90 in the
+    run's cost unit, metres or seconds by car) and the distance pieces (``unit, lo,
+    span``, by car also ``k``) of the towns that other partitions may share."""
     net = cov_own.network
     units, parts_all = _units(cut, spec.h3_resolution, net)
     n = len(units)
@@ -228,7 +237,7 @@ def town_sums(cut: PartitionCut, spec: PartitionSpec, cov_own: Coverage,
     total = np.bincount(pidx, weights=(parts["q"] - parts["p"]).to_numpy(), minlength=n)
     clipped = clip_segments(cov_own.segments, parts)
     cidx = clipped["part"].to_numpy(dtype=np.int64)
-    budget = spec.params.budget_m
+    budget = spec.params.budget_cost  # metres on foot / e-bike, seconds by car
     cov_len = np.bincount(cidx, weights=covered_length(clipped, budget), minlength=n)
     geoms = units.geometry.to_numpy()
     if cut.towns is None:  # cells: the part of the owned tile with the cell's id
@@ -240,18 +249,22 @@ def town_sums(cut: PartitionCut, spec: PartitionSpec, cov_own: Coverage,
     foreign = np.bincount(parts_all.loc[~owned, "part"].to_numpy(dtype=np.int64),
                           minlength=n) > 0
     local = shapely.within(geoms, cut.polygon) & ~foreign
-    lo, span = distance_pieces(clipped)
+    lo, span, slope = cost_pieces(clipped)
     unit_of = np.concatenate([cidx, cidx])
     order = np.argsort(unit_of, kind="stable")
     bnd = np.searchsorted(unit_of[order], np.arange(n + 1))
-    p90 = np.array([_p90(lo[order[bnd[i]:bnd[i + 1]]], span[order[bnd[i]:bnd[i + 1]]],
-                         total[i], budget) for i in range(n)])
+    groups = [order[bnd[i]:bnd[i + 1]] for i in range(n)]
+    p90 = np.array([_p90(lo[m], span[m], total[i], budget,
+                         None if slope is None else slope[m])
+                    for i, m in enumerate(groups)])
     sums = units[["town_id", "name", "code", "district", "population"]].copy()
     sums["_town"] = units["_town"].to_numpy() if "_town" in units.columns else -1
     sums["total_m"], sums["covered_m"], sums["covered_area_m2"] = total, cov_len, cov_area
     sums["local"], sums["p90_m"] = local, p90
     share = ~local[unit_of]
     pieces = pd.DataFrame({"unit": unit_of[share], "lo": lo[share], "span": span[share]})
+    if slope is not None:  # by car: the cost per metre of each piece
+        pieces["k"] = slope[share]
     pieces["town_id"] = units["town_id"].to_numpy()[pieces["unit"].to_numpy()]
     pieces["_town"] = sums["_town"].to_numpy()[pieces["unit"].to_numpy()]
     return gpd.GeoDataFrame(sums, geometry=list(geoms), crs=net.crs), pieces
