@@ -76,12 +76,15 @@ if table.anonymous:
     st.info(table.note(lang))
 p = table.params
 basis = table.demand_basis or "street_length"
+speed_zh = "逐路段车速、单行道按允许方向" if p.mode == "drive" else f"{p.walk_speed_kmh:g} km/h"
+speed_en = ("per-edge speeds, one-way streets respected" if p.mode == "drive"
+            else f"{p.walk_speed_kmh:g} km/h")
 st.caption(tr(
     f"覆盖率口径：{label(f'basis_{basis}', 'zh')}；{mode_name(p.mode, 'zh')} "
-    f"{p.walk_time_min:g} 分钟 × {p.walk_speed_kmh:g} km/h，街道缓冲 {p.buffer_m:g} 米；"
+    f"{p.walk_time_min:g} 分钟 × {speed_zh}，街道缓冲 {p.buffer_m:g} 米；"
     f"区域：{md_text(table.region_label)}。",
     f"Covered share of {label(f'basis_{basis}', 'en')}; {mode_name(p.mode, 'en')}: "
-    f"{p.walk_time_min:g} min × {p.walk_speed_kmh:g} km/h, street buffer {p.buffer_m:g} m; "
+    f"{p.walk_time_min:g} min × {speed_en}, street buffer {p.buffer_m:g} m; "
     f"region: {md_text(table.region_label)}."))
 
 frame = display_frame(table, lang)

@@ -41,10 +41,14 @@ cols[3].metric(tr("计算节点", "Workers"), str(engine.get("workers", "")))
 params = s.get("params")
 params = params if isinstance(params, dict) else {}
 travel = str(params.get("travel_mode", "walk"))
+speed_zh = "逐路段车速、单行道按允许方向" if travel == "drive" else \
+    f"{params.get('walk_speed_kmh', '—')} km/h"
+speed_en = "per-edge speeds, one-way streets respected" if travel == "drive" else \
+    f"{params.get('walk_speed_kmh', '—')} km/h"
 st.caption(tr(f"出行方式：{mode_name(travel, 'zh')} {params.get('walk_time_min', '—')} 分钟 × "
-              f"{params.get('walk_speed_kmh', '—')} km/h",
+              f"{speed_zh}",
               f"Travel mode: {mode_name(travel, 'en')}, {params.get('walk_time_min', '—')} "
-              f"min × {params.get('walk_speed_kmh', '—')} km/h"))
+              f"min × {speed_en}"))
 if not s.get("complete", True):
     st.warning(tr("部分城市计算失败，原因见下表。", "Some cities failed: see the reasons below."))
 

@@ -20,20 +20,22 @@ from geo.errors import BatchIncompleteError, InvalidParameterError
 DESCRIPTION = """\
 Run coverage per partition on a Dask distributed cluster and merge. Either one network
 cut by partition polygons (--network --stations --partition --partition-field: each
-partition is cut with a halo of the walk (or ride) budget plus the maximum snap
-distance, every
-street counted once in the partition that holds its midpoint; the merged figures equal
-one `yizhan coverage` run of the whole network), or --regions DIR: a folder of region
-folders run one per task. --workers N starts a local cluster of N worker processes
-(default: one per core); --scheduler tcp://host:port uses an existing cluster (the
-output folder must be reachable by its workers under the same path). Writes into
---out: summary.json (the keys of yizhan coverage plus partitions and engine),
-stations.csv, towns.csv, towns.geojson, coverage.geojson, and each partition's own
-outputs in OUT/<partition>/. A re-run with the same inputs reuses finished partitions.
---mode ebike: coverage by e-bike (each partition's network has the e-bike street filter;
-every summary.json records travel_mode, speed_model and network_filter); --mode drive
-is refused (use yizhan bases). Exit code 11 when a partition failed (its reason is in
-summary.json).
+partition is cut with a halo of the street distance a trip within the budget can run —
+the walk or ride budget, by car the budget × the network's fastest edge speed — plus the
+maximum snap distance, every street counted once in the partition that holds its
+midpoint; the merged figures equal one `yizhan coverage` run of the whole network), or
+--regions DIR: a folder of region folders run one per task. --workers N starts a local
+cluster of N worker processes (default: one per core); --scheduler tcp://host:port uses
+an existing cluster (the output folder must be reachable by its workers under the same
+path). Writes into --out: summary.json (the keys of yizhan coverage plus partitions and
+engine), stations.csv, towns.csv, towns.geojson, coverage.geojson, and each partition's
+own outputs in OUT/<partition>/. A re-run with the same inputs reuses finished
+partitions. --mode ebike / --mode drive: coverage by e-bike or by car (each partition's
+network has that mode's street filter; by car one-way streets and per-edge speeds are
+respected, the halo is the fastest car's reach, and the merge still equals one
+whole-network drive run); every summary.json records travel_mode, speed_model and
+network_filter (by car budget_m is null: the budget is a time). Exit code 11 when a
+partition failed (its reason is in summary.json).
 """
 
 
@@ -88,7 +90,7 @@ def _print(result: BatchResult) -> None:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """``yizhan batch`` (see :data:`DESCRIPTION`)."""
-    params = params_from_args(args)
+    params = params_from_args(args, allow_drive=True)
     common = {"out_dir": args.out, "params": params, "h3_resolution": args.h3_resolution,
               "workers": args.workers, "scheduler": args.scheduler,
               "cache_dir": cache_dir_from_args(args), "retries": args.retries}

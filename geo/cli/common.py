@@ -104,8 +104,8 @@ def params_from_args(args: argparse.Namespace, *,
     """Validated :class:`CoverageParams` from the options of :func:`add_params`.
 
     ``allow_drive``: whether the command computes coverage by car (``yizhan coverage``,
-    ``yizhan report``); the others refuse ``--mode drive`` with what to do instead
-    (:data:`DRIVE_REFUSALS`)."""
+    ``report``, ``batch``, ``progress``); the others refuse ``--mode drive`` with what
+    to do instead (:data:`DRIVE_REFUSALS`)."""
     if args.preset and args.walk_time_min is not None:
         raise InvalidParameterError("give either --preset or --walk-time-min, not both")
     if args.speed_preset and args.walk_speed_kmh is not None:
@@ -149,12 +149,6 @@ DRIVE_REFUSALS: dict[str, str] = {
     "suggest": "site suggestions are computed on foot or by e-bike: use --mode walk or "
                "--mode ebike; for coverage by car run `yizhan coverage --mode drive`, for "
                "drive times to convalescence bases `yizhan bases`",
-    "batch": "batch runs are on foot or by e-bike: use --mode walk or --mode ebike; for "
-             "coverage by car run `yizhan coverage --mode drive` on each region, for "
-             "drive times to convalescence bases `yizhan bases`",
-    "progress": "coverage progress is tracked on foot or by e-bike: use --mode walk or "
-                "--mode ebike; for one version by car run `yizhan coverage --mode drive "
-                "--db … --city …`, for drive times to convalescence bases `yizhan bases`",
 }
 _DRIVE_REFUSAL = ("this command computes on foot or by e-bike: use --mode walk or --mode "
                   "ebike; `yizhan coverage --mode drive` computes coverage by car, "

@@ -1,7 +1,7 @@
 """``yizhan progress`` — coverage of every stored version of every city's station list.
 
 Runs each version (``--db``, ``--city``) with the same parameters — travel mode
-(``--mode walk|ebike``), minutes, speed — on the same network (``--network``
+(``--mode walk|ebike|drive``), minutes, speed — on the same network (``--network``
 [``--towns``] or a region folder ``--region``, loaded with the mode's street filter)
 and writes
 ``progress.csv``, ``progress.xlsx`` and ``progress.json`` into ``--out``. Each version's
@@ -39,8 +39,9 @@ def add_progress_parser(sub: Any) -> None:
         description="For every stored version of each city's station list (or of --city), "
                     "the stations by type and the covered share (population when every "
                     "town has one, else street length) with the same parameters on the "
-                    "same network, by walking or with --mode ebike by e-bike (the network "
-                    "loaded with that mode's street filter). Writes progress.csv, "
+                    "same network, by walking, with --mode ebike by e-bike or with --mode "
+                    "drive by car (one-way streets, per-edge speeds; the network loaded "
+                    "with that mode's street filter). Writes progress.csv, "
                     "progress.xlsx and progress.json (with travel_mode, speed_model and "
                     "network_filter) into --out.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -97,7 +98,7 @@ def _print_table(table: ProgressTable) -> None:
 
 def cmd_progress(args: argparse.Namespace) -> int:
     """Run ``yizhan progress``: read the store, compute or reuse, write the three files."""
-    params = params_from_args(args)
+    params = params_from_args(args, allow_drive=True)
     cache = cache_dir_from_args(args)
     store = StationStore(args.db, create=False)
     region = _region(args, cache, params.mode)
