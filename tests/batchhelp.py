@@ -164,3 +164,65 @@ def assert_same_as_whole(job: Any, out: Path) -> dict[str, float]:
     assert note_a == note_b, [(x, y) for x, y in zip(note_a, note_b, strict=True) if x != y]
     return {"covered_length_abs_m": d_len, "covered_area_abs_m2": d_area,
             "station_nearest_abs_m": d_near, "town_length_rel": worst}
+
+
+def drive_grid_network() -> WalkNetwork:
+    """The grid of :func:`grid_network` prepared for driving, with one-way streets and
+    several speeds: the row y = 200 one-way eastward and the row y = 600 one-way
+    westward (``oneway=-1``), both across the border at x = 1450; the column x = 1500
+    one-way northward; the row y = 400 a primary road (50 km/h), the row y = 800
+    tagged ``maxspeed=60``; the diagonal across the border one-way; the rest
+    residential (30 km/h), two-way."""
+    nodes = {i + NX * j: (i * SPACING_M, j * SPACING_M) for j in range(NY) for i in range(NX)}
+    edges: list[Any] = []
+    for j in range(NY):
+        for i in range(NX):
+            a = i + NX * j
+            if i < NX - 1:
+                tags: dict[str, Any] = {}
+                if j == 2:
+                    tags = {"oneway": "yes", "highway": "tertiary"}
+                elif j == 6:
+                    tags = {"oneway": "-1"}
+                elif j == 4:
+                    tags = {"highway": "primary"}
+                elif j == 8:
+                    tags = {"maxspeed": "60"}
+                edges.append((a, a + 1, tags))
+            if j < NY - 1:
+                edges.append((a, a + NX, {"oneway": "yes"} if i == 15 else {}))
+    edges.append((12 + NX * 2, 17 + NX * 7, {"via": [(1500.0, 450.0)], "oneway": "yes"}))
+    edges.append((3, 3 + NX, {"via": [(260.0, 50.0)], "length": 180.0}))  # parallel detour
+    return build_network(nodes, edges, mode="drive")
+
+
+#: The stations by car (local metres; FAR is off the network): D1 on the 60 km/h row
+#: 850 m west of the border (its minute reaches 150 m into the east: only a halo of the
+#: car's reach holds it), D2 just east of the border on the eastward one-way row
+#: (reached from upstream, west of the border), S8 on the westward one-way row; few
+#: enough to leave streets uncovered.
+DRIVE_STATIONS = [("S1", 120, 310), ("D1", 600, 800), ("D2", 1470, 200),
+                  ("S8", 2050, 600), ("S5", 2610, 410), ("FAR", 1500, 3000)]
+
+
+def station_rows(points: list[tuple[str, float, float]]) -> pd.DataFrame:
+    """Station CSV rows (WGS-84) at local metres, as :func:`stations_csv` writes them."""
+    rows = []
+    for sid, x, y in points:
+        pt = gpd.GeoSeries([shapely.Point(absolute(x, y))], crs=CRS).to_crs(4326).iloc[0]
+        rows.append({"station_id": sid, "name": f"驿站{sid}", "type": "工会驿站",
+                     "lon": f"{pt.x:.9f}", "lat": f"{pt.y:.9f}"})
+    return pd.DataFrame(rows)
+
+
+def write_drive_inputs(tmp: Path) -> dict[str, Path]:
+    """:func:`write_inputs` with the network of :func:`drive_grid_network` (prepared for
+    driving) and the stations :data:`DRIVE_STATIONS` (+ a rejected row)."""
+    out = write_inputs(tmp)
+    out["network"] = save_network(drive_grid_network(), tmp / "drive-net")
+    bad = pd.DataFrame([{"station_id": "BAD", "name": "错类型", "type": "便利店",
+                         "lon": "113.9", "lat": "22.5"}])
+    out["stations"] = tmp / "drive-stations.csv"
+    pd.concat([station_rows(DRIVE_STATIONS), bad], ignore_index=True).to_csv(
+        out["stations"], index=False, encoding="utf-8")
+    return out

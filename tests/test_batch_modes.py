@@ -1,7 +1,8 @@
 """``yizhan batch --mode ebike`` (:mod:`geo.batch`): each partition cut from the network
 loaded with the e-bike filter and run with the e-bike parameters, the merge equal to one
 whole-network e-bike run, every ``summary.json`` naming the mode; region folders loaded
-for the mode (:func:`geo.pipeline.region.region_from_folder`); drive refused."""
+for the mode (:func:`geo.pipeline.region.region_from_folder`), by car too
+(:mod:`tests.test_batch_drive` checks a drive batch cut by partitions)."""
 
 from __future__ import annotations
 
@@ -115,12 +116,32 @@ def test_region_folder_in_a_mode(demo: dict[str, Path], tmp_path: Path) -> None:
         region_from_folder(folder, mode="ebike")
 
 
-def test_cli_batch_refuses_drive(demo: dict[str, Path], tmp_path: Path,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_batch_regions_by_car(demo: dict[str, Path], client: Any, tmp_path: Path) -> None:
+    """--regions by car: each region folder's streets loaded with the drive filter, the
+    merge equal to the region's own drive run, the mode in every summary.json."""
+    regions = tmp_path / "regions"
+    shutil.copytree(demo["root"] / "region", regions / "示范")
+    drive = CoverageParams(mode="drive", walk_time_min=3.0)
+    res = run_batch_regions(regions_dir=regions, out_dir=tmp_path / "out", params=drive,
+                            client=client)
+    assert res.complete
+    s = res.summary
+    own = _summary(tmp_path / "out" / s["partitions"][0]["folder"])
+    for x in (s, own):
+        assert x["params"]["travel_mode"] == "drive" and x["params"]["budget_m"] is None
+        assert x["params"]["speed_model"]["kind"] == "per_edge"
+        assert x["params"]["network_filter"]["filter"] == "drive-v1"
+    direct = summary_dict(run_region(region_from_folder(regions / "示范", mode="drive"),
+                                     params=drive, per_station_areas=False))
+    assert s["covered_length_m"] == pytest.approx(direct["covered_length_m"], abs=0.2)
+
+
+def test_cli_batch_by_car_refuses_speed_options(demo: dict[str, Path], tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["batch", "--network", str(demo["streets"]), "--stations",
                  str(demo["stations"]), "--partition", str(demo["partitions"]),
-                 "--partition-field", "city", "--mode", "drive", "--workers", "1",
-                 "--out", str(tmp_path / "d")])
+                 "--partition-field", "city", "--mode", "drive", "--walk-speed-kmh", "4",
+                 "--workers", "1", "--out", str(tmp_path / "d")])
     assert code == InvalidParameterError.exit_code
-    assert "yizhan bases" in capsys.readouterr().err
+    assert "per street" in capsys.readouterr().err
     assert not (tmp_path / "d" / "summary.json").exists()

@@ -160,11 +160,35 @@ def test_progress_by_ebike(inputs: tuple[Path, Path], tmp_path: Path,
     assert not [k for k in about if "步行" in str(k)]
 
 
-def test_progress_refuses_drive(inputs: tuple[Path, Path], tmp_path: Path,
-                                monkeypatch: pytest.MonkeyPatch,
-                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_by_car(inputs: tuple[Path, Path], tmp_path: Path,
+                        monkeypatch: pytest.MonkeyPatch,
+                        capsys: pytest.CaptureFixture[str]) -> None:
+    """--mode drive: the region's streets loaded with the drive filter (one-way streets,
+    per-edge speeds), the mode in progress.json and progress.xlsx (budget in seconds, no
+    budget_m); every version covers more street than on foot in the same minutes."""
     folder, db = inputs
-    assert yz(["progress", "--db", str(db), "--region", str(folder), "--out",
-               str(tmp_path / "d"), "--mode", "drive", "--no-cache"], monkeypatch) == 4
-    assert "yizhan bases" in capsys.readouterr().err
-    assert not (tmp_path / "d" / "progress.json").exists()
+    base = ["progress", "--db", str(db), "--region", str(folder), "--city", CITY,
+            "--no-cache", "--walk-time-min", "5", "--quiet"]
+    assert yz([*base, "--out", str(tmp_path / "walk")], monkeypatch) == 0
+    assert yz([*base, "--out", str(tmp_path / "drive"), "--mode", "drive"], monkeypatch) == 0
+    assert "travel mode: drive (network filter drive-v1), 5 min by car" in \
+        capsys.readouterr().out
+    walk = json.loads((tmp_path / "walk" / "progress.json").read_text(encoding="utf-8"))
+    drive = json.loads((tmp_path / "drive" / "progress.json").read_text(encoding="utf-8"))
+    p = drive["params"]
+    assert p["travel_mode"] == "drive" and p["mode"] == "drive"
+    assert p["network_filter"]["filter"] == "drive-v1"
+    assert p["speed_model"]["kind"] == "per_edge" and p["speed_model"]["directed"] is True
+    assert p["budget_m"] is None
+    assert drive["network"]["key"] != walk["network"]["key"]
+    assert len(drive["rows"]) == len(walk["rows"]) == 3
+    for w, d in zip(walk["rows"], drive["rows"], strict=True):
+        assert d["covered_length_m"] > w["covered_length_m"]
+        assert d["covered_share"] > w["covered_share"]
+        assert d["stations_total"] == w["stations_total"]
+    about = {r[0]: r[1] for r in load_workbook(tmp_path / "drive" / "progress.xlsx")["参数"]
+             .iter_rows(values_only=True)}
+    assert about["出行方式"] == "驾车"
+    assert str(about["路网筛选"]).startswith("drive-v1")
+    assert 300 in about.values()  # the budget in seconds
+    assert not [k for k in about if "步行" in str(k)]
