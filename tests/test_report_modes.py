@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -88,17 +89,25 @@ def test_ebike_html_says_ride_not_walk(ebike_data: ReportData, ebike_job: Covera
     assert "骑行15分钟内无站点" in notes  # the engine's ranking rule, in the mode's words
 
 
-def test_ebike_pdf_and_excel_say_ride_not_walk(ebike_data: ReportData, tmp_path: Path) -> None:
+def _pdf_and_sheet_text(data: ReportData, tmp_path: Path) -> tuple[str, list[str], Any]:
+    """The PDF report's text, the Excel report's cells (the field legend left out) and
+    its workbook."""
     from pypdf import PdfReader
 
-    pdf = write_report(ebike_data, "pdf", tmp_path / "r.pdf")
+    pdf = write_report(data, "pdf", tmp_path / "r.pdf")
     text = "\n".join(p.extract_text() or "" for p in PdfReader(str(pdf)).pages)
+    wb = load_workbook(write_report(data, "xlsx", tmp_path / "r.xlsx"))
+    cells = [str(v) for ws in wb if ws.title != "字段说明"
+             for row in ws.iter_rows(values_only=True) for v in row if v is not None]
+    return text, cells, wb
+
+
+def test_ebike_pdf_and_excel_say_ride_not_walk(ebike_data: ReportData, tmp_path: Path) -> None:
+
+    text, cells, wb = _pdf_and_sheet_text(ebike_data, tmp_path)
     flat = re.sub(r"\s+", "", text)
     assert "骑行（电动自行车）覆盖街道占比" in flat and "骑行时间" in flat
     assert _walk_words_zh(text) == []
-    wb = load_workbook(write_report(ebike_data, "xlsx", tmp_path / "r.xlsx"))
-    cells = [str(v) for ws in wb if ws.title != "字段说明"
-             for row in ws.iter_rows(values_only=True) for v in row if v is not None]
     assert _walk_words_zh("\n".join(cells)) == []
     assert not [c for c in cells if "walkable" in c]  # status reasons said for riding
     heads = [c.value for c in wb["镇街"][1]]
@@ -172,16 +181,11 @@ def test_drive_html_says_drive_not_walk(drive_data: ReportData, drive_job: Cover
 def test_drive_pdf_excel_and_geopackage_say_drive(drive_data: ReportData,
                                                    tmp_path: Path) -> None:
     import geopandas as gpd
-    from pypdf import PdfReader
 
-    pdf = write_report(drive_data, "pdf", tmp_path / "r.pdf")
-    text = "\n".join(p.extract_text() or "" for p in PdfReader(str(pdf)).pages)
+    text, cells, wb = _pdf_and_sheet_text(drive_data, tmp_path)
     flat = re.sub(r"\s+", "", text)
     assert "车程覆盖街道占比" in flat and "驾车时间" in flat
     assert _walk_words_zh(text) == []
-    wb = load_workbook(write_report(drive_data, "xlsx", tmp_path / "r.xlsx"))
-    cells = [str(v) for ws in wb if ws.title != "字段说明"
-             for row in ws.iter_rows(values_only=True) for v in row if v is not None]
     assert _walk_words_zh("\n".join(cells)) == []
     assert not [c for c in cells if "walkable" in c]
     heads = [c.value for c in wb["镇街"][1]]
