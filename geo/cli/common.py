@@ -51,8 +51,8 @@ buffered by --buffer-m and unioned (holes stay holes). Walk budget = walk time �
 (15 min at 4.0 km/h = 1,000 m). Life-circle presets (GB 50180-2018): 5min (≈300 m),
 10min (≈500 m), 15min (800–1,000 m). Speed presets: adult 4.0, elderly 3.0,
 with_children 3.0, brisk 5.0 km/h. --mode ebike: the same minutes by e-bike on roads
-open to non-motor vehicles (slow 12, standard 15, fast 20 km/h). --mode drive (coverage
-and report): each street point's drive time TO its nearest station on the car network,
+open to non-motor vehicles (slow 12, standard 15, fast 20 km/h). --mode drive (coverage,
+report, batch, progress): each street point's drive time TO its nearest station on the car network,
 one-way streets respected, free-flow speeds per edge (maxspeed, else the China class
 default); no speed option. Convalescence bases: drive times with yizhan bases.
 """
@@ -132,7 +132,7 @@ def _add_mode_options(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--mode", choices=MODES, default="walk",
                    help="travel mode: walk (default; pedestrian filter), ebike (roads "
                         "open to non-motor vehicles, no footways without bicycle access; "
-                        "--ride-speed-kmh) or drive (yizhan coverage / report: the car "
+                        "--ride-speed-kmh) or drive (coverage, report, batch, progress: the car "
                         "network, one-way streets respected, per-edge speeds from "
                         "maxspeed or China class defaults; no speed option; time from "
                         "each street point to the station)")
