@@ -49,17 +49,6 @@ from geo.network.travel import TravelGraph
 from geo.params import CoverageParams
 
 
-def multi_source_distances(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.ndarray,
-                           *, budget_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """Distance (m) from every node to the nearest source within ``budget_m``.
-
-    Returns ``(dist, source)`` for the ``n`` base nodes: ``inf`` / ``-1`` beyond the
-    budget; ``source`` indexes ``src_edge``.
-    """
-    dist, src, _ = nearest_source_search(network, src_edge, src_offset, budget_m=budget_m)
-    return dist, src
-
-
 class LazySegments(Mapping[str, np.ndarray]):
     """The whole segment table, built on first access; :attr:`reached` is the part with a
     finite distance (every edge with a reached end or a station), built by the pass.
@@ -248,7 +237,9 @@ def compute_coverage(network: WalkNetwork, stations: gpd.GeoDataFrame, *,
     params = params or CoverageParams()
     _check_mode(network, params)
     t_prep = time.perf_counter()
-    _ = network.node_edges  # built once per network (cached on it)
+    # built once per network (cached on it), not part of the pass: the incidence, and
+    # the node grid and length bound of the sparse search
+    _ = network.node_edges, network.node_grid, network.min_length_ratio
     cost = street_cost(network, params, travel=travel)  # the walk CSR, or the drive times
     t0 = time.perf_counter()
     snapped = snap_stations(network, stations, max_snap_m=params.max_snap_m,

@@ -3,10 +3,11 @@
 The coverage pass only knows each node's *nearest* station; a station's own service
 area needs its own reach. A scipy call per station on the whole graph costs time in
 proportion to the whole graph, so stations are grouped into square cells and each
-cell's stations are searched together on the sub-graph of the cell's box grown by the
-budget (+1 % + 10 m). That is exact whenever an edge is at least as long as the
-straight line between its ends (true for lengths measured along the geometry; OSM's
-geodesic lengths differ from the projected ones by far less than the 1 % margin).
+cell's stations are searched together on the sub-graph of the cell's box grown by how
+far the budget can get in a straight line
+(:func:`~geo.coverage.search.straight_line_reach_m`: the budget over the network's
+smallest ratio of edge length to the straight line between the edge's ends), so the
+answer is the whole graph's.
 
 With a cost model (:class:`~geo.coverage.cost.StreetCost`, e.g. seconds by car with
 one-way streets) the search runs on its graph (the reversed directed time graph, so
@@ -24,7 +25,12 @@ import pandas as pd
 from scipy.sparse import csgraph
 
 from geo.coverage.cost import StreetCost
-from geo.coverage.search import append_source_rows, search_limit, sub_csr
+from geo.coverage.search import (
+    append_source_rows,
+    search_limit,
+    straight_line_reach_m,
+    sub_csr,
+)
 from geo.coverage.segments import orient_segments
 from geo.network.model import WalkNetwork
 
@@ -56,23 +62,17 @@ def station_reach(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.nda
                  src_offset / np.maximum(network.length_m[src_edge], 1e-12), 0.0)
     sx = network.node_x[u] * (1 - f) + network.node_x[v] * f
     sy = network.node_y[u] * (1 - f) + network.node_y[v] * f
-    margin = reach_m * 1.01 + 10.0
+    # a path within the budget gets at most this far in a straight line
+    margin = float(straight_line_reach_m(network, reach_m))
     x0, y0 = network.node_x.min(), network.node_y.min()
-    # node grid (same cells) to collect the nodes of a box quickly
-    ncx = np.floor((network.node_x - x0) / cell_m).astype(np.int64)
-    ncy = np.floor((network.node_y - y0) / cell_m).astype(np.int64)
-    width = int(ncx.max()) + 1
-    node_cell = ncy * width + ncx
-    order = np.argsort(node_cell, kind="stable")
-    sorted_cells = node_cell[order]
-    # clamp to the node grid: rounding can put sx a hair outside [min x, max x] (e.g. on
-    # an edge along the western boundary), and a column of -1 or ``width`` would wrap
-    # into the neighbouring row of cells and search the wrong part of the network
+    width = int((network.node_x.max() - x0) // cell_m) + 1
+    # clamp to the grid: rounding can put sx a hair outside [min x, max x] (e.g. on an
+    # edge along the western boundary), and a column of -1 or ``width`` would wrap into
+    # the neighbouring row of cells
     scx = np.clip(np.floor((sx - x0) / cell_m).astype(np.int64), 0, width - 1)
     scy = np.clip(np.floor((sy - y0) / cell_m).astype(np.int64), 0, None)
     src_cell = scy * width + scx
     local = np.full(network.n_nodes, -1, dtype=np.int64)
-    ring = int(np.ceil(margin / cell_m))
     out_s, out_n, out_d = [], [], []
     for cell in np.unique(src_cell):
         members = np.flatnonzero(src_cell == cell)
@@ -81,16 +81,7 @@ def station_reach(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.nda
         bx1 = max(x0 + (cx + 1) * cell_m, sx[members].max()) + margin
         by0 = min(y0 + cy * cell_m, sy[members].min()) - margin
         by1 = max(y0 + (cy + 1) * cell_m, sy[members].max()) + margin
-        cand = []
-        for gy in range(cy - ring, cy + ring + 1):
-            lo_c = gy * width + max(cx - ring, 0)
-            hi_c = gy * width + min(cx + ring, width - 1)
-            if gy < 0 or lo_c > hi_c:
-                continue
-            a = np.searchsorted(sorted_cells, lo_c, side="left")
-            b = np.searchsorted(sorted_cells, hi_c, side="right")
-            cand.append(order[a:b])
-        idx = np.concatenate(cand) if cand else np.zeros(0, dtype=np.int64)
+        idx = network.node_grid.nodes_near(bx0, by0, bx1, by1)
         nx_, ny_ = network.node_x[idx], network.node_y[idx]
         idx = idx[(nx_ >= bx0) & (nx_ <= bx1) & (ny_ >= by0) & (ny_ <= by1)]
         # the host edge's ends must be present for the virtual source edges

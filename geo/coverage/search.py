@@ -23,7 +23,7 @@ trip within the budget runs at most that many metres of street.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import scipy.sparse as sp
@@ -201,12 +201,22 @@ def _search_sub(network: WalkNetwork, csr: sp.csr_matrix, nodes: np.ndarray,
     return dist, src, reached
 
 
+def straight_line_reach_m(network: WalkNetwork, path_m: Any) -> Any:
+    """How far (m, in a straight line) a path of ``path_m`` metres of street can get:
+    ``path_m / r`` with ``r`` the network's smallest ratio of edge length to the straight
+    line between the edge's ends, a hair more for rounding; ``inf`` when the network's
+    lengths give no bound (an edge of length 0 between distinct points)."""
+    ratio = network.min_length_ratio
+    if not ratio > 0:
+        return np.full_like(np.asarray(path_m, dtype=float), np.inf)
+    return np.asarray(path_m, dtype=float) / ratio * (1.0 + 1e-9) + 1e-6
+
+
 def _candidate_nodes(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.ndarray,
                      *, budget_m: float, share: float) -> np.ndarray | None:
     """The distinct nodes that can lie within ``budget_m`` of a source, or ``None`` when
     they are too many for a sub-graph to pay (or the network's lengths give no bound)."""
-    ratio = network.min_length_ratio
-    if not ratio > 0:
+    if not network.min_length_ratio > 0:
         return None
     length = network.length_m[src_edge]
     a = np.clip(src_offset, 0.0, length)
@@ -214,7 +224,7 @@ def _candidate_nodes(network: WalkNetwork, src_edge: np.ndarray, src_offset: np.
     left = np.concatenate([budget_m - a, budget_m - (length - a)])
     keep = left >= 0
     # straight-line reach from each host end, with a hair for rounding
-    radius = left[keep] / ratio * (1.0 + 1e-9) + 1e-6
+    radius = straight_line_reach_m(network, left[keep])
     ends = ends[keep]
     grid = network.node_grid
     x = network.node_x[ends]
@@ -253,5 +263,13 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     return out[keep]
 
 
-__all__ = ["SPARSE_SHARE", "append_source_rows", "append_sources", "nearest_source_search",
-           "search_limit", "sorted_unique", "sub_csr"]
+__all__ = [
+    "SPARSE_SHARE",
+    "append_source_rows",
+    "append_sources",
+    "nearest_source_search",
+    "search_limit",
+    "sorted_unique",
+    "straight_line_reach_m",
+    "sub_csr",
+]

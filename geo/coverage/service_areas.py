@@ -212,6 +212,23 @@ def default_workers() -> int:
     return max(1, min(n, 4))
 
 
+def _pieces_reaching(cov: Coverage, polygons: np.ndarray, buffer_m: float
+                     ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The merged covered pieces (longer than :data:`_MIN_PIECE_M`) and the pairs
+    ``(piece, polygon)`` where the piece's street box grown by ``buffer_m`` meets the
+    polygon (a superset of the pairs where its buffer does)."""
+    p = cov.merged_pieces
+    p = p.loc[(p["x1"] - p["x0"]) > _MIN_PIECE_M].reset_index(drop=True)
+    none = np.zeros(0, dtype=np.int64)
+    if p.empty or polygons.size == 0:
+        return p, none, none
+    b = shapely.bounds(cov.network.geometry[p["edge"].to_numpy()])
+    boxes = shapely.box(b[:, 0] - buffer_m, b[:, 1] - buffer_m, b[:, 2] + buffer_m,
+                        b[:, 3] + buffer_m)
+    piece_i, poly_i = shapely.STRtree(polygons).query(boxes, predicate="intersects")
+    return p, piece_i, poly_i
+
+
 def union_parts(cov: Coverage, tiles: np.ndarray, *, buffer_m: float | None = None,
                 quad_segs: int = DEFAULT_QUAD_SEGS, workers: int | None = None,
                 progress: FractionFn | None = None) -> np.ndarray:
@@ -225,17 +242,12 @@ def union_parts(cov: Coverage, tiles: np.ndarray, *, buffer_m: float | None = No
     """
     buffer_m = cov.params.buffer_m if buffer_m is None else buffer_m
     tiles = np.asarray(tiles, dtype=object)
-    p = cov.merged_pieces
-    p = p.loc[(p["x1"] - p["x0"]) > _MIN_PIECE_M].reset_index(drop=True)
+    p, piece_i, tile_i = _pieces_reaching(cov, tiles, buffer_m)
     if p.empty or tiles.size == 0:
         out = np.empty(tiles.size, dtype=object)
         out[:] = shapely.Polygon()
         return out
     net = cov.network
-    b = shapely.bounds(net.geometry[p["edge"].to_numpy()])
-    boxes = shapely.box(b[:, 0] - buffer_m, b[:, 1] - buffer_m, b[:, 2] + buffer_m,
-                        b[:, 3] + buffer_m)
-    piece_i, tile_i = shapely.STRtree(tiles).query(boxes, predicate="intersects")
     c = shapely.get_coordinates(shapely.centroid(tiles))
     block = 4.0 * max(buffer_m, 1.0) * 10.0
     rank = np.empty(tiles.size, dtype=np.int64)
@@ -314,18 +326,10 @@ def covered_area_within(cov: Coverage, polygons: np.ndarray, *,
     buffer_m = cov.params.buffer_m if buffer_m is None else buffer_m
     polys = np.asarray(polygons, dtype=object)
     out = np.zeros(polys.size)
-    p = cov.merged_pieces
-    p = p.loc[(p["x1"] - p["x0"]) > _MIN_PIECE_M].reset_index(drop=True)
-    if p.empty or polys.size == 0:
-        return out
-    net = cov.network
-    b = shapely.bounds(net.geometry[p["edge"].to_numpy()])
-    boxes = shapely.box(b[:, 0] - buffer_m, b[:, 1] - buffer_m, b[:, 2] + buffer_m,
-                        b[:, 3] + buffer_m)
-    piece_i, poly_i = shapely.STRtree(polys).query(boxes, predicate="intersects")
+    p, piece_i, poly_i = _pieces_reaching(cov, polys, buffer_m)
     if piece_i.size == 0:
         return out
-    local = _buffer_union_groups(net, p.iloc[piece_i].reset_index(drop=True), poly_i,
+    local = _buffer_union_groups(cov.network, p.iloc[piece_i].reset_index(drop=True), poly_i,
                                  polys.size, buffer_m=buffer_m, quad_segs=quad_segs,
                                  workers=default_workers() if workers is None else workers)
     return np.asarray(shapely.area(shapely.intersection(polys, local)), dtype=float)

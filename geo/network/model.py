@@ -60,6 +60,22 @@ class NodeGrid:
     order: np.ndarray
     starts: np.ndarray
 
+    def nodes_near(self, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+        """The nodes of every cell meeting the box ``[x0, x1] × [y0, y1]`` (a superset
+        of the nodes inside it; each node once)."""
+        c0 = int(np.clip((x0 - self.x0) // self.cell_m, 0, self.width - 1)) \
+            if np.isfinite(x0) else 0
+        c1 = int(np.clip((x1 - self.x0) // self.cell_m, 0, self.width - 1)) \
+            if np.isfinite(x1) else self.width - 1
+        r0 = int(np.clip((y0 - self.y0) // self.cell_m, 0, self.height - 1)) \
+            if np.isfinite(y0) else 0
+        r1 = int(np.clip((y1 - self.y0) // self.cell_m, 0, self.height - 1)) \
+            if np.isfinite(y1) else self.height - 1
+        # the cells of one row of the box are consecutive in ``order``
+        parts = [self.order[self.starts[r * self.width + c0]:
+                            self.starts[r * self.width + c1 + 1]] for r in range(r0, r1 + 1)]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
 
 #: Cell side of :attr:`WalkNetwork.node_grid` (grown on very large extents).
 NODE_GRID_CELL_M: Final = 500.0
@@ -207,18 +223,20 @@ class WalkNetwork:
 
     def cut(self, edge: np.ndarray, x0_m: np.ndarray, x1_m: np.ndarray) -> np.ndarray:
         """Sub-lines of edges between positions ``x0_m`` and ``x1_m`` (metres from ``u``)."""
-        edge = np.asarray(edge, dtype=np.int64)
-        length = self.length_m[edge]
-        safe = np.where(length > 0, length, 1.0)
-        return self.cutter.cut(edge, np.asarray(x0_m) / safe, np.asarray(x1_m) / safe)
+        return self.cutter.cut(*self._fractions(edge, x0_m, x1_m))
 
     def cut_coords(self, edge: np.ndarray, x0_m: np.ndarray, x1_m: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`cut` as flat coordinates and per-piece offsets (no geometries built)."""
+        return self.cutter.cut_coords(*self._fractions(edge, x0_m, x1_m))
+
+    def _fractions(self, edge: np.ndarray, x0_m: np.ndarray, x1_m: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(edge, f0, f1)``: positions in metres as fractions of each edge's length."""
         edge = np.asarray(edge, dtype=np.int64)
         length = self.length_m[edge]
         safe = np.where(length > 0, length, 1.0)
-        return self.cutter.cut_coords(edge, np.asarray(x0_m) / safe, np.asarray(x1_m) / safe)
+        return edge, np.asarray(x0_m) / safe, np.asarray(x1_m) / safe
 
     @cached_property
     def edge_tree(self) -> shapely.STRtree:
